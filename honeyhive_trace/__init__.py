@@ -1,5 +1,142 @@
-"""honeyhive_trace: fast, lossless tracing of LLM calls for HoneyHive."""
+"""honeyhive_trace: fast, lossless tracing of LLM calls for HoneyHive.
 
+Decorate a function that calls a model with :func:`trace_model`, or wrap a
+block in :func:`model_event`; each call becomes one ``model_event`` posted to
+HoneyHive's ``POST /events/model``. Unconfigured, the library does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
+
+from honeyhive_trace import _client
+from honeyhive_trace._decorators import trace_model
+from honeyhive_trace._events import EventHandle, current_event, model_event
+from honeyhive_trace._sessions import Session, current_session, session
 from honeyhive_trace._version import __version__
+from honeyhive_trace.exceptions import ConfigurationError, HoneyHiveTraceError, TracingError
+from honeyhive_trace.records import ModelEvent, Usage
 
-__all__ = ["__version__"]
+__all__ = [
+    "ConfigurationError",
+    "EventHandle",
+    "HoneyHiveTraceError",
+    "ModelEvent",
+    "Session",
+    "TracingError",
+    "Usage",
+    "__version__",
+    "configure",
+    "current_event",
+    "current_session",
+    "flush",
+    "model_event",
+    "session",
+    "shutdown",
+    "stats",
+    "trace_model",
+]
+
+logging.getLogger("honeyhive_trace").addHandler(logging.NullHandler())
+
+
+def configure(
+    *,
+    api_key: str | None = None,
+    project: str | None = None,
+    server_url: str | None = None,
+    source: str | None = None,
+    enabled: bool | None = None,
+    mode: Literal["background", "inline"] | None = None,
+    processors: Sequence[Callable[[ModelEvent], ModelEvent | None]] | None = None,
+    strict: bool | None = None,
+    allow_insecure_http: bool | None = None,
+    verify: bool | str | os.PathLike[str] | None = None,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+    batch_size: int | None = None,
+    flush_interval: float | None = None,
+    max_queue_size: int | None = None,
+    retry_budget: float | None = None,
+    inline_retry_budget: float | None = None,
+    exit_timeout: float | None = None,
+    spool_dir: str | os.PathLike[str] | None = None,
+    spool_max_bytes: int | None = None,
+    prices: Mapping[str, tuple[float, float]] | None = None,
+) -> None:
+    """Configure tracing. Every argument is optional and falls back to the environment.
+
+    Settings given in earlier calls are kept unless given again, so
+    ``configure(enabled=False)`` only turns tracing off.
+
+    Args:
+        api_key: HoneyHive API key (``HH_API_KEY``), sent as a Bearer token.
+        project: project name (``HH_PROJECT``); ``"default"`` when unset.
+        server_url: base URL (``HH_API_URL``), default ``https://api.honeyhive.ai``.
+        source: where the code runs, e.g. ``production`` (``HH_SOURCE``).
+        enabled: False turns every traced call into a plain call
+            (``HH_TRACING_ENABLED=false``); checked on every call.
+        mode: ``"background"`` (default; a worker thread sends batches) or
+            ``"inline"`` (sent when each event ends) (``HH_TRACE_MODE``).
+        processors: functions run on each finished event, in order, on the
+            worker; each returns the event (possibly changed) or None to drop it.
+        strict: raise internal tracing errors instead of logging them (for tests).
+        allow_insecure_http: allow sending the key over plain ``http://`` to a
+            host that is not this machine.
+        verify: TLS verification: True, or the path of a CA bundle.
+        connect_timeout: seconds to wait for a connection (default 3).
+        read_timeout: seconds to wait for an answer (default 10).
+        batch_size: events per batch request in background mode (default 100).
+        flush_interval: seconds an event may wait for its batch (default 1).
+        max_queue_size: events held in memory before spilling to the spool (10,000).
+        retry_budget: seconds a batch may be retried before it is spooled (30).
+        inline_retry_budget: the same for inline mode (2).
+        exit_timeout: seconds the exit hook waits for delivery before spooling (2).
+        spool_dir: where undelivered events are kept (``HH_SPOOL_DIR``; default
+            the user's cache directory).
+        spool_max_bytes: size cap of the spool (256 MiB); beyond it events are
+            dropped, counted and logged.
+        prices: USD per million (input, output) tokens by model, added to and
+            overriding the shipped price table.
+
+    Raises:
+        ConfigurationError: a setting has a bad value; the message names it.
+    """
+    settings = {k: v for k, v in locals().items() if v is not None}
+    _client.configure(**settings)
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Wait until every event ended before this call is delivered or spooled.
+
+    Args:
+        timeout: seconds to wait at most; ``None`` waits as long as it takes.
+
+    Returns:
+        True when everything was settled in time.
+    """
+    return _client.flush(timeout)
+
+
+def shutdown(timeout: float | None = None) -> bool:
+    """Flush, spool whatever is still pending after *timeout*, and stop tracing.
+
+    Called automatically at interpreter exit with a 2 s deadline.
+
+    Returns:
+        True when everything was delivered before the deadline.
+    """
+    return _client.shutdown(timeout)
+
+
+def stats() -> dict[str, int]:
+    """Return delivery counters of the current configuration.
+
+    Keys: ``enqueued``, ``sent``, ``retried``, ``spooled``, ``replayed``,
+    ``rejected``, ``truncated``, ``dropped`` and one ``dropped_<reason>`` per
+    reason seen.
+    """
+    return _client.stats()

@@ -1,0 +1,334 @@
+"""The client: configuration, counters, and the one place global state lives.
+
+``configure()`` builds a :class:`Client` and installs it in :data:`STATE`.
+Until then the first traced call resolves one from the environment; with
+nowhere to send events, that client does not record and every traced call is
+a plain call.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from honeyhive_trace._config import Config, from_settings
+from honeyhive_trace._serialization import unstructure_event
+from honeyhive_trace.exceptions import ConfigurationError, TracingError
+
+if TYPE_CHECKING:
+    from honeyhive_trace._events import EventHandle
+    from honeyhive_trace._spool import Spool
+    from honeyhive_trace._transport import Delivery, HttpTransport
+
+__all__ = [
+    "Client",
+    "STATE",
+    "resolve_client",
+    "active_client",
+    "configure",
+    "flush",
+    "shutdown",
+    "stats",
+    "reset",
+]
+
+logger = logging.getLogger("honeyhive_trace")
+
+#: The counters :func:`stats` always reports, even at zero.
+STAT_NAMES = ("enqueued", "sent", "retried", "spooled", "replayed", "rejected", "truncated")
+
+
+class Client:
+    """Owns one configuration's transport, dispatcher, spool and counters."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        #: Read on every traced call: a plain attribute, not a property.
+        self.recording = config.recording
+        self._counts: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
+        self.transport: HttpTransport
+        self.spool: Spool
+        self._dispatcher: Any = None
+        if self.recording:
+            self._start_delivery()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Client recording={self.recording} mode={self.config.mode} "
+            f"server_url={self.config.server_url!r}>"
+        )
+
+    def _start_delivery(self) -> None:
+        from honeyhive_trace._dispatch import BackgroundDispatcher, InlineDispatcher
+        from honeyhive_trace._paths import user_cache_dir
+        from honeyhive_trace._spool import Spool, destination_key
+        from honeyhive_trace._transport import HttpTransport
+
+        config = self.config
+        self.transport = HttpTransport(config)
+        root = config.spool_dir or (user_cache_dir() / "spool")
+        self.spool = Spool(
+            root,
+            destination_key(config.server_url, config.api_key),
+            config.spool_max_bytes,
+        )
+        if config.mode == "inline":
+            self._dispatcher = InlineDispatcher(self)
+        else:
+            self._dispatcher = BackgroundDispatcher(self)
+        # The traced call's hot path calls this directly: one bound method.
+        self.submit = self._dispatcher.submit  # type: ignore[method-assign]
+
+    def submit(self, handle: EventHandle) -> None:
+        """Accept an ended event (replaced by the dispatcher's when recording)."""
+
+    # -- counters ------------------------------------------------------------------
+
+    def count(self, name: str, n: int = 1) -> None:
+        """Add *n* to counter *name*."""
+        if n:
+            with self._count_lock:
+                self._counts[name] += n
+
+    def stats(self) -> dict[str, int]:
+        """Counters since this client started, including ``dropped_<reason>`` ones.
+
+        ``enqueued`` is every event handed over for delivery; once flushed it
+        equals sent + spooled + rejected + all drops.
+        """
+        with self._count_lock:
+            counts = dict(self._counts)
+        settled = sum(
+            v
+            for k, v in counts.items()
+            if k in ("sent", "spooled", "rejected") or k.startswith("dropped_")
+        )
+        pending = self._dispatcher.pending() if self._dispatcher is not None else 0
+        counts["enqueued"] = settled + pending
+        counts["dropped"] = sum(v for k, v in counts.items() if k.startswith("dropped_"))
+        for name in STAT_NAMES:
+            counts.setdefault(name, 0)
+        return counts
+
+    # -- errors ----------------------------------------------------------------------
+
+    def internal_error(
+        self, what: str, exc: BaseException | None = None, *, raise_in_strict: bool = True
+    ) -> None:
+        """Log (and count) a failure of tracing itself; raise it in strict mode."""
+        self.count("internal_errors")
+        if self.config.strict and raise_in_strict:
+            raise TracingError(what) from exc
+        logger.error("honeyhive_trace: %s", what, exc_info=exc is not None and exc)
+
+    # -- the worker side of one event ---------------------------------------------
+
+    def prepare(self, handles: list[EventHandle]) -> list[dict[str, Any]]:
+        """Build, process and serialise ended events. Failures are counted drops."""
+        from honeyhive_trace._events import build_record
+
+        events: list[dict[str, Any]] = []
+        processors = self.config.processors
+        for handle in handles:
+            try:
+                record = build_record(handle, self.config)
+            except Exception as exc:
+                self.count("dropped_build_error")
+                self.internal_error("could not build an event record", exc, raise_in_strict=False)
+                continue
+            for processor in processors:
+                try:
+                    record = processor(record)
+                except Exception as exc:
+                    # Documented rule: a failing processor is skipped; the event
+                    # goes on as the previous processor left it.
+                    self.count("processor_errors")
+                    logger.error(
+                        "honeyhive_trace: processor %r failed; event kept as it was",
+                        getattr(processor, "__name__", processor),
+                        exc_info=exc,
+                    )
+                    continue
+                if record is None:
+                    self.count("dropped_by_processor")
+                    break
+            if record is None:
+                continue
+            handle.record = record
+            try:
+                events.append(unstructure_event(record))
+            except Exception as exc:
+                self.count("dropped_serialization_error")
+                self.internal_error("could not serialise an event", exc, raise_in_strict=False)
+        return events
+
+    def settle(self, report: Delivery, reason: str) -> None:
+        """Count a delivery report; spool what was not sent, dead-letter refusals."""
+        self.count("sent", len(report.acked))
+        self.count("retried", report.retries)
+        self.count("truncated", report.truncated)
+        if report.rejected:
+            self.count("rejected", len(report.rejected))
+            try:
+                self.spool.dead_letter(report.rejected)
+            except OSError as exc:
+                logger.error("honeyhive_trace: could not write the dead-letter file: %s", exc)
+        if report.unsent:
+            self.spool_events(report.unsent, reason)
+
+    def spool_events(self, events: list[dict[str, Any]], reason: str) -> None:
+        """Write *events* to the spool; count what is spooled or dropped, and why."""
+        if not events:
+            return
+        try:
+            spooled, dropped = self.spool.write(events)
+        except OSError as exc:
+            logger.error(
+                "honeyhive_trace: could not write %d event(s) to the spool %s: %s",
+                len(events),
+                self.spool.directory,
+                exc,
+            )
+            self.count("dropped_spool_error", len(events))
+            return
+        if spooled:
+            logger.warning(
+                "honeyhive_trace: %d event(s) spooled to %s (%s)",
+                spooled,
+                self.spool.directory,
+                reason,
+            )
+        self.count("spooled", spooled)
+        self.count("dropped_spool_full", dropped)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """See :func:`honeyhive_trace.flush`."""
+        if self._dispatcher is None:
+            return True
+        return bool(self._dispatcher.flush(timeout))
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """See :func:`honeyhive_trace.shutdown`."""
+        self.recording = False
+        if self._dispatcher is None:
+            return True
+        return bool(self._dispatcher.shutdown(timeout))
+
+    def after_fork(self) -> None:
+        """Give a forked child its own connections and fresh counters."""
+        from honeyhive_trace._transport import HttpTransport
+
+        self.transport = HttpTransport(self.config)
+        self._count_lock = threading.Lock()
+        self._counts = Counter()
+
+
+class _State:
+    """The process-wide client and the settings it was built from."""
+
+    __slots__ = ("client", "settings", "lock")
+
+    def __init__(self) -> None:
+        self.client: Client | None = None
+        self.settings: dict[str, Any] = {}
+        self.lock = threading.RLock()
+
+
+STATE = _State()
+
+
+def resolve_client() -> Client:
+    """Return the current client, building one from the environment if needed."""
+    with STATE.lock:
+        if STATE.client is not None:
+            return STATE.client
+        try:
+            config = from_settings({}, os.environ)
+        except ConfigurationError as exc:
+            logger.error("honeyhive_trace: tracing is off, bad environment setting: %s", exc)
+            config = Config(enabled=False)
+        if config.enabled and not config.has_destination:
+            logger.info(
+                "honeyhive_trace: not configured (no HH_API_KEY or HH_API_URL); tracing is off"
+            )
+        STATE.client = Client(config)
+        return STATE.client
+
+
+def active_client() -> Client | None:
+    """The current client if it records, else None."""
+    client = STATE.client or resolve_client()
+    return client if client.recording else None
+
+
+def configure(**settings: Any) -> Client:
+    """Configure tracing; see :func:`honeyhive_trace.configure` for the settings."""
+    with STATE.lock:
+        merged = {**STATE.settings, **{k: v for k, v in settings.items() if v is not None}}
+        config = from_settings(merged, os.environ)
+        old = STATE.client
+        if old is not None and attrs.evolve(old.config, enabled=config.enabled) == config:
+            # Only `enabled` changed: flip it in place, keep the worker and queue.
+            old.config = config
+            old.recording = config.recording and old._dispatcher is not None
+            if config.recording and old._dispatcher is None:
+                old._start_delivery()
+                old.recording = True
+            STATE.settings = merged
+            return old
+        client = Client(config)
+        STATE.client = client
+        STATE.settings = merged
+    if old is not None:
+        old.shutdown(timeout=old.config.exit_timeout)
+    return client
+
+
+def flush(timeout: float | None = None) -> bool:
+    """See :func:`honeyhive_trace.flush`."""
+    client = STATE.client
+    return client.flush(timeout) if client is not None else True
+
+
+def shutdown(timeout: float | None = None) -> bool:
+    """See :func:`honeyhive_trace.shutdown`."""
+    client = STATE.client
+    return client.shutdown(timeout) if client is not None else True
+
+
+def stats() -> dict[str, int]:
+    """See :func:`honeyhive_trace.stats`."""
+    client = STATE.client
+    if client is None:
+        return Client(Config(enabled=False)).stats()
+    return client.stats()
+
+
+def reset() -> None:
+    """Shut the current client down and forget all settings (for tests)."""
+    with STATE.lock:
+        old, STATE.client, STATE.settings = STATE.client, None, {}
+    if old is not None:
+        old.shutdown(timeout=old.config.exit_timeout)
+
+
+def _at_exit() -> None:
+    client = STATE.client
+    if client is None or client._dispatcher is None:
+        return
+    try:
+        client.shutdown(timeout=client.config.exit_timeout)
+    except Exception:  # interpreter shutdown: never raise from here
+        logger.exception("honeyhive_trace: error while flushing at exit")
+
+
+atexit.register(_at_exit)

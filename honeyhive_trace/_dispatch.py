@@ -1,0 +1,331 @@
+"""When events are sent: a background worker that batches, or inline.
+
+Both dispatchers take ended :class:`~honeyhive_trace._events.EventHandle`
+objects from the client, ask the client to turn them into JSON-ready events
+(records, processors, serialisation), hand those to the transport, and settle
+the outcome: acknowledged, rejected (dead letter), or spooled. Nothing leaves
+a dispatcher without being counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from honeyhive_trace._client import Client
+    from honeyhive_trace._events import EventHandle
+    from honeyhive_trace._transport import Delivery
+
+__all__ = ["BackgroundDispatcher", "InlineDispatcher"]
+
+logger = logging.getLogger("honeyhive_trace")
+
+#: How often a worker with a non-empty spool tries to replay it.
+REPLAY_INTERVAL = 5.0
+
+
+class _Marker:
+    """Put on the queue by flush(); set once everything before it is settled."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+class _Dispatcher:
+    """What both dispatchers share: settling deliveries and replaying the spool."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._config = client.config
+        self._replay_lock = threading.Lock()
+        self._last_replay = 0.0
+
+    def _deliver(self, events: list[dict[str, Any]], budget: float) -> Delivery:
+        return self._client.transport.deliver(events, time.monotonic() + budget)
+
+    def _send(
+        self,
+        handles: list[EventHandle],
+        budget: float,
+        reason: str,
+        still_mine: Any = None,
+    ) -> bool:
+        """Deliver ended events; spool what could not be. Returns True if all acked.
+
+        *still_mine*, if given, is called before settling; when it returns False
+        another thread (shutdown) has taken the events over and settles them.
+        """
+        events = self._client.prepare(handles)
+        if not events:
+            return True
+        report = self._deliver(events, budget)
+        if still_mine is not None and not still_mine():
+            return False
+        for handle in handles:
+            handle.server_event_id = report.acked.get(handle.event_id)
+        self._client.settle(report, reason)
+        return not report.unsent and not report.rejected
+
+    def replay_spool(self, budget: float) -> None:
+        """Send what the spool holds; put back what still cannot be sent."""
+        spool = self._client.spool
+        if not self._replay_lock.acquire(blocking=False):
+            return
+        try:
+            self._last_replay = time.monotonic()
+            for path, events, unreadable in spool.claim():
+                if unreadable:
+                    self._client.count("dropped_spool_unreadable", unreadable)
+                if not events:
+                    spool.settle(path, [])
+                    continue
+                report = self._deliver(events, budget)
+                self._client.count("replayed", len(report.acked))
+                self._client.count("rejected", len(report.rejected))
+                spool.dead_letter(report.rejected)
+                spool.settle(path, report.unsent)
+                if report.unsent:
+                    break  # still unreachable: try again later
+        except OSError as exc:
+            logger.error("honeyhive_trace: could not replay the spool: %s", exc)
+        finally:
+            self._replay_lock.release()
+
+
+class InlineDispatcher(_Dispatcher):
+    """Posts each event in the caller's thread when it ends."""
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(client)
+        self._replay_in_background()
+
+    def submit(self, handle: EventHandle) -> None:
+        """Deliver one ended event now, within the short inline retry budget."""
+        try:
+            delivered = self._send([handle], self._config.inline_retry_budget, "unreachable")
+        except Exception as exc:
+            self._client.internal_error("inline delivery failed", exc)
+            return
+        if delivered and time.monotonic() - self._last_replay > REPLAY_INTERVAL:
+            self._replay_in_background()
+
+    def _replay_in_background(self) -> None:
+        if not self._client.spool.pending_files():
+            return
+        self._last_replay = time.monotonic()
+        threading.Thread(
+            target=self.replay_spool,
+            args=(self._config.retry_budget,),
+            name="honeyhive-trace-replay",
+            daemon=True,
+        ).start()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Nothing waits in inline mode: every event was settled when it ended."""
+        return True
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Close the transport."""
+        self._client.transport.close()
+        return True
+
+    def pending(self) -> int:
+        """Events waiting: none in inline mode."""
+        return 0
+
+
+class BackgroundDispatcher(_Dispatcher):
+    """A bounded queue drained in batches by one worker thread.
+
+    The caller's thread only appends the ended handle to a deque; building
+    records, running processors, serialising and sending all happen on the
+    worker. When the queue is full, events go to an overflow buffer that is
+    written to the spool a batch at a time.
+    """
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(client)
+        self._batch_size = self._config.batch_size
+        self._max_queue = self._config.max_queue_size
+        self._interval = self._config.flush_interval
+        self._init_state()
+        _LIVE.add(self)
+        self._start()
+
+    def _init_state(self) -> None:
+        self._queue: deque[Any] = deque()
+        self._wake = threading.Event()
+        self._overflow: list[EventHandle] = []
+        self._overflow_lock = threading.Lock()
+        # Guards handing a batch between the worker and shutdown(): whoever
+        # takes a batch from `_inflight` settles it, so nothing is counted twice.
+        self._handoff = threading.Lock()
+        self._inflight: list[EventHandle] = []
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._run, name="honeyhive-trace-worker", daemon=True
+        )
+        self._thread.start()
+
+    # -- caller's thread ---------------------------------------------------------
+
+    def submit(self, handle: EventHandle) -> None:
+        """Queue an ended event; never blocks on I/O unless the queue is full."""
+        queue = self._queue
+        if len(queue) >= self._max_queue or self._stopping:
+            self._spill(handle)
+            return
+        queue.append(handle)
+        if len(queue) >= self._batch_size:
+            self._wake.set()
+
+    def _spill(self, handle: EventHandle) -> None:
+        with self._overflow_lock:
+            self._overflow.append(handle)
+            if len(self._overflow) < self._batch_size and not self._stopping:
+                return
+            spill, self._overflow = self._overflow, []
+        self._spool_handles(spill, "queue_full")
+
+    def _spool_handles(self, handles: list[EventHandle], reason: str) -> None:
+        try:
+            events = self._client.prepare(handles)
+            self._client.spool_events(events, reason)
+        except Exception as exc:
+            self._client.internal_error("could not spool events", exc)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything queued before this call is delivered or spooled."""
+        if self._pid != os.getpid():
+            return True
+        marker = _Marker()
+        self._queue.append(marker)
+        self._wake.set()
+        done = marker.done.wait(timeout)
+        with self._overflow_lock:
+            spill, self._overflow = self._overflow, []
+        self._spool_handles(spill, "queue_full")
+        return done
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Flush within *timeout*, then spool whatever is still pending and stop."""
+        self._stopping = True
+        delivered = self.flush(timeout)
+        if not delivered:
+            self._client.transport.abort()
+            with self._handoff:
+                left, self._inflight = self._inflight, []
+                while self._queue:
+                    item = self._queue.popleft()
+                    if isinstance(item, _Marker):
+                        item.done.set()
+                    else:
+                        left.append(item)
+            if left:
+                logger.warning(
+                    "honeyhive_trace: %d event(s) not delivered before shutdown; spooling them",
+                    len(left),
+                )
+                self._spool_handles(left, "shutdown")
+        self._wake.set()
+        thread = self._thread
+        if delivered and thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=1.0)
+        self._client.transport.close()
+        return delivered
+
+    def pending(self) -> int:
+        """Events queued or being sent right now (approximate while running)."""
+        return sum(1 for item in list(self._queue) if not isinstance(item, _Marker)) + len(
+            self._inflight
+        )
+
+    # -- worker thread -----------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self.replay_spool(self._config.retry_budget)
+        except Exception as exc:
+            self._client.internal_error("spool replay failed", exc, raise_in_strict=False)
+        while True:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            try:
+                self._drain()
+            except Exception as exc:  # keep the worker alive whatever happens
+                self._client.internal_error("worker failed", exc, raise_in_strict=False)
+            if self._stopping and not self._queue:
+                return
+
+    def _drain(self) -> None:
+        queue = self._queue
+        while queue:
+            markers: list[_Marker] = []
+            with self._handoff:
+                batch: list[EventHandle] = []
+                while queue and len(batch) < self._batch_size:
+                    item = queue.popleft()
+                    if isinstance(item, _Marker):
+                        markers.append(item)
+                        break
+                    batch.append(item)
+                self._inflight = batch
+            if batch:
+                self._send_batch(batch)
+            for marker in markers:
+                marker.done.set()
+        if time.monotonic() - self._last_replay > REPLAY_INTERVAL * 6:
+            self.replay_spool(self._config.retry_budget)
+
+    def _send_batch(self, batch: list[EventHandle]) -> None:
+        try:
+            delivered = self._send(
+                batch, self._config.retry_budget, "unreachable", partial(self._release, batch)
+            )
+        except Exception as exc:  # a bug must not lose the batch: spool it
+            self._client.internal_error("delivery failed", exc, raise_in_strict=False)
+            if self._release(batch):
+                self._spool_handles(batch, "internal_error")
+            return
+        if delivered and time.monotonic() - self._last_replay > REPLAY_INTERVAL:
+            self.replay_spool(self._config.retry_budget)
+
+    def _release(self, batch: list[EventHandle]) -> bool:
+        """Take *batch* back from `_inflight`; False if shutdown took it first."""
+        with self._handoff:
+            if self._inflight is not batch:
+                return False
+            self._inflight = []
+            return True
+
+    def _after_fork_in_child(self) -> None:
+        # The parent still owns (and will send) what was queued before fork.
+        self._init_state()
+        self._client.after_fork()
+        self._start()
+
+
+_LIVE: weakref.WeakSet[BackgroundDispatcher] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for dispatcher in list(_LIVE):
+        if not dispatcher._stopping:
+            dispatcher._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,630 @@
+"""The one capture path: start an event, let user code enrich it, end it.
+
+``with model_event(...)`` and ``@trace_model`` both go through
+:class:`EventHandle`. The caller's thread does as little as possible: it takes
+the clocks, remembers the call's arguments and result, and hands the handle to
+the client. Turning that into a frozen :class:`~honeyhive_trace.records.ModelEvent`
+(:func:`build_record`) happens later, on the worker thread in background mode.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import math
+import uuid
+from collections.abc import Mapping
+from random import getrandbits
+from time import perf_counter_ns, time_ns
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from honeyhive_trace._context import CURRENT_EVENT, CURRENT_SESSION
+from honeyhive_trace._serialization import to_jsonable
+from honeyhive_trace.records import ModelEvent, Usage
+
+if TYPE_CHECKING:
+    from honeyhive_trace._client import Client
+    from honeyhive_trace._config import Config
+    from honeyhive_trace._sessions import Session
+
+__all__ = ["EventHandle", "ModelEventScope", "model_event", "current_event", "build_record"]
+
+logger = logging.getLogger("honeyhive_trace")
+
+#: Call arguments that become ``hyperparameters``.
+HYPERPARAMETERS = frozenset(
+    {"temperature", "top_p", "max_tokens", "presence_penalty", "frequency_penalty", "stop", "n"}
+)
+#: Call arguments that fill a contract field of the same name.
+CALL_FIELDS = frozenset(
+    {"messages", "model", "tools", "tool_choice", "response_format", "template", "template_inputs"}
+)
+#: Fields a user may set through ``model_event(**fields)`` or :meth:`EventHandle.update`.
+SETTABLE_FIELDS = frozenset(
+    {
+        "project",
+        "model",
+        "provider",
+        "messages",
+        "response",
+        "usage",
+        "cost",
+        "error",
+        "source",
+        "event_name",
+        "hyperparameters",
+        "template",
+        "template_inputs",
+        "tools",
+        "tool_choice",
+        "response_format",
+        "inputs",
+        "metadata",
+    }
+)
+
+_UNSET: Any = object()
+
+
+@attrs.frozen
+class CallSpec:
+    """What ``@trace_model`` learnt about a function when it decorated it."""
+
+    signature: inspect.Signature | None
+    #: Drop the first bound argument (``self`` or ``cls``) from the inputs.
+    skip_first: bool
+    #: Field defaults given to the decorator (model, provider, event_name, ...).
+    defaults: Mapping[str, Any]
+
+
+class EventHandle:
+    """The live handle of one event, for code that runs inside it to enrich.
+
+    Obtained from ``with model_event(...) as ev`` or :func:`current_event`.
+    Every setter is safe to call with any value and never raises; calls made
+    after the event has ended are ignored with a warning.
+    """
+
+    __slots__ = (
+        "_client",
+        "_spec",
+        "_args",
+        "_kwargs",
+        "_parent",
+        "_session",
+        "_bits",
+        "_wall_ns",
+        "_start_ns",
+        "_end_ns",
+        "_updates",
+        "_result",
+        "_error",
+        "_chunks",
+        "_closed_early",
+        "_done",
+        "record",
+        "server_event_id",
+    )
+
+    def __init__(
+        self,
+        client: Client,
+        spec: CallSpec | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        self._client = client
+        self._spec = spec
+        self._args = args
+        self._kwargs = kwargs
+        self._parent: EventHandle | None = CURRENT_EVENT.get()
+        self._session: Session | None = CURRENT_SESSION.get()
+        self._bits = getrandbits(128)
+        self._updates: dict[str, Any] | None = None
+        self._result: Any = _UNSET
+        self._error: BaseException | str | None = None
+        self._chunks: list[Any] | None = None
+        self._closed_early = False
+        self._done = False
+        self._end_ns = 0
+        #: The finished record, once it has been built (after the event ended).
+        self.record: ModelEvent | None = None
+        #: The id the server answered with, once the event was delivered.
+        self.server_event_id: str | None = None
+        self._wall_ns = time_ns()
+        self._start_ns = perf_counter_ns()
+
+    # -- what user code calls -------------------------------------------------
+
+    @property
+    def event_id(self) -> str:
+        """The event's id (a UUID4 string), known from the start."""
+        return str(uuid.UUID(int=self._bits, version=4))
+
+    @property
+    def session_id(self) -> str | None:
+        """The id of the session the event belongs to, if any."""
+        return self._session.session_id if self._session is not None else None
+
+    @property
+    def parent_id(self) -> str | None:
+        """The id of the enclosing event, if any."""
+        return self._parent.event_id if self._parent is not None else None
+
+    def _set(self, name: str, value: Any) -> None:
+        if self._done:
+            logger.warning("honeyhive_trace: %s set after the event ended; ignored", name)
+            return
+        if self._updates is None:
+            self._updates = {}
+        self._updates[name] = value
+
+    def _merge(self, name: str, values: Mapping[str, Any]) -> None:
+        current = (self._updates or {}).get(name)
+        merged = dict(current) if isinstance(current, Mapping) else {}
+        merged.update(values)
+        self._set(name, merged)
+
+    def set_response(self, response: Any) -> None:
+        """Set the model's response: a message dict, a string, or an SDK object."""
+        self._set("response", response)
+
+    def set_usage(
+        self,
+        usage: Any = None,
+        *,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        total_tokens: int | None = None,
+    ) -> None:
+        """Set token counts, as keywords or as a mapping/object with those names.
+
+        ``total_tokens`` is computed from the other two when not given.
+        """
+        self._set(
+            "usage",
+            _usage_from(usage, prompt_tokens, completion_tokens, total_tokens),
+        )
+
+    def set_cost(self, cost: float) -> None:
+        """Set the cost of the call (e.g. in USD)."""
+        self._set("cost", cost)
+
+    def set_error(self, error: BaseException | str) -> None:
+        """Record an error without raising one (e.g. a refusal you handled)."""
+        self._set("error", error)
+
+    def add_metadata(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        """Add keys to the event's ``metadata``."""
+        self._merge("metadata", {**(values or {}), **kwargs})
+
+    def add_hyperparameters(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        """Add keys to the event's ``hyperparameters``."""
+        self._merge("hyperparameters", {**(values or {}), **kwargs})
+
+    def add_inputs(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        """Add keys to the event's ``inputs``."""
+        self._merge("inputs", {**(values or {}), **kwargs})
+
+    def update(self, **fields: Any) -> None:
+        """Set any contract field by name, e.g. ``update(model="gpt-4o", tools=[...])``.
+
+        Unknown names are ignored with a warning (raised with ``strict=True``).
+        """
+        for name, value in fields.items():
+            if name in SETTABLE_FIELDS:
+                self._set(name, value)
+            else:
+                self._client.internal_error(f"update(): {name!r} is not an event field")
+
+    def __repr__(self) -> str:
+        state = "ended" if self._done else "live"
+        return f"<EventHandle {self.event_id} {state}>"
+
+    # -- what the capture path calls ------------------------------------------
+
+    def _add_chunk(self, chunk: Any) -> None:
+        if self._chunks is None:
+            self._chunks = []
+        self._chunks.append(chunk)
+
+    def _end_of_generator(
+        self, result: Any, error: BaseException | None, closed_early: bool
+    ) -> None:
+        self._closed_early = closed_early
+        try:
+            self._end(result, error)
+        except Exception as exc:  # never let tracing replace the user's outcome
+            self._client.internal_error("could not end an event", exc)
+
+    def _end(self, result: Any = _UNSET, error: BaseException | None = None) -> None:
+        self._end_ns = perf_counter_ns()
+        if self._done:
+            return
+        self._result = result
+        self._error = error
+        self._done = True
+        self._client.submit(self)
+
+
+class _NoopHandle(EventHandle):
+    """Handed out when tracing is off, so user code calling setters still works."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:  # deliberately skips the clocks and context
+        self._bits = 0
+        self._done = True
+        self._updates = None
+        self._parent = None
+        self._session = None
+        self.record = None
+        self.server_event_id = None
+
+    def _set(self, name: str, value: Any) -> None:
+        pass
+
+    def update(self, **fields: Any) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "<EventHandle (tracing off)>"
+
+
+NOOP_HANDLE: EventHandle = _NoopHandle()
+
+
+def current_event() -> EventHandle | None:
+    """Return the live handle of the innermost event, or ``None`` outside any."""
+    return CURRENT_EVENT.get()
+
+
+class ModelEventScope:
+    """``with``/``async with`` block that records one model event.
+
+    Created by :func:`model_event`; each ``with`` starts a new event.
+    """
+
+    __slots__ = ("_fields", "_handle", "_token")
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self._fields = fields
+        self._handle: EventHandle | None = None
+        self._token: Any = None
+
+    def __enter__(self) -> EventHandle:
+        from honeyhive_trace._client import active_client
+
+        client = active_client()
+        if client is None:
+            return NOOP_HANDLE
+        try:
+            handle = EventHandle(client, None, (), _snapshot(self._fields))
+            self._token = CURRENT_EVENT.set(handle)
+        except Exception as exc:  # tracing must never break the block
+            client.internal_error("could not start model_event", exc)
+            return NOOP_HANDLE
+        self._handle = handle
+        return handle
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        try:
+            CURRENT_EVENT.reset(self._token)
+        except ValueError:  # exited in another context than entered; keep going
+            pass
+        try:
+            handle._end(error=exc if not isinstance(exc, GeneratorExit) else None)
+        except Exception as internal:
+            handle._client.internal_error("could not end model_event", internal)
+
+    async def __aenter__(self) -> EventHandle:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+def model_event(**fields: Any) -> ModelEventScope:
+    """Record the model call made inside a ``with`` (or ``async with``) block.
+
+    Args:
+        **fields: any contract field known before the call: ``model``,
+            ``provider``, ``messages``, ``event_name``, ``hyperparameters``,
+            ``tools``, ... Hyperparameter names (``temperature``, ``top_p``,
+            ``max_tokens``, ...) may be given directly. Other names go to
+            ``inputs``.
+
+    Returns:
+        A context manager whose ``__enter__`` gives the :class:`EventHandle`.
+    """
+    return ModelEventScope(fields)
+
+
+def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
+    # Lists and dicts passed in are copied one level deep at call time, so a
+    # chat loop that appends the reply to its `messages` list after the call
+    # does not change what this event recorded.
+    return {k: (v.copy() if type(v) in (list, dict) else v) for k, v in values.items()}
+
+
+def snapshot_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Copy list and dict arguments one level deep (see :func:`_snapshot`)."""
+    for value in args:
+        if type(value) in (list, dict):
+            return tuple(v.copy() if type(v) in (list, dict) else v for v in args)
+    return args
+
+
+# -- building the record (worker side) ----------------------------------------
+
+
+def _usage_from(
+    usage: Any,
+    prompt_tokens: int | None = None,
+    completion_tokens: int | None = None,
+    total_tokens: int | None = None,
+) -> Usage:
+    if isinstance(usage, Usage):
+        return usage
+    if usage is not None:
+        def get(key: str) -> Any:
+            if isinstance(usage, Mapping):
+                return usage.get(key)
+            return getattr(usage, key, None)
+
+        prompt_tokens = prompt_tokens if prompt_tokens is not None else get("prompt_tokens")
+        completion_tokens = (
+            completion_tokens if completion_tokens is not None else get("completion_tokens")
+        )
+        total_tokens = total_tokens if total_tokens is not None else get("total_tokens")
+    counts = [_count(x) for x in (prompt_tokens, completion_tokens, total_tokens)]
+    if counts[2] is None and counts[0] is not None and counts[1] is not None:
+        counts[2] = counts[0] + counts[1]
+    return Usage(*counts)
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _bound_arguments(
+    spec: CallSpec, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    if spec.signature is None:
+        return {"args": list(args), **kwargs} if args else dict(kwargs)
+    try:
+        bound = spec.signature.bind(*args, **kwargs)
+    except TypeError:  # the call itself failed the same way; keep what we have
+        return {"args": list(args), **kwargs}
+    bound.apply_defaults()
+    params = spec.signature.parameters
+    out: dict[str, Any] = {}
+    for index, (name, value) in enumerate(bound.arguments.items()):
+        if index == 0 and spec.skip_first:
+            continue
+        kind = params[name].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            out.update(value)
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                out[name] = list(value)
+        else:
+            out[name] = value
+    return out
+
+
+def _route(values: Mapping[str, Any], fields: dict[str, Any], explicit: bool) -> None:
+    """Sort call arguments (or ``model_event`` keywords) into event fields."""
+    hyper: dict[str, Any] = fields.setdefault("hyperparameters", {})
+    inputs: dict[str, Any] = fields.setdefault("inputs", {})
+    for name, value in values.items():
+        if name in HYPERPARAMETERS:
+            if value is not None:
+                hyper[name] = value
+        elif name in CALL_FIELDS or (explicit and name in SETTABLE_FIELDS):
+            if value is None:
+                continue
+            if name in ("hyperparameters", "inputs", "metadata") and isinstance(value, Mapping):
+                fields.setdefault(name, {}).update(value)
+            else:
+                fields[name] = value
+        else:
+            inputs[name] = value
+
+
+def _messages(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [{"role": "user", "content": value}]
+    if isinstance(value, Mapping):
+        value = [value]
+    converted = to_jsonable(value)
+    if not isinstance(converted, list):
+        return [{"role": "user", "content": converted}]
+    return [m if isinstance(m, dict) else {"role": "user", "content": m} for m in converted]
+
+
+def response_from(result: Any) -> dict[str, Any]:
+    """Turn what a traced function returned into the ``response`` object."""
+    if result is None or result is _UNSET:
+        return {}
+    if isinstance(result, str):
+        return {"role": "assistant", "content": result}
+    if isinstance(result, dict):
+        return result
+    converted = to_jsonable(result)
+    if isinstance(converted, dict):
+        return converted
+    return {"role": "assistant", "content": converted}
+
+
+def _response_from_chunks(chunks: list[Any]) -> dict[str, Any]:
+    if all(isinstance(c, str) for c in chunks):
+        return {"role": "assistant", "content": "".join(chunks)}
+    return {"role": "assistant", "content": to_jsonable(chunks)}
+
+
+def _error_text(error: BaseException | str) -> str:
+    if isinstance(error, str):
+        return error
+    name = type(error).__qualname__
+    try:
+        message = str(error)
+    except Exception:
+        message = "<unprintable>"
+    return f"{name}: {message}" if message else name
+
+
+def _str_field(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    converted = to_jsonable(value)
+    return converted if isinstance(converted, str) else json.dumps(converted)
+
+
+def _finite_number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+_PROVIDER_PREFIXES = (
+    ("gpt-", "openai"),
+    ("o1", "openai"),
+    ("o3", "openai"),
+    ("o4", "openai"),
+    ("chatgpt", "openai"),
+    ("text-embedding", "openai"),
+    ("claude", "anthropic"),
+    ("gemini", "google"),
+    ("mistral", "mistral"),
+    ("command", "cohere"),
+)
+
+
+def infer_provider(model: str) -> str | None:
+    """Guess the provider from a well-known model name prefix."""
+    lowered = model.lower()
+    for prefix, provider in _PROVIDER_PREFIXES:
+        if lowered.startswith(prefix):
+            return provider
+    return None
+
+
+def build_record(handle: EventHandle, config: Config) -> ModelEvent:
+    """Build the frozen record of an ended event.
+
+    Precedence, lowest first: decorator defaults, the call's arguments (or the
+    ``model_event`` keywords), what the traced code returned, then what user code
+    set on the handle.
+    """
+    fields: dict[str, Any] = {}
+    spec = handle._spec
+    if spec is not None:
+        _route(spec.defaults, fields, explicit=True)
+        _route(_bound_arguments(spec, handle._args, handle._kwargs), fields, explicit=False)
+    else:
+        _route(handle._kwargs, fields, explicit=True)
+
+    if handle._chunks:
+        fields["response"] = _response_from_chunks(handle._chunks)
+    elif handle._result is not _UNSET and "response" not in (handle._updates or {}):
+        from honeyhive_trace.integrations import extract_response
+
+        extracted = extract_response(handle._result)
+        if extracted is None:
+            fields["response"] = response_from(handle._result)
+        else:
+            for name, value in extracted.items():
+                if isinstance(value, Mapping) and isinstance(fields.get(name), dict):
+                    fields[name].update(value)
+                else:
+                    fields[name] = value
+
+    if handle._updates:
+        for name, value in handle._updates.items():
+            if name in ("hyperparameters", "inputs", "metadata") and isinstance(value, Mapping):
+                fields.setdefault(name, {}).update(value)
+            else:
+                fields[name] = value
+
+    metadata: dict[str, Any] = fields.get("metadata") or {}
+    if handle._closed_early:
+        metadata["closed_early"] = True
+    session = handle._session
+    if session is not None and session.name is not None:
+        metadata.setdefault("session_name", session.name)
+
+    error = fields.get("error")
+    if error is None and handle._error is not None:
+        error = handle._error
+
+    duration_ms = (handle._end_ns - handle._start_ns) / 1e6
+    start_ms = handle._wall_ns // 1_000_000
+    model = _str_field(fields.get("model") or "unknown")
+    provider = fields.get("provider")
+    if not provider:
+        provider = infer_provider(model) or "unknown"
+    stop = (fields.get("hyperparameters") or {}).get("stop")
+    if isinstance(stop, str):
+        fields["hyperparameters"]["stop"] = [stop]
+    tools = fields.get("tools")
+    if isinstance(tools, Mapping):
+        tools = [tools]
+    tool_choice = fields.get("tool_choice")
+    cost = fields.get("cost")
+    response = fields.get("response")
+
+    return ModelEvent(
+        project=_str_field(fields.get("project") or config.project),
+        model=model,
+        provider=_str_field(provider),
+        messages=_messages(fields.get("messages")),
+        response=response_from(response) if not isinstance(response, dict) else response,
+        duration=round(duration_ms, 3),
+        usage=_usage_from(fields.get("usage")),
+        event_id=handle.event_id,
+        session_id=handle.session_id,
+        parent_id=handle.parent_id,
+        start_time=start_ms,
+        end_time=start_ms + round(duration_ms),
+        cost=_finite_number(cost) if cost is not None else None,
+        error=_error_text(error) if error is not None else None,
+        source=_str_field(fields.get("source") or config.source)
+        if (fields.get("source") or config.source)
+        else None,
+        event_name=_str_field(fields["event_name"]) if fields.get("event_name") else None,
+        hyperparameters=fields.get("hyperparameters") or None,
+        template=_messages(fields["template"]) if fields.get("template") is not None else None,
+        template_inputs=fields.get("template_inputs"),
+        tools=list(tools) if tools is not None else None,
+        tool_choice=_str_field(tool_choice) if tool_choice is not None else None,
+        response_format=fields.get("response_format"),
+        inputs=fields.get("inputs") or None,
+        metadata=metadata or None,
+    )

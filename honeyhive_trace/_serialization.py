@@ -1,0 +1,230 @@
+"""The wire format: one cattrs converter turns records into JSON-ready dicts.
+
+Records hold whatever the user's code produced. :func:`to_jsonable` turns any
+value into something :func:`json.dumps` accepts, faithfully where JSON has a
+form for it and as a bounded ``repr`` otherwise. It never raises: tracing must
+not break the traced code, even when an object's ``__repr__`` does.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import decimal
+import enum
+import json
+import math
+import uuid
+from collections import deque
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
+
+from honeyhive_trace.records import ModelEvent, Usage
+
+__all__ = ["converter", "to_jsonable", "unstructure_event", "encode", "MAX_REPR"]
+
+#: Longest ``repr`` kept for an object JSON has no form for.
+MAX_REPR = 1000
+#: Deepest nesting followed; deeper values become a bounded ``repr``.
+MAX_DEPTH = 40
+
+_PRIMITIVES = (str, int, bool, type(None))
+
+
+def _bounded_repr(obj: Any) -> str:
+    try:
+        text = repr(obj)
+    except Exception:  # a user's __repr__ may raise anything
+        try:
+            name = type(obj).__qualname__
+        except Exception:
+            name = "object"
+        return f"<unrepresentable {name}>"
+    if not isinstance(text, str):  # a broken __repr__ can return a non-str
+        return "<unrepresentable>"
+    if len(text) > MAX_REPR:
+        return f"{text[:MAX_REPR]}...<{len(text) - MAX_REPR} more chars>"
+    return text
+
+
+def _float(value: float) -> float | str:
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _bytes(value: bytes | bytearray | memoryview) -> str:
+    raw = bytes(value)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "base64:" + base64.b64encode(raw).decode("ascii")
+
+
+def _key(key: Any) -> str:
+    if type(key) is str:
+        return key
+    converted = to_jsonable(key, MAX_DEPTH)  # keys are shallow: no recursion
+    return converted if isinstance(converted, str) else json.dumps(converted)
+
+
+def to_jsonable(obj: Any, _depth: int = 0, _path: set[int] | None = None) -> Any:
+    """Return a value :func:`json.dumps` accepts, equivalent to *obj*.
+
+    Containers are followed (tuples and sets become lists, mapping keys become
+    strings), datetimes become ISO 8601 strings, non-finite floats become the
+    strings ``"NaN"``/``"Infinity"``, attrs/dataclass/pydantic instances become
+    objects, a cycle becomes ``"<cycle>"``, and anything else becomes its
+    ``repr``, cut to :data:`MAX_REPR` characters.
+
+    Args:
+        obj: any Python value.
+
+    Returns:
+        A JSON-safe value. Never raises.
+    """
+    cls = type(obj)
+    if cls in _PRIMITIVES:
+        return obj
+    if cls is float:
+        return _float(obj)
+    try:
+        return _container(obj, cls, _depth, _path)
+    except RecursionError:
+        return "<max depth>"
+    except Exception:
+        return _bounded_repr(obj)
+
+
+def _container(obj: Any, cls: type, depth: int, path: set[int] | None) -> Any:
+    # Checks go on the class, not the instance, so that objects answering every
+    # attribute (mocks, proxies) are not mistaken for pydantic models.
+    if isinstance(obj, str):
+        return str.__str__(obj)
+    if isinstance(obj, enum.Enum):
+        return to_jsonable(obj.value, depth + 1, path)
+    if isinstance(obj, bool):
+        return bool(obj)
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return _float(float(obj))
+    if depth >= MAX_DEPTH:
+        return _bounded_repr(obj)
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return _bytes(obj)
+    if isinstance(obj, (datetime.datetime, datetime.date, datetime.time)):
+        return obj.isoformat()
+    if isinstance(obj, datetime.timedelta):
+        return obj.total_seconds()
+    if isinstance(obj, decimal.Decimal):
+        return _float(float(obj)) if obj.is_finite() else str(obj)
+    if isinstance(obj, (uuid.UUID, PurePath, complex)):
+        return str(obj)
+
+    if path is None:
+        path = set()
+    marker = id(obj)
+    if marker in path:
+        return "<cycle>"
+    path.add(marker)
+    try:
+        return _compound(obj, cls, depth + 1, path)
+    finally:
+        path.discard(marker)
+
+
+def _compound(obj: Any, cls: type, depth: int, path: set[int]) -> Any:
+    if isinstance(obj, Mapping):
+        return {_key(k): to_jsonable(v, depth, path) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, frozenset, set, deque)):
+        items = [to_jsonable(v, depth, path) for v in obj]
+        if isinstance(obj, (set, frozenset)):
+            try:
+                items.sort(key=json.dumps)
+            except (TypeError, ValueError):
+                pass
+        return items
+    if attrs.has(cls):
+        return {
+            a.name: to_jsonable(getattr(obj, a.name, None), depth, path) for a in attrs.fields(cls)
+        }
+    if dataclasses.is_dataclass(obj):
+        return {
+            f.name: to_jsonable(getattr(obj, f.name, None), depth, path)
+            for f in dataclasses.fields(obj)
+        }
+    model_dump = getattr(cls, "model_dump", None)  # pydantic v2
+    if callable(model_dump):
+        return to_jsonable(model_dump(obj), depth, path)
+    legacy_dict = getattr(cls, "dict", None)  # pydantic v1
+    if callable(legacy_dict) and hasattr(cls, "__fields__"):
+        return to_jsonable(legacy_dict(obj), depth, path)
+    tolist = getattr(cls, "tolist", None)  # numpy arrays and scalars
+    if callable(tolist):
+        return to_jsonable(tolist(obj), depth, path)
+    return _bounded_repr(obj)
+
+
+def _jsonable_hook(value: Any) -> Any:
+    return to_jsonable(value)
+
+
+converter = cattrs.Converter()
+"""The one converter that knows the wire format of every record."""
+
+converter.register_unstructure_hook(
+    Usage,
+    make_dict_unstructure_fn(Usage, converter, _cattrs_omit_if_default=True),
+)
+
+_free_form = override(unstruct_hook=_jsonable_hook)
+_optional = override(omit_if_default=True)
+_optional_free_form = override(omit_if_default=True, unstruct_hook=_jsonable_hook)
+
+converter.register_unstructure_hook(
+    ModelEvent,
+    make_dict_unstructure_fn(
+        ModelEvent,
+        converter,
+        messages=_free_form,
+        response=_free_form,
+        session_id=_optional,
+        parent_id=_optional,
+        cost=_optional,
+        error=_optional,
+        source=_optional,
+        event_name=_optional,
+        tool_choice=_optional,
+        hyperparameters=_optional_free_form,
+        template=_optional_free_form,
+        template_inputs=_optional_free_form,
+        tools=_optional_free_form,
+        response_format=_optional_free_form,
+        inputs=_optional_free_form,
+        metadata=_optional_free_form,
+    ),
+)
+
+
+def unstructure_event(event: ModelEvent) -> dict[str, Any]:
+    """Return the ``model_event`` object for *event*, ready for :func:`encode`."""
+    result: dict[str, Any] = converter.unstructure(event)
+    return result
+
+
+def encode(body: Any) -> bytes:
+    """Encode a JSON-ready *body* as compact UTF-8 JSON.
+
+    Lone surrogates, which UTF-8 cannot carry, are replaced rather than raising.
+    """
+    text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.encode("utf-8", "replace")

@@ -1,0 +1,131 @@
+"""Sessions: a shared ``session_id`` for every event inside a block or call."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import uuid
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+from honeyhive_trace._context import CURRENT_SESSION
+
+__all__ = ["Session", "session", "current_session"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Session:
+    """One session: an id and an optional name shared by the events inside it."""
+
+    __slots__ = ("session_id", "name")
+
+    def __init__(self, name: str | None, session_id: str | None) -> None:
+        self.name = name
+        self.session_id = session_id or str(uuid.uuid4())
+
+    def __repr__(self) -> str:
+        return f"Session(name={self.name!r}, session_id={self.session_id!r})"
+
+
+class SessionScope:
+    """A ``with``/``async with`` block or decorator that opens a session.
+
+    Each ``with`` (and each call of a decorated function) opens a new session,
+    unless a fixed ``session_id`` was given, which is then reused.
+    """
+
+    __slots__ = ("_name", "_session_id", "_tokens")
+
+    def __init__(self, name: str | None, session_id: str | None) -> None:
+        self._name = name
+        self._session_id = session_id
+        self._tokens: list[Any] = []
+
+    def _open(self) -> tuple[Session, Any]:
+        current = Session(self._name, self._session_id)
+        return current, CURRENT_SESSION.set(current)
+
+    def __enter__(self) -> Session:
+        current, token = self._open()
+        self._tokens.append(token)
+        return current
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        token = self._tokens.pop()
+        try:
+            CURRENT_SESSION.reset(token)
+        except ValueError:  # exited in another context than entered
+            pass
+
+    async def __aenter__(self) -> Session:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def __call__(self, fn: F) -> F:
+        """Decorate *fn* so that each call runs in a new session."""
+        from honeyhive_trace._decorators import async_generator_wrapper, generator_wrapper
+
+        if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
+
+            def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+                return CURRENT_SESSION, Session(self._name, self._session_id), None, None
+
+            if inspect.isasyncgenfunction(fn):
+                return cast(F, async_generator_wrapper(fn, begin))
+            return cast(F, generator_wrapper(fn, begin))
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                _, token = self._open()
+                try:
+                    return await fn(*args, **kwargs)
+                finally:
+                    CURRENT_SESSION.reset(token)
+
+            return cast(F, async_wrapper)
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            _, token = self._open()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                CURRENT_SESSION.reset(token)
+
+        return cast(F, wrapper)
+
+
+def session(name: str | None = None, *, session_id: str | None = None) -> SessionScope:
+    """Group the events inside a block, or each call of a function, in a session.
+
+    Usable as ``with session(name=...):``, ``async with session(...):`` and as
+    the decorator ``@session(name=...)``.
+
+    Args:
+        name: a readable name, recorded in each event's ``metadata.session_name``.
+        session_id: a fixed id (e.g. your own conversation id); a new UUID4 by default.
+
+    Returns:
+        A reusable scope; each entry opens a session.
+    """
+    return SessionScope(name, session_id)
+
+
+def current_session() -> Session | None:
+    """Return the innermost open session, or ``None``."""
+    return CURRENT_SESSION.get()

@@ -1,0 +1,231 @@
+"""The on-disk spool: events that could not be delivered yet, and dead letters.
+
+Layout, under the configured spool directory::
+
+    <spool_dir>/<destination>/pending-<pid>-<time_ns>-<n>.jsonl      waiting
+    <spool_dir>/<destination>/claimed-<pid>-<...>.jsonl              being replayed by <pid>
+    <spool_dir>/<destination>/dead-letter.jsonl                      refused by the server
+
+``<destination>`` is a hash of the server URL and API key, so events are only
+ever replayed to the server (and with the key) they were meant for. Each file
+is written, flushed and fsynced before it is renamed to its final name, so a
+crash leaves either a whole file or none. Files are deleted only after the
+server acknowledged every event in them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from honeyhive_trace._serialization import encode
+
+__all__ = ["Spool"]
+
+logger = logging.getLogger("honeyhive_trace")
+
+_PENDING = "pending-"
+_CLAIMED = "claimed-"
+DEAD_LETTER = "dead-letter.jsonl"
+
+
+def destination_key(server_url: str, api_key: str | None) -> str:
+    """A short, non-reversible name for a (server, key) pair."""
+    digest = hashlib.sha256(f"{server_url}\n{api_key or ''}".encode()).hexdigest()
+    return digest[:16]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Spool:
+    """Durable storage for undelivered events of one destination."""
+
+    def __init__(self, root: Path, destination: str, max_bytes: int) -> None:
+        self.directory = root / destination
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._counter = itertools.count()
+
+    def __repr__(self) -> str:
+        return f"<Spool {self.directory}>"
+
+    def _ensure_dir(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def size(self) -> int:
+        """Bytes held by pending and claimed files."""
+        total = 0
+        try:
+            for entry in os.scandir(self.directory):
+                if entry.name.startswith((_PENDING, _CLAIMED)):
+                    try:
+                        total += entry.stat().st_size
+                    except FileNotFoundError:
+                        continue
+        except FileNotFoundError:
+            return 0
+        return total
+
+    def write(self, events: list[dict[str, Any]]) -> tuple[int, int]:
+        """Store *events* durably.
+
+        Returns:
+            (spooled, dropped): how many were written, and how many were not
+            because the spool is at its size cap.
+        """
+        if not events:
+            return 0, 0
+        lines = [encode(e) + b"\n" for e in events]
+        with self._lock:
+            self._ensure_dir()
+            room = self.max_bytes - self.size()
+            kept: list[bytes] = []
+            for line in lines:
+                if len(line) > room:
+                    break
+                kept.append(line)
+                room -= len(line)
+            if kept:
+                self._write_file(kept)
+        dropped = len(lines) - len(kept)
+        if dropped:
+            logger.error(
+                "honeyhive_trace: spool %s is full (cap %d bytes); dropped %d event(s)",
+                self.directory,
+                self.max_bytes,
+                dropped,
+            )
+        return len(kept), dropped
+
+    def _write_file(self, lines: list[bytes]) -> None:
+        name = f"{_PENDING}{os.getpid()}-{time.time_ns()}-{next(self._counter)}.jsonl"
+        final = self.directory / name
+        partial = self.directory / f".{name}.part"
+        with open(partial, "wb") as handle:
+            handle.writelines(lines)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, final)
+        _fsync_dir(self.directory)
+
+    def dead_letter(self, entries: list[tuple[dict[str, Any], str]]) -> None:
+        """Append refused events and the reason to the dead-letter file."""
+        if not entries:
+            return
+        with self._lock:
+            self._ensure_dir()
+            with open(self.directory / DEAD_LETTER, "ab") as handle:
+                for event, reason in entries:
+                    record = {"reason": reason, "time": time.time(), "model_event": event}
+                    handle.write(encode(record) + b"\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    def claim(self) -> Iterator[tuple[Path, list[dict[str, Any]], int]]:
+        """Yield (file, events, unreadable lines) for each file this process now owns.
+
+        A file claimed by a process that no longer runs is reclaimed. Call
+        :meth:`settle` for each yielded file.
+        """
+        try:
+            entries = sorted(os.listdir(self.directory))
+        except FileNotFoundError:
+            return
+        me = os.getpid()
+        for name in entries:
+            path = self.directory / name
+            if name.startswith(_CLAIMED):
+                owner = _owner(name)
+                if owner == me or (owner is not None and _pid_alive(owner)):
+                    continue
+                original = name[len(_CLAIMED) :].split("-", 1)[1]
+            elif name.startswith(_PENDING):
+                original = name
+            else:
+                continue
+            claimed = self.directory / f"{_CLAIMED}{me}-{original}"
+            try:
+                os.replace(path, claimed)  # atomic: only one process wins a file
+            except FileNotFoundError:
+                continue
+            events, bad = _read_events(claimed)
+            if bad:
+                logger.error(
+                    "honeyhive_trace: %d unreadable line(s) in spool file %s skipped",
+                    bad,
+                    claimed.name,
+                )
+            yield claimed, events, bad
+
+    def settle(self, path: Path, remaining: list[dict[str, Any]]) -> None:
+        """Finish a claimed file: delete it, or put back the events still unsent."""
+        with self._lock:
+            if remaining:
+                self._write_file([encode(e) + b"\n" for e in remaining])
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            _fsync_dir(self.directory)
+
+    def pending_files(self) -> list[Path]:
+        """Pending files, oldest first (for tests and the CLI)."""
+        try:
+            return sorted(p for p in self.directory.iterdir() if p.name.startswith(_PENDING))
+        except FileNotFoundError:
+            return []
+
+
+def _owner(name: str) -> int | None:
+    try:
+        return int(name[len(_CLAIMED) :].split("-", 1)[0])
+    except ValueError:
+        return None
+
+
+def _read_events(path: Path) -> tuple[list[dict[str, Any]], int]:
+    events: list[dict[str, Any]] = []
+    bad = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                bad += 1
+                continue
+            if isinstance(event, dict) and isinstance(event.get("event_id"), str):
+                events.append(event)
+            else:
+                bad += 1
+    return events, bad
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
