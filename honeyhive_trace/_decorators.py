@@ -18,6 +18,7 @@ from typing import Any, TypeVar, overload
 from honeyhive_trace import _client
 from honeyhive_trace._context import CURRENT_EVENT
 from honeyhive_trace._events import CallSpec, EventHandle, snapshot_args
+from honeyhive_trace.integrations import STREAM_WRAPPERS, stream_wrapper
 
 __all__ = ["trace_model", "generator_wrapper", "async_generator_wrapper"]
 
@@ -176,6 +177,24 @@ def _end(handle: EventHandle, result: Any = _MISSING, error: BaseException | Non
         handle._client.internal_error("could not end an event", exc)
 
 
+def _finish(handle: EventHandle, result: Any) -> Any:
+    """End the event with *result*, or hand both to a stream wrapper.
+
+    A stream's event ends only when the stream is consumed, so the user gets
+    a transparent wrapper back instead of the stream itself.
+    """
+    wrap = STREAM_WRAPPERS.get(type(result), _MISSING)
+    if wrap is _MISSING:
+        wrap = stream_wrapper(type(result))
+    if wrap is not None:
+        try:
+            return wrap(result, handle)
+        except Exception as exc:
+            handle._client.internal_error("could not wrap a stream", exc)
+    _end(handle, result)
+    return result
+
+
 def _wrap(fn: Callable[..., Any], spec: CallSpec) -> Callable[..., Any]:
     if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
 
@@ -204,8 +223,7 @@ def _wrap(fn: Callable[..., Any], spec: CallSpec) -> Callable[..., Any]:
                 _end(handle, error=exc)
                 raise
             CURRENT_EVENT.reset(token)
-            _end(handle, result)
-            return result
+            return _finish(handle, result)
 
         return async_wrapper
 
@@ -227,8 +245,7 @@ def _wrap(fn: Callable[..., Any], spec: CallSpec) -> Callable[..., Any]:
             _end(handle, error=exc)
             raise
         CURRENT_EVENT.reset(token)
-        _end(handle, result)
-        return result
+        return _finish(handle, result)
 
     return wrapper
 

@@ -446,7 +446,7 @@ def _route(values: Mapping[str, Any], fields: dict[str, Any], explicit: bool) ->
         elif name in CALL_FIELDS or (explicit and name in SETTABLE_FIELDS):
             if value is None:
                 continue
-            if name in ("hyperparameters", "inputs", "metadata") and isinstance(value, Mapping):
+            if name in _MERGED and isinstance(value, Mapping):
                 fields.setdefault(name, {}).update(value)
             else:
                 fields[name] = value
@@ -536,6 +536,18 @@ def infer_provider(model: str) -> str | None:
     return None
 
 
+_MERGED = frozenset({"hyperparameters", "inputs", "metadata"})
+
+
+def _apply(fields: dict[str, Any], updates: Mapping[str, Any]) -> None:
+    """Lay *updates* over *fields*; mapping-valued fields are merged key by key."""
+    for name, value in updates.items():
+        if name in _MERGED and isinstance(value, Mapping):
+            fields.setdefault(name, {}).update(value)
+        else:
+            fields[name] = value
+
+
 def build_record(handle: EventHandle, config: Config) -> ModelEvent:
     """Build the frozen record of an ended event.
 
@@ -551,27 +563,21 @@ def build_record(handle: EventHandle, config: Config) -> ModelEvent:
     else:
         _route(handle._kwargs, fields, explicit=True)
 
-    if handle._chunks:
-        fields["response"] = _response_from_chunks(handle._chunks)
-    elif handle._result is not _UNSET and "response" not in (handle._updates or {}):
-        from honeyhive_trace.integrations import extract_response
+    from honeyhive_trace.integrations import assemble_chunks, extract_response
 
+    extracted: dict[str, Any] | None = None
+    if handle._chunks:
+        extracted = assemble_chunks(handle._chunks)
+        if extracted is None:
+            fields["response"] = _response_from_chunks(handle._chunks)
+    elif handle._result is not _UNSET and "response" not in (handle._updates or {}):
         extracted = extract_response(handle._result)
         if extracted is None:
             fields["response"] = response_from(handle._result)
-        else:
-            for name, value in extracted.items():
-                if isinstance(value, Mapping) and isinstance(fields.get(name), dict):
-                    fields[name].update(value)
-                else:
-                    fields[name] = value
-
+    if extracted is not None:
+        _apply(fields, extracted)
     if handle._updates:
-        for name, value in handle._updates.items():
-            if name in ("hyperparameters", "inputs", "metadata") and isinstance(value, Mapping):
-                fields.setdefault(name, {}).update(value)
-            else:
-                fields[name] = value
+        _apply(fields, handle._updates)
 
     metadata: dict[str, Any] = fields.get("metadata") or {}
     if handle._closed_early:
