@@ -1,0 +1,114 @@
+"""Shared fixtures: an isolated environment and a real loopback collector."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import honeyhive_trace as hh
+from honeyhive_trace import _client
+from honeyhive_trace._config import ENV_VARS
+from honeyhive_trace.collector import Collector, Faults
+
+API_KEY = "hh-test-key-3f1c9a7e5d"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No HH_* variable leaks in; spool and data dirs live under tmp_path; reset after."""
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    _client.reset()
+    yield
+    _client.reset()
+
+
+@pytest.fixture
+def faults() -> Faults:
+    """A fault script for the collector fixture."""
+    return Faults()
+
+
+@pytest.fixture
+def collector(faults: Faults) -> Iterator[Collector]:
+    """A real collector on 127.0.0.1, recording raw requests, with fault injection."""
+    server = Collector(port=0, db=":memory:", record_requests=True, faults=faults)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def spool_dir(tmp_path: Path) -> Path:
+    """The spool directory used by the `configure` fixture."""
+    return tmp_path / "spool"
+
+
+@pytest.fixture
+def configure(collector: Collector, spool_dir: Path) -> Any:
+    """Return a function that configures tracing against the collector.
+
+    Defaults: inline mode, strict (internal errors raise), test key and project.
+    """
+
+    def _configure(**overrides: Any) -> None:
+        settings: dict[str, Any] = {
+            "server_url": collector.url,
+            "api_key": API_KEY,
+            "project": "test-project",
+            "mode": "inline",
+            "strict": True,
+            "spool_dir": spool_dir,
+        }
+        settings.update(overrides)
+        hh.configure(**settings)
+
+    return _configure
+
+
+@pytest.fixture
+def log_text(caplog: pytest.LogCaptureFixture) -> Any:
+    """Return a function giving everything logged by honeyhive_trace so far."""
+    caplog.set_level(logging.DEBUG, logger="honeyhive_trace")
+
+    def _text() -> str:
+        return "\n".join(
+            f"{r.getMessage()} {r.exc_text or ''}"
+            for r in caplog.records
+            if r.name.startswith("honeyhive_trace")
+        )
+
+    return _text
+
+
+def sent_bodies(collector: Collector) -> list[dict[str, Any]]:
+    """Every model_event the library posted to *collector*, in order, from raw requests."""
+    import json
+
+    events: list[dict[str, Any]] = []
+    for request in collector.requests:
+        if request.method != "POST" or not request.path.startswith("/events/model"):
+            continue
+        body = json.loads(request.body)
+        if "model_events" in body:
+            events.extend(body["model_events"])
+        else:
+            events.append(body["model_event"])
+    return events
+
+
+#: Keys whose values differ on every run; tests check them separately.
+DYNAMIC = ("event_id", "start_time", "end_time", "duration", "session_id", "parent_id")
+
+
+def stable(event: dict[str, Any]) -> dict[str, Any]:
+    """*event* without its run-dependent keys."""
+    return {k: v for k, v in event.items() if k not in DYNAMIC}

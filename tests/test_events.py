@@ -1,0 +1,198 @@
+"""model_event() and the live EventHandle (tests for _events.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+import honeyhive_trace as hh
+from honeyhive_trace.exceptions import TracingError
+from tests.conftest import sent_bodies, stable
+
+MESSAGES = [{"role": "user", "content": "Hi"}]
+
+
+class TestModelEvent:
+    def test_block_records_fields_and_enrichment(self, configure: Any, collector: Any) -> None:
+        configure(source="staging")
+        with hh.model_event(
+            model="gpt-4o",
+            provider="openai",
+            messages=MESSAGES,
+            event_name="answer",
+            temperature=0,
+            tools=[{"type": "function"}],
+            customer="acme",
+        ) as ev:
+            ev.set_response({"role": "assistant", "content": "Hello"})
+            ev.set_usage(prompt_tokens=10, completion_tokens=5)
+            ev.set_cost(0.00008)
+            ev.add_metadata(user_id="u-1")
+            ev.add_metadata({"tier": "pro"})
+            ev.add_hyperparameters(top_p=1)
+            ev.update(tool_choice="none")
+        [event] = sent_bodies(collector)
+        assert {
+            "project": "test-project",
+            "model": "gpt-4o",
+            "provider": "openai",
+            "messages": MESSAGES,
+            "response": {"role": "assistant", "content": "Hello"},
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+            "cost": 0.00008,
+            "source": "staging",
+            "event_name": "answer",
+            "hyperparameters": {"temperature": 0, "top_p": 1},
+            "tools": [{"type": "function"}],
+            "tool_choice": "none",
+            "inputs": {"customer": "acme"},
+            "metadata": {"user_id": "u-1", "tier": "pro"},
+        } == stable(event)
+        assert ev.event_id == event["event_id"]
+        assert ev.server_event_id == event["event_id"]
+        assert ev.record is not None
+        assert ev.record.event_id == event["event_id"]
+
+    def test_async_with_and_string_response(self, configure: Any, collector: Any) -> None:
+        configure()
+
+        async def main() -> None:
+            async with hh.model_event(model="claude-3-5-sonnet", messages="Hi") as ev:
+                await asyncio.sleep(0)
+                ev.set_response("Hello")
+
+        asyncio.run(main())
+        [event] = sent_bodies(collector)
+        assert "anthropic" == event["provider"]
+        assert [{"role": "user", "content": "Hi"}] == event["messages"]
+        assert {"role": "assistant", "content": "Hello"} == event["response"]
+
+    def test_exception_propagates_unchanged_and_is_recorded(
+        self, configure: Any, collector: Any
+    ) -> None:
+        configure()
+        boom = TimeoutError("upstream timed out")
+        with pytest.raises(TimeoutError) as caught, hh.model_event(model="m"):
+            raise boom
+        assert boom is caught.value
+        [event] = sent_bodies(collector)
+        assert "TimeoutError: upstream timed out" == event["error"]
+
+    def test_set_error_records_without_raising(self, configure: Any, collector: Any) -> None:
+        configure()
+        with hh.model_event(model="m") as ev:
+            ev.set_error("refused: content policy")
+        assert "refused: content policy" == sent_bodies(collector)[0]["error"]
+
+    def test_required_fields_present_even_when_nothing_is_known(
+        self, configure: Any, collector: Any
+    ) -> None:
+        configure()
+        with hh.model_event():
+            pass
+        [event] = sent_bodies(collector)
+        assert {
+            "project": "test-project",
+            "model": "unknown",
+            "provider": "unknown",
+            "messages": [],
+            "response": {},
+            "usage": {},
+        } == stable(event)
+        assert isinstance(event["duration"], float)
+
+    def test_duration_is_milliseconds_from_a_monotonic_clock(
+        self, configure: Any, collector: Any
+    ) -> None:
+        import time
+
+        configure()
+        with hh.model_event(model="m"):
+            start = time.perf_counter()
+            while time.perf_counter() - start < 0.02:  # busy 20 ms, not a sleep
+                pass
+        [event] = sent_bodies(collector)
+        assert 20 <= event["duration"] < 2000
+        assert event["end_time"] - event["start_time"] == round(event["duration"])
+
+
+class TestHandle:
+    def test_current_event_is_the_innermost_live_handle(self, configure: Any) -> None:
+        configure()
+        assert hh.current_event() is None
+        with hh.model_event(model="outer") as outer:
+            assert outer is hh.current_event()
+            with hh.model_event(model="inner") as inner:
+                assert inner is hh.current_event()
+                assert outer.event_id == inner.parent_id
+            assert outer is hh.current_event()
+        assert hh.current_event() is None
+
+    def test_deep_code_can_enrich_the_decorated_call(self, configure: Any, collector: Any) -> None:
+        configure()
+
+        def helper_deep_in_the_stack() -> None:
+            event = hh.current_event()
+            assert event is not None
+            event.set_usage({"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7})
+            event.add_metadata(cache="hit")
+
+        @hh.trace_model
+        def answer(messages: list[Any]) -> str:
+            helper_deep_in_the_stack()
+            return "ok"
+
+        answer(MESSAGES)
+        [event] = sent_bodies(collector)
+        assert {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7} == event["usage"]
+        assert {"cache": "hit"} == event["metadata"]
+
+    def test_setting_after_the_end_is_ignored_with_a_warning(
+        self, configure: Any, collector: Any, log_text: Any
+    ) -> None:
+        configure()
+        with hh.model_event(model="m") as ev:
+            pass
+        ev.set_cost(1.0)
+        assert "cost" not in sent_bodies(collector)[0]
+        assert "set after the event ended" in log_text()
+
+    def test_unknown_field_raises_only_in_strict_mode(
+        self, configure: Any, collector: Any, log_text: Any
+    ) -> None:
+        configure()
+        with pytest.raises(TracingError), hh.model_event(model="m") as ev:
+            ev.update(colour="blue")
+        configure(strict=False)
+        with hh.model_event(model="m") as ev:
+            ev.update(colour="blue")
+        assert "'colour' is not an event field" in log_text()
+
+    def test_handle_outside_tracing_accepts_every_call(self, collector: Any) -> None:
+        with hh.model_event(model="m") as ev:
+            ev.set_response("x")
+            ev.set_usage(prompt_tokens=1)
+            ev.add_metadata(a=1)
+            ev.update(model="y")
+        assert [] == collector.requests
+        assert "tracing off" in repr(ev)
+
+    def test_bad_values_do_not_raise(self, configure: Any, collector: Any) -> None:
+        configure(strict=False)
+
+        class Weird:
+            def __repr__(self) -> str:
+                raise RuntimeError("no repr")
+
+        with hh.model_event(model=Weird(), messages=Weird(), temperature=Weird()) as ev:
+            ev.set_cost(float("nan"))
+            ev.set_usage(prompt_tokens="many")  # type: ignore[arg-type]
+            ev.set_response(Weird())
+        [event] = sent_bodies(collector)
+        assert "<unrepresentable Weird>" == event["model"]
+        assert [{"role": "user", "content": "<unrepresentable Weird>"}] == event["messages"]
+        assert "cost" not in event
+        assert {} == event["usage"]
+        assert {"role": "assistant", "content": "<unrepresentable Weird>"} == event["response"]
