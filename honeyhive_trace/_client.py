@@ -20,6 +20,7 @@ import attrs
 from honeyhive_trace._config import Config, from_settings
 from honeyhive_trace._serialization import unstructure_event
 from honeyhive_trace.exceptions import ConfigurationError, TracingError
+from honeyhive_trace.records import ModelEvent
 
 if TYPE_CHECKING:
     from honeyhive_trace._events import EventHandle
@@ -56,6 +57,10 @@ class Client:
         self.transport: HttpTransport
         self.spool: Spool
         self._dispatcher: Any = None
+        #: Set when events were spooled; the dispatcher replays after the next success.
+        self.spool_dirty = True
+        #: Set by shutdown(); a closed client is never reused by configure().
+        self.closed = False
         if self.recording:
             self._start_delivery()
 
@@ -138,24 +143,38 @@ class Client:
         processors = self.config.processors
         for handle in handles:
             try:
-                record = build_record(handle, self.config)
+                record: ModelEvent | None = build_record(handle, self.config)
             except Exception as exc:
                 self.count("dropped_build_error")
                 self.internal_error("could not build an event record", exc, raise_in_strict=False)
                 continue
             for processor in processors:
                 try:
-                    record = processor(record)
+                    result = processor(record)
+                    if result is not None and not isinstance(result, ModelEvent):
+                        raise TypeError(f"returned {type(result).__name__}, not a ModelEvent")
                 except Exception as exc:
+                    self.count("processor_errors")
+                    if getattr(processor, "fail_closed", False) is True:
+                        # A privacy processor (redact, hide_*) that failed must not
+                        # let the event out as it was: drop it.
+                        self.count("dropped_processor_error")
+                        logger.error(
+                            "honeyhive_trace: processor %r failed; event dropped (fail_closed)",
+                            getattr(processor, "__name__", processor),
+                            exc_info=exc,
+                        )
+                        record = None
+                        break
                     # Documented rule: a failing processor is skipped; the event
                     # goes on as the previous processor left it.
-                    self.count("processor_errors")
                     logger.error(
                         "honeyhive_trace: processor %r failed; event kept as it was",
                         getattr(processor, "__name__", processor),
                         exc_info=exc,
                     )
                     continue
+                record = result
                 if record is None:
                     self.count("dropped_by_processor")
                     break
@@ -207,6 +226,8 @@ class Client:
             )
         self.count("spooled", spooled)
         self.count("dropped_spool_full", dropped)
+        if spooled:
+            self.spool_dirty = True
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -219,6 +240,7 @@ class Client:
     def shutdown(self, timeout: float | None = None) -> bool:
         """See :func:`honeyhive_trace.shutdown`."""
         self.recording = False
+        self.closed = True
         if self._dispatcher is None:
             return True
         return bool(self._dispatcher.shutdown(timeout))
@@ -276,7 +298,11 @@ def configure(**settings: Any) -> Client:
         merged = {**STATE.settings, **{k: v for k, v in settings.items() if v is not None}}
         config = from_settings(merged, os.environ)
         old = STATE.client
-        if old is not None and attrs.evolve(old.config, enabled=config.enabled) == config:
+        if (
+            old is not None
+            and not old.closed
+            and attrs.evolve(old.config, enabled=config.enabled) == config
+        ):
             # Only `enabled` changed: flip it in place, keep the worker and queue.
             old.config = config
             old.recording = config.recording and old._dispatcher is not None

@@ -27,8 +27,11 @@ __all__ = ["BackgroundDispatcher", "InlineDispatcher"]
 
 logger = logging.getLogger("honeyhive_trace")
 
-#: How often a worker with a non-empty spool tries to replay it.
-REPLAY_INTERVAL = 5.0
+#: How often an idle worker looks for spool files (e.g. left by other processes).
+IDLE_REPLAY_INTERVAL = 30.0
+#: Seconds one replay may spend on the server: short, so that a server still
+#: down does not hold up new events; what is not sent stays in the spool.
+REPLAY_BUDGET = 1.0
 
 
 class _Marker:
@@ -82,6 +85,7 @@ class _Dispatcher:
             return
         try:
             self._last_replay = time.monotonic()
+            self._client.spool_dirty = False
             for path, events, unreadable in spool.claim():
                 if unreadable:
                     self._client.count("dropped_spool_unreadable", unreadable)
@@ -94,6 +98,7 @@ class _Dispatcher:
                 spool.dead_letter(report.rejected)
                 spool.settle(path, report.unsent)
                 if report.unsent:
+                    self._client.spool_dirty = True
                     break  # still unreachable: try again later
         except OSError as exc:
             logger.error("honeyhive_trace: could not replay the spool: %s", exc)
@@ -115,16 +120,15 @@ class InlineDispatcher(_Dispatcher):
         except Exception as exc:
             self._client.internal_error("inline delivery failed", exc)
             return
-        if delivered and time.monotonic() - self._last_replay > REPLAY_INTERVAL:
+        if delivered and self._client.spool_dirty:
             self._replay_in_background()
 
     def _replay_in_background(self) -> None:
         if not self._client.spool.pending_files():
             return
-        self._last_replay = time.monotonic()
         threading.Thread(
             target=self.replay_spool,
-            args=(self._config.retry_budget,),
+            args=(REPLAY_BUDGET,),
             name="honeyhive-trace-replay",
             daemon=True,
         ).start()
@@ -257,7 +261,7 @@ class BackgroundDispatcher(_Dispatcher):
 
     def _run(self) -> None:
         try:
-            self.replay_spool(self._config.retry_budget)
+            self.replay_spool(REPLAY_BUDGET)
         except Exception as exc:
             self._client.internal_error("spool replay failed", exc, raise_in_strict=False)
         while True:
@@ -287,8 +291,8 @@ class BackgroundDispatcher(_Dispatcher):
                 self._send_batch(batch)
             for marker in markers:
                 marker.done.set()
-        if time.monotonic() - self._last_replay > REPLAY_INTERVAL * 6:
-            self.replay_spool(self._config.retry_budget)
+        if time.monotonic() - self._last_replay > IDLE_REPLAY_INTERVAL:
+            self.replay_spool(REPLAY_BUDGET)
 
     def _send_batch(self, batch: list[EventHandle]) -> None:
         try:
@@ -300,8 +304,9 @@ class BackgroundDispatcher(_Dispatcher):
             if self._release(batch):
                 self._spool_handles(batch, "internal_error")
             return
-        if delivered and time.monotonic() - self._last_replay > REPLAY_INTERVAL:
-            self.replay_spool(self._config.retry_budget)
+        if delivered and self._client.spool_dirty:
+            # The server answers again: send what piled up while it did not.
+            self.replay_spool(REPLAY_BUDGET)
 
     def _release(self, batch: list[EventHandle]) -> bool:
         """Take *batch* back from `_inflight`; False if shutdown took it first."""

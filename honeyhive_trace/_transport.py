@@ -180,7 +180,7 @@ class HttpTransport:
             report = Delivery()
             work: list[list[dict[str, Any]]] = [events] if events else []
             attempt = 0
-            limits: dict[str, int] = {}
+            limits: dict[str, tuple[dict[str, Any], int]] = {}
             while work:
                 chunk = work.pop()
                 if self._abort.is_set() or time.monotonic() >= deadline:
@@ -212,10 +212,13 @@ class HttpTransport:
         chunk: list[dict[str, Any]],
         report: Delivery,
         work: list[list[dict[str, Any]]],
-        limits: dict[str, int],
+        limits: dict[str, tuple[dict[str, Any], int]],
     ) -> float | None:
         """Post one chunk. Returns None when settled, else a retry delay (-1: backoff)."""
-        batch = self._batch_supported and len(chunk) > 1
+        if len(chunk) > 1 and not self._batch_supported:
+            work.extend([e] for e in reversed(chunk))  # one request per event
+            return None
+        batch = len(chunk) > 1
         body: Any = {"model_events": chunk} if batch else {"model_event": chunk[0]}
         path = BATCH_PATH if batch else SINGLE_PATH
         try:
@@ -295,29 +298,31 @@ class HttpTransport:
         chunk: list[dict[str, Any]],
         report: Delivery,
         work: list[list[dict[str, Any]]],
-        limits: dict[str, int],
+        limits: dict[str, tuple[dict[str, Any], int]],
     ) -> None:
         if len(chunk) > 1:
             half = len(chunk) // 2
             work.append(chunk[half:])
             work.append(chunk[:half])
             return
-        event = chunk[0]
-        event_id = event["event_id"]
-        limit = limits.get(event_id, TRUNCATE_START * 2) // 2
+        event_id = chunk[0]["event_id"]
+        # Each further 413 halves the limit, always cutting the original event.
+        event, previous = limits.get(event_id, (chunk[0], TRUNCATE_START * 2))
+        limit = previous // 2
         if limit < TRUNCATE_FLOOR:
             reason = "HTTP 413: event too large even with every string truncated"
             logger.error("honeyhive_trace: %s (event %s)", reason, event_id)
             report.rejected.append((event, reason))
             return
-        limits[event_id] = limit
+        limits[event_id] = (event, limit)
         shortened, cut = truncate_event(event, limit)
         if cut == 0 and limit < TRUNCATE_START:
             reason = "HTTP 413: event too large and has no long strings to truncate"
             logger.error("honeyhive_trace: %s (event %s)", reason, event_id)
             report.rejected.append((event, reason))
             return
-        report.truncated += 1
+        if previous == TRUNCATE_START * 2:  # count events, not attempts
+            report.truncated += 1
         logger.warning(
             "honeyhive_trace: event %s too large for the server; strings cut to %d chars",
             event_id,
