@@ -490,7 +490,7 @@ def _response_from_chunks(chunks: list[Any]) -> dict[str, Any]:
 def _error_text(error: BaseException | str) -> str:
     if isinstance(error, str):
         return error
-    name = type(error).__qualname__
+    name = type(error).__name__
     try:
         message = str(error)
     except Exception:

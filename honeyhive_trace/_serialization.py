@@ -42,7 +42,7 @@ def _bounded_repr(obj: Any) -> str:
         text = repr(obj)
     except Exception:  # a user's __repr__ may raise anything
         try:
-            name = type(obj).__qualname__
+            name = type(obj).__name__
         except Exception:
             name = "object"
         return f"<unrepresentable {name}>"

@@ -286,7 +286,8 @@ class TestSpool:
         assert stats["dropped_spool_full"] > 0
         assert stats["spooled"] > 0
         assert 20 == settled(stats)
-        assert "spool" in log_text() and "full" in log_text()
+        assert "spool" in log_text()
+        assert "full" in log_text()
 
     def test_spool_is_per_destination(self, spool_dir: Path, collector: Any) -> None:
         dead = f"http://127.0.0.1:{free_port()}"
