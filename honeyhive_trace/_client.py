@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from honeyhive_trace._config import Config, from_settings
-from honeyhive_trace._serialization import unstructure_event
+from honeyhive_trace._serialization import encode_event
 from honeyhive_trace.exceptions import ConfigurationError, TracingError
 from honeyhive_trace.records import ModelEvent
 
 if TYPE_CHECKING:
     from honeyhive_trace._events import EventHandle
     from honeyhive_trace._spool import Spool
-    from honeyhive_trace._transport import Delivery, HttpTransport
+    from honeyhive_trace._transport import Delivery, HttpTransport, Prepared
 
 __all__ = [
     "Client",
@@ -135,11 +135,12 @@ class Client:
 
     # -- the worker side of one event ---------------------------------------------
 
-    def prepare(self, handles: list[EventHandle]) -> list[dict[str, Any]]:
+    def prepare(self, handles: list[EventHandle]) -> list[Prepared]:
         """Build, process and serialise ended events. Failures are counted drops."""
         from honeyhive_trace._events import build_record
+        from honeyhive_trace._transport import Prepared
 
-        events: list[dict[str, Any]] = []
+        events: list[Prepared] = []
         processors = self.config.processors
         for handle in handles:
             try:
@@ -182,7 +183,7 @@ class Client:
                 continue
             handle.record = record
             try:
-                events.append(unstructure_event(record))
+                events.append(Prepared(record.event_id, encode_event(record)))
             except Exception as exc:
                 self.count("dropped_serialization_error")
                 self.internal_error("could not serialise an event", exc, raise_in_strict=False)
@@ -202,7 +203,7 @@ class Client:
         if report.unsent:
             self.spool_events(report.unsent, reason)
 
-    def spool_events(self, events: list[dict[str, Any]], reason: str) -> None:
+    def spool_events(self, events: list[Prepared], reason: str) -> None:
         """Write *events* to the spool; count what is spooled or dropped, and why."""
         if not events:
             return

@@ -150,6 +150,18 @@ def _check_str(setting: str, value: Any) -> str:
     return value.strip()
 
 
+def _check_api_key(value: Any) -> str:
+    # The message never shows the value: it is a secret even when malformed.
+    key = value.strip() if isinstance(value, str) else None
+    if not key:
+        raise ConfigurationError(
+            "api_key", f"expected a non-empty string, got {type(value).__name__}"
+        )
+    if not (key.isascii() and key.isprintable()) or " " in key:
+        raise ConfigurationError("api_key", "must be printable ASCII without spaces")
+    return key
+
+
 def from_settings(settings: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
     """Build a :class:`Config` from explicit *settings* and the environment.
 
@@ -178,7 +190,7 @@ def from_settings(settings: Mapping[str, Any], environ: Mapping[str, str]) -> Co
 
     values: dict[str, Any] = {}
     if "api_key" in given:
-        values["api_key"] = _check_str("api_key", given["api_key"])
+        values["api_key"] = _check_api_key(given["api_key"])
     for name in ("project", "source"):
         if name in given:
             values[name] = _check_str(name, given[name])

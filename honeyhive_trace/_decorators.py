@@ -17,7 +17,7 @@ from typing import Any, TypeVar, overload
 
 from honeyhive_trace import _client
 from honeyhive_trace._context import CURRENT_EVENT
-from honeyhive_trace._events import CallSpec, EventHandle, snapshot_args
+from honeyhive_trace._events import CallSpec, EventHandle, snapshot_args, snapshot_kwargs
 from honeyhive_trace.integrations import STREAM_WRAPPERS, stream_wrapper
 
 __all__ = ["trace_model", "generator_wrapper", "async_generator_wrapper"]
@@ -27,6 +27,8 @@ _STATE = _client.STATE
 _resolve = _client.resolve_client
 
 _MISSING: Any = object()
+_set_event = CURRENT_EVENT.set
+_reset_event = CURRENT_EVENT.reset
 
 
 def _start(spec: CallSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> EventHandle | None:
@@ -37,9 +39,7 @@ def _start(spec: CallSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Eve
     if not client.recording:
         return None
     try:
-        if kwargs:
-            kwargs = {k: (v.copy() if type(v) in (list, dict) else v) for k, v in kwargs.items()}
-        return EventHandle(client, spec, snapshot_args(args), kwargs)
+        return EventHandle(client, spec, snapshot_args(args), snapshot_kwargs(kwargs))
     except Exception as exc:
         client.internal_error("could not start an event", exc)
         return None
@@ -191,7 +191,10 @@ def _finish(handle: EventHandle, result: Any) -> Any:
             return wrap(result, handle)
         except Exception as exc:
             handle._client.internal_error("could not wrap a stream", exc)
-    _end(handle, result)
+    try:
+        handle._end(result)
+    except Exception as exc:  # never let tracing replace the user's outcome
+        handle._client.internal_error("could not end an event", exc)
     return result
 
 
@@ -234,17 +237,20 @@ def _wrap(fn: Callable[..., Any], spec: CallSpec) -> Callable[..., Any]:
             client = _resolve()
         if not client.recording:
             return fn(*args, **kwargs)
-        handle = _start(spec, args, kwargs)
-        if handle is None:
+        # _start() inlined: this is the hottest path of the library.
+        try:
+            handle = EventHandle(client, spec, snapshot_args(args), snapshot_kwargs(kwargs))
+            token = _set_event(handle)
+        except Exception as exc:
+            client.internal_error("could not start an event", exc)
             return fn(*args, **kwargs)
-        token = CURRENT_EVENT.set(handle)
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
-            CURRENT_EVENT.reset(token)
+            _reset_event(token)
             _end(handle, error=exc)
             raise
-        CURRENT_EVENT.reset(token)
+        _reset_event(token)
         return _finish(handle, result)
 
     return wrapper
@@ -255,17 +261,9 @@ def _decorate(fn: Any, defaults: dict[str, Any]) -> Any:
         return type(fn)(_decorate(fn.__func__, defaults))
     if not callable(fn):
         raise TypeError(f"@trace_model needs a function, got {type(fn).__name__}")
-    try:
-        signature: inspect.Signature | None = inspect.signature(fn)
-    except (TypeError, ValueError):
-        signature = None
-    skip_first = False
-    if signature is not None:
-        first = next(iter(signature.parameters.values()), None)
-        skip_first = first is not None and first.name in ("self", "cls")
     spec_defaults = {k: v for k, v in defaults.items() if v is not None}
     spec_defaults.setdefault("event_name", getattr(fn, "__name__", None) or "model_call")
-    return _wrap(fn, CallSpec(signature, skip_first, spec_defaults))
+    return _wrap(fn, CallSpec.for_function(fn, spec_defaults))
 
 
 @overload

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from honeyhive_trace._client import Client
     from honeyhive_trace._events import EventHandle
-    from honeyhive_trace._transport import Delivery
+    from honeyhive_trace._transport import Delivery, Prepared
 
 __all__ = ["BackgroundDispatcher", "InlineDispatcher"]
 
@@ -52,7 +52,7 @@ class _Dispatcher:
         self._replay_lock = threading.Lock()
         self._last_replay = 0.0
 
-    def _deliver(self, events: list[dict[str, Any]], budget: float) -> Delivery:
+    def _deliver(self, events: list[Prepared], budget: float) -> Delivery:
         return self._client.transport.deliver(events, time.monotonic() + budget)
 
     def _send(

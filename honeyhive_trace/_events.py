@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from honeyhive_trace import _client as _client_module
 from honeyhive_trace._context import CURRENT_EVENT, CURRENT_SESSION
 from honeyhive_trace._serialization import to_jsonable
 from honeyhive_trace.records import ModelEvent, Usage
@@ -68,17 +69,49 @@ SETTABLE_FIELDS = frozenset(
 )
 
 _UNSET: Any = object()
+_current_event = CURRENT_EVENT.get
+_current_session = CURRENT_SESSION.get
+_STATE = _client_module.STATE
+_COPIED = (list, dict)
 
 
 @attrs.frozen
 class CallSpec:
-    """What ``@trace_model`` learnt about a function when it decorated it."""
+    """What ``@trace_model`` learnt about a function when it decorated it.
 
-    signature: inspect.Signature | None
-    #: Drop the first bound argument (``self`` or ``cls``) from the inputs.
-    skip_first: bool
+    Binding a call's arguments to parameter names is done from this plan on
+    the worker, instead of with :meth:`inspect.Signature.bind`, which costs
+    several times more.
+    """
+
     #: Field defaults given to the decorator (model, provider, event_name, ...).
     defaults: Mapping[str, Any]
+    #: Parameters that take positional arguments, in order.
+    positional: tuple[str, ...] = ()
+    #: Name of the ``*args`` parameter, if any.
+    var_positional: str | None = None
+    #: (name, default) of every parameter that has a default.
+    param_defaults: tuple[tuple[str, Any], ...] = ()
+    #: The ``self``/``cls`` parameter left out of the inputs.
+    skip: str | None = None
+
+    @classmethod
+    def for_function(cls, fn: Any, defaults: Mapping[str, Any]) -> CallSpec:
+        """Plan argument binding for *fn* (no plan if it has no signature)."""
+        try:
+            params = list(inspect.signature(fn).parameters.values())
+        except (TypeError, ValueError):
+            return cls(defaults, var_positional="args")
+        kinds = inspect.Parameter
+        positional = tuple(
+            p.name
+            for p in params
+            if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)
+        )
+        var_positional = next((p.name for p in params if p.kind is kinds.VAR_POSITIONAL), None)
+        with_defaults = tuple((p.name, p.default) for p in params if p.default is not p.empty)
+        skip = positional[0] if positional and positional[0] in ("self", "cls") else None
+        return cls(defaults, positional, var_positional, with_defaults, skip)
 
 
 class EventHandle:
@@ -106,8 +139,8 @@ class EventHandle:
         "_chunks",
         "_closed_early",
         "_done",
-        "record",
-        "server_event_id",
+        "_record",
+        "_server_event_id",
     )
 
     def __init__(
@@ -117,28 +150,42 @@ class EventHandle:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> None:
+        # This runs on the caller's thread for every traced call: only what is
+        # needed now is stored. _result, _error and _end_ns are set by _end();
+        # _record and _server_event_id by the worker.
         self._client = client
         self._spec = spec
         self._args = args
         self._kwargs = kwargs
-        self._parent: EventHandle | None = CURRENT_EVENT.get()
-        self._session: Session | None = CURRENT_SESSION.get()
+        self._parent: EventHandle | None = _current_event()
+        self._session: Session | None = _current_session()
         self._bits = getrandbits(128)
         self._updates: dict[str, Any] | None = None
-        self._result: Any = _UNSET
-        self._error: BaseException | str | None = None
         self._chunks: list[Any] | None = None
         self._closed_early = False
         self._done = False
-        self._end_ns = 0
-        #: The finished record, once it has been built (after the event ended).
-        self.record: ModelEvent | None = None
-        #: The id the server answered with, once the event was delivered.
-        self.server_event_id: str | None = None
         self._wall_ns = time_ns()
         self._start_ns = perf_counter_ns()
 
     # -- what user code calls -------------------------------------------------
+
+    @property
+    def record(self) -> ModelEvent | None:
+        """The finished record, once built (after the event ended and was processed)."""
+        return getattr(self, "_record", None)
+
+    @record.setter
+    def record(self, value: ModelEvent | None) -> None:
+        self._record = value
+
+    @property
+    def server_event_id(self) -> str | None:
+        """The id the server answered with, once the event was delivered."""
+        return getattr(self, "_server_event_id", None)
+
+    @server_event_id.setter
+    def server_event_id(self, value: str | None) -> None:
+        self._server_event_id = value
 
     @property
     def event_id(self) -> str:
@@ -262,8 +309,6 @@ class _NoopHandle(EventHandle):
         self._updates = None
         self._parent = None
         self._session = None
-        self.record = None
-        self.server_event_id = None
 
     def _set(self, name: str, value: Any) -> None:
         pass
@@ -297,13 +342,17 @@ class ModelEventScope:
         self._token: Any = None
 
     def __enter__(self) -> EventHandle:
-        from honeyhive_trace._client import active_client
-
-        client = active_client()
+        client = _STATE.client
         if client is None:
+            client = _client_module.resolve_client()
+        if not client.recording:
             return NOOP_HANDLE
         try:
-            handle = EventHandle(client, None, (), _snapshot(self._fields))
+            fields = self._fields
+            for name, value in fields.items():  # our own dict: copy values in place
+                if type(value) in _COPIED:
+                    fields[name] = value.copy()
+            handle = EventHandle(client, None, (), fields)
             self._token = CURRENT_EVENT.set(handle)
         except Exception as exc:  # tracing must never break the block
             client.internal_error("could not start model_event", exc)
@@ -357,19 +406,25 @@ def model_event(**fields: Any) -> ModelEventScope:
     return ModelEventScope(fields)
 
 
-def _snapshot(values: dict[str, Any]) -> dict[str, Any]:
-    # Lists and dicts passed in are copied one level deep at call time, so a
-    # chat loop that appends the reply to its `messages` list after the call
-    # does not change what this event recorded.
-    return {k: (v.copy() if type(v) in (list, dict) else v) for k, v in values.items()}
+# Lists and dicts passed to a traced call are copied one level deep when the
+# call starts, so that a chat loop appending the reply to its `messages` list
+# after the call does not change what the event recorded.
 
 
 def snapshot_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Copy list and dict arguments one level deep (see :func:`_snapshot`)."""
+    """Copy list and dict arguments one level deep."""
     for value in args:
-        if type(value) in (list, dict):
-            return tuple(v.copy() if type(v) in (list, dict) else v for v in args)
+        if type(value) in _COPIED:
+            return tuple(v.copy() if type(v) in _COPIED else v for v in args)
     return args
+
+
+def snapshot_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Copy list and dict keyword arguments one level deep, into a new dict."""
+    for value in kwargs.values():
+        if type(value) in _COPIED:
+            return {k: (v.copy() if type(v) in _COPIED else v) for k, v in kwargs.items()}
+    return kwargs
 
 
 # -- building the record (worker side) ----------------------------------------
@@ -384,6 +439,7 @@ def _usage_from(
     if isinstance(usage, Usage):
         return usage
     if usage is not None:
+
         def get(key: str) -> Any:
             if isinstance(usage, Mapping):
                 return usage.get(key)
@@ -412,26 +468,17 @@ def _count(value: Any) -> int | None:
 def _bound_arguments(
     spec: CallSpec, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> dict[str, Any]:
-    if spec.signature is None:
-        return {"args": list(args), **kwargs} if args else dict(kwargs)
-    try:
-        bound = spec.signature.bind(*args, **kwargs)
-    except TypeError:  # the call itself failed the same way; keep what we have
-        return {"args": list(args), **kwargs}
-    bound.apply_defaults()
-    params = spec.signature.parameters
-    out: dict[str, Any] = {}
-    for index, (name, value) in enumerate(bound.arguments.items()):
-        if index == 0 and spec.skip_first:
-            continue
-        kind = params[name].kind
-        if kind is inspect.Parameter.VAR_KEYWORD:
-            out.update(value)
-        elif kind is inspect.Parameter.VAR_POSITIONAL:
-            if value:
-                out[name] = list(value)
-        else:
-            out[name] = value
+    """Map a call's arguments to parameter names; ``**kwargs`` are flattened."""
+    names = spec.positional
+    out: dict[str, Any] = dict(zip(names, args, strict=False))
+    if len(args) > len(names):
+        out[spec.var_positional or "args"] = list(args[len(names) :])
+    out.update(kwargs)
+    for name, default in spec.param_defaults:
+        if name not in out:
+            out[name] = default
+    if spec.skip is not None:
+        out.pop(spec.skip, None)
     return out
 
 
@@ -461,6 +508,8 @@ def _messages(value: Any) -> list[Any]:
         return [{"role": "user", "content": value}]
     if isinstance(value, Mapping):
         value = [value]
+    if type(value) is list and all(type(m) is dict for m in value):
+        return value  # the common case; made JSON-safe when encoded
     converted = to_jsonable(value)
     if not isinstance(converted, list):
         return [{"role": "user", "content": converted}]

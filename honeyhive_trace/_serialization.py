@@ -27,7 +27,14 @@ from cattrs.gen import make_dict_unstructure_fn, override
 
 from honeyhive_trace.records import ModelEvent, Usage
 
-__all__ = ["converter", "to_jsonable", "unstructure_event", "encode", "MAX_REPR"]
+__all__ = [
+    "converter",
+    "to_jsonable",
+    "unstructure_event",
+    "encode_event",
+    "encode",
+    "MAX_REPR",
+]
 
 #: Longest ``repr`` kept for an object JSON has no form for.
 MAX_REPR = 1000
@@ -174,8 +181,10 @@ def _compound(obj: Any, cls: type, depth: int, path: set[int]) -> Any:
     return _bounded_repr(obj)
 
 
-def _jsonable_hook(value: Any) -> Any:
-    return to_jsonable(value)
+def _as_is(value: Any) -> Any:
+    # Free-form values pass through untouched: encode_event() lets the C JSON
+    # encoder try them first and falls back to to_jsonable() only if it refuses.
+    return value
 
 
 converter = cattrs.Converter()
@@ -186,9 +195,9 @@ converter.register_unstructure_hook(
     make_dict_unstructure_fn(Usage, converter, _cattrs_omit_if_default=True),
 )
 
-_free_form = override(unstruct_hook=_jsonable_hook)
+_free_form = override(unstruct_hook=_as_is)
 _optional = override(omit_if_default=True)
-_optional_free_form = override(omit_if_default=True, unstruct_hook=_jsonable_hook)
+_optional_free_form = override(omit_if_default=True, unstruct_hook=_as_is)
 
 converter.register_unstructure_hook(
     ModelEvent,
@@ -216,9 +225,32 @@ converter.register_unstructure_hook(
 
 
 def unstructure_event(event: ModelEvent) -> dict[str, Any]:
-    """Return the ``model_event`` object for *event*, ready for :func:`encode`."""
-    result: dict[str, Any] = converter.unstructure(event)
+    """Return the ``model_event`` object for *event*, JSON-safe.
+
+    Prefer :func:`encode_event`, which needs the slow, careful conversion only
+    for values the JSON encoder refuses.
+    """
+    result: dict[str, Any] = to_jsonable(converter.unstructure(event))
     return result
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+def encode_event(event: ModelEvent) -> bytes:
+    """Return the JSON of the ``model_event`` object for *event*, as UTF-8 bytes.
+
+    The C encoder handles plain data (the common case) in one pass; anything
+    it refuses (an unknown object, NaN, a cycle, a container changed by another
+    thread while being read) makes the whole event go through
+    :func:`to_jsonable` instead. Never raises for the event's contents.
+    """
+    body = converter.unstructure(event)
+    try:
+        text = _dumps(body)
+    except Exception:  # TypeError, ValueError, RecursionError, RuntimeError...
+        text = _dumps(to_jsonable(body))
+    return text.encode("utf-8", "replace")
 
 
 def encode(body: Any) -> bytes:
@@ -226,5 +258,4 @@ def encode(body: Any) -> bytes:
 
     Lone surrogates, which UTF-8 cannot carry, are replaced rather than raising.
     """
-    text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return text.encode("utf-8", "replace")
+    return _dumps(body).encode("utf-8", "replace")

@@ -24,9 +24,9 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from honeyhive_trace._serialization import encode
+from honeyhive_trace._transport import Prepared
 
 __all__ = ["Spool"]
 
@@ -82,7 +82,7 @@ class Spool:
             return 0
         return total
 
-    def write(self, events: list[dict[str, Any]]) -> tuple[int, int]:
+    def write(self, events: list[Prepared]) -> tuple[int, int]:
         """Store *events* durably.
 
         Returns:
@@ -91,7 +91,7 @@ class Spool:
         """
         if not events:
             return 0, 0
-        lines = [encode(e) + b"\n" for e in events]
+        lines = [e.data + b"\n" for e in events]
         with self._lock:
             self._ensure_dir()
             room = self.max_bytes - self.size()
@@ -124,7 +124,7 @@ class Spool:
         os.replace(partial, final)
         _fsync_dir(self.directory)
 
-    def dead_letter(self, entries: list[tuple[dict[str, Any], str]]) -> None:
+    def dead_letter(self, entries: list[tuple[Prepared, str]]) -> None:
         """Append refused events and the reason to the dead-letter file."""
         if not entries:
             return
@@ -132,12 +132,12 @@ class Spool:
             self._ensure_dir()
             with open(self.directory / DEAD_LETTER, "ab") as handle:
                 for event, reason in entries:
-                    record = {"reason": reason, "time": time.time(), "model_event": event}
-                    handle.write(encode(record) + b"\n")
+                    head = encode({"reason": reason, "time": time.time()})[:-1]
+                    handle.write(head + b',"model_event":' + event.data + b"}\n")
                 handle.flush()
                 os.fsync(handle.fileno())
 
-    def claim(self) -> Iterator[tuple[Path, list[dict[str, Any]], int]]:
+    def claim(self) -> Iterator[tuple[Path, list[Prepared], int]]:
         """Yield (file, events, unreadable lines) for each file this process now owns.
 
         A file claimed by a process that no longer runs is reclaimed. Call
@@ -173,11 +173,11 @@ class Spool:
                 )
             yield claimed, events, bad
 
-    def settle(self, path: Path, remaining: list[dict[str, Any]]) -> None:
+    def settle(self, path: Path, remaining: list[Prepared]) -> None:
         """Finish a claimed file: delete it, or put back the events still unsent."""
         with self._lock:
             if remaining:
-                self._write_file([encode(e) + b"\n" for e in remaining])
+                self._write_file([e.data + b"\n" for e in remaining])
             try:
                 path.unlink()
             except FileNotFoundError:
@@ -199,8 +199,8 @@ def _owner(name: str) -> int | None:
         return None
 
 
-def _read_events(path: Path) -> tuple[list[dict[str, Any]], int]:
-    events: list[dict[str, Any]] = []
+def _read_events(path: Path) -> tuple[list[Prepared], int]:
+    events: list[Prepared] = []
     bad = 0
     with open(path, "rb") as handle:
         for line in handle:
@@ -212,7 +212,7 @@ def _read_events(path: Path) -> tuple[list[dict[str, Any]], int]:
                 bad += 1
                 continue
             if isinstance(event, dict) and isinstance(event.get("event_id"), str):
-                events.append(event)
+                events.append(Prepared(event["event_id"], line.rstrip(b"\r\n")))
             else:
                 bad += 1
     return events, bad

@@ -10,12 +10,13 @@ failure.
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import requests
@@ -24,7 +25,7 @@ from honeyhive_trace._config import Config
 from honeyhive_trace._serialization import encode
 from honeyhive_trace._version import __version__
 
-__all__ = ["HttpTransport", "Delivery", "RETRY_STATUSES", "retry_after_seconds"]
+__all__ = ["HttpTransport", "Delivery", "Prepared", "RETRY_STATUSES", "retry_after_seconds"]
 
 logger = logging.getLogger("honeyhive_trace")
 
@@ -45,6 +46,17 @@ TRUNCATE_FLOOR = 256
 TRUNCATION_MARKER = "...[truncated]"
 
 
+class Prepared(NamedTuple):
+    """One event ready to send: its id and its ``model_event`` JSON (UTF-8).
+
+    Encoded once on the worker; the same bytes go into batch bodies, the spool
+    and the dead-letter file.
+    """
+
+    event_id: str
+    data: bytes
+
+
 @attrs.define
 class Delivery:
     """What became of the events given to :meth:`HttpTransport.deliver`."""
@@ -52,9 +64,9 @@ class Delivery:
     #: event_id -> id the server answered with.
     acked: dict[str, str] = attrs.field(factory=dict)
     #: (event, reason) for events the server refused for good.
-    rejected: list[tuple[dict[str, Any], str]] = attrs.field(factory=list)
+    rejected: list[tuple[Prepared, str]] = attrs.field(factory=list)
     #: events not delivered before the deadline; the caller spools them.
-    unsent: list[dict[str, Any]] = attrs.field(factory=list)
+    unsent: list[Prepared] = attrs.field(factory=list)
     retries: int = 0
     truncated: int = 0
 
@@ -155,8 +167,8 @@ class HttpTransport:
         """Stop waiting between retries; pending deliveries give up at once."""
         self._abort.set()
 
-    def _post(self, path: str, body: Any) -> _Reply:
-        response = self._session.post(self._base + path, data=encode(body), timeout=self._timeout)
+    def _post(self, path: str, data: bytes) -> _Reply:
+        response = self._session.post(self._base + path, data=data, timeout=self._timeout)
         text = response.text[:2000]
         try:
             parsed = response.json()
@@ -165,11 +177,11 @@ class HttpTransport:
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         return _Reply(response.status_code, parsed, retry_after, text)
 
-    def deliver(self, events: list[dict[str, Any]], deadline: float) -> Delivery:
+    def deliver(self, events: list[Prepared], deadline: float) -> Delivery:
         """Send *events*, retrying what is safe to retry, until *deadline*.
 
         Args:
-            events: ``model_event`` objects, each with its ``event_id``.
+            events: prepared events (id and JSON).
             deadline: a :func:`time.monotonic` time after which nothing is retried.
 
         Returns:
@@ -178,9 +190,9 @@ class HttpTransport:
         """
         with self._lock:  # one delivery at a time keeps ordering and the batch flag sane
             report = Delivery()
-            work: list[list[dict[str, Any]]] = [events] if events else []
+            work: list[list[Prepared]] = [events] if events else []
             attempt = 0
-            limits: dict[str, tuple[dict[str, Any], int]] = {}
+            limits: dict[str, tuple[Prepared, int]] = {}
             while work:
                 chunk = work.pop()
                 if self._abort.is_set() or time.monotonic() >= deadline:
@@ -209,20 +221,24 @@ class HttpTransport:
 
     def _send_chunk(
         self,
-        chunk: list[dict[str, Any]],
+        chunk: list[Prepared],
         report: Delivery,
-        work: list[list[dict[str, Any]]],
-        limits: dict[str, tuple[dict[str, Any], int]],
+        work: list[list[Prepared]],
+        limits: dict[str, tuple[Prepared, int]],
     ) -> float | None:
         """Post one chunk. Returns None when settled, else a retry delay (-1: backoff)."""
         if len(chunk) > 1 and not self._batch_supported:
             work.extend([e] for e in reversed(chunk))  # one request per event
             return None
         batch = len(chunk) > 1
-        body: Any = {"model_events": chunk} if batch else {"model_event": chunk[0]}
-        path = BATCH_PATH if batch else SINGLE_PATH
+        if batch:
+            path = BATCH_PATH
+            data = b'{"model_events":[' + b",".join(e.data for e in chunk) + b"]}"
+        else:
+            path = SINGLE_PATH
+            data = b'{"model_event":' + chunk[0].data + b"}"
         try:
-            reply = self._post(path, body)
+            reply = self._post(path, data)
         except requests.RequestException as exc:
             logger.warning(
                 "honeyhive_trace: could not reach %s (%s); will retry",
@@ -250,7 +266,7 @@ class HttpTransport:
             and reply.body.get("event_ids")
         ):
             acked = self._ack_partial(chunk, reply.body, report)
-            rest = [e for e in chunk if e.get("event_id") not in acked]
+            rest = [e for e in chunk if e.event_id not in acked]
             logger.warning(
                 "honeyhive_trace: server stored %d of %d events (%s); retrying the rest",
                 len(chunk) - len(rest),
@@ -275,19 +291,17 @@ class HttpTransport:
         return None
 
     @staticmethod
-    def _ack(chunk: list[dict[str, Any]], body: Any, report: Delivery, batch: bool) -> None:
+    def _ack(chunk: list[Prepared], body: Any, report: Delivery, batch: bool) -> None:
         ids: list[Any] = []
         if isinstance(body, dict):
             ids = body.get("event_ids") or [] if batch else [body.get("event_id")]
         for index, event in enumerate(chunk):
             server_id = ids[index] if index < len(ids) and isinstance(ids[index], str) else None
-            report.acked[event["event_id"]] = server_id or event["event_id"]
+            report.acked[event.event_id] = server_id or event.event_id
 
     @staticmethod
-    def _ack_partial(
-        chunk: list[dict[str, Any]], body: dict[str, Any], report: Delivery
-    ) -> set[str]:
-        sent = {e["event_id"] for e in chunk}
+    def _ack_partial(chunk: list[Prepared], body: dict[str, Any], report: Delivery) -> set[str]:
+        sent = {e.event_id for e in chunk}
         acked = {i for i in body.get("event_ids", []) if isinstance(i, str) and i in sent}
         for event_id in acked:
             report.acked[event_id] = event_id
@@ -295,31 +309,31 @@ class HttpTransport:
 
     def _split_or_truncate(
         self,
-        chunk: list[dict[str, Any]],
+        chunk: list[Prepared],
         report: Delivery,
-        work: list[list[dict[str, Any]]],
-        limits: dict[str, tuple[dict[str, Any], int]],
+        work: list[list[Prepared]],
+        limits: dict[str, tuple[Prepared, int]],
     ) -> None:
         if len(chunk) > 1:
             half = len(chunk) // 2
             work.append(chunk[half:])
             work.append(chunk[:half])
             return
-        event_id = chunk[0]["event_id"]
+        event_id = chunk[0].event_id
         # Each further 413 halves the limit, always cutting the original event.
-        event, previous = limits.get(event_id, (chunk[0], TRUNCATE_START * 2))
+        original, previous = limits.get(event_id, (chunk[0], TRUNCATE_START * 2))
         limit = previous // 2
         if limit < TRUNCATE_FLOOR:
             reason = "HTTP 413: event too large even with every string truncated"
             logger.error("honeyhive_trace: %s (event %s)", reason, event_id)
-            report.rejected.append((event, reason))
+            report.rejected.append((original, reason))
             return
-        limits[event_id] = (event, limit)
-        shortened, cut = truncate_event(event, limit)
+        limits[event_id] = (original, limit)
+        shortened, cut = truncate_event(json.loads(original.data), limit)
         if cut == 0 and limit < TRUNCATE_START:
             reason = "HTTP 413: event too large and has no long strings to truncate"
             logger.error("honeyhive_trace: %s (event %s)", reason, event_id)
-            report.rejected.append((event, reason))
+            report.rejected.append((original, reason))
             return
         if previous == TRUNCATE_START * 2:  # count events, not attempts
             report.truncated += 1
@@ -328,7 +342,7 @@ class HttpTransport:
             event_id,
             limit,
         )
-        work.append([shortened])
+        work.append([Prepared(event_id, encode(shortened))])
 
 
 def _server_message(reply: _Reply) -> str:

@@ -1,0 +1,100 @@
+"""Shared helpers for the benchmark scripts: a collector subprocess and a result table."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import attrs
+
+
+@attrs.define
+class Row:
+    """One measured figure next to its baseline from the same run."""
+
+    name: str
+    ours: float
+    baseline: float
+    unit: str
+    ratio: float
+    target: str
+    ok: bool
+
+
+def print_table(title: str, rows: Sequence[Row]) -> None:
+    """Print *rows* as an aligned table."""
+    print(f"\n{title}")
+    header = ("measure", "ours", "baseline", "ratio", "target", "result")
+    lines = [header] + [
+        (
+            r.name,
+            f"{r.ours:,.2f} {r.unit}",
+            f"{r.baseline:,.2f} {r.unit}",
+            f"{r.ratio:.3f}",
+            r.target,
+            "PASS" if r.ok else "FAIL",
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for index, line in enumerate(lines):
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
+        if index == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+@contextmanager
+def collector_process() -> Iterator[str]:
+    """Run `honeyhive-trace serve` (in-memory db) in a subprocess; yield its URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "honeyhive_trace", "serve", "--port", str(port), "--db", ":memory:"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/events?limit=1", timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("collector did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def stored_count(url: str) -> int:
+    """How many events the collector at *url* holds."""
+    with urllib.request.urlopen(f"{url}/events?limit=1", timeout=10) as answer:
+        return int(json.load(answer)["total"])
+
+
+def rss_mb() -> float:
+    """Resident set size of this process, in MB (Linux)."""
+    with open(f"/proc/{os.getpid()}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
