@@ -63,7 +63,15 @@ def collector_process() -> Iterator[str]:
     """Run `honeyhive-trace serve` (in-memory db) in a subprocess; yield its URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "honeyhive_trace", "serve", "--port", str(port), "--db", ":memory:"],
+        [
+            sys.executable,
+            "-m",
+            "honeyhive_trace",
+            "serve",
+            *("--port", str(port)),
+            "--db",
+            ":memory:",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

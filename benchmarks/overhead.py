@@ -23,9 +23,9 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import Row, collector_process, print_table  # noqa: E402
+from _common import Row, collector_process, print_table
 
-import honeyhive_trace as hh  # noqa: E402
+import honeyhive_trace as hh
 
 N = 20_000
 REPEATS = 7

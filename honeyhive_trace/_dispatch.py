@@ -32,6 +32,10 @@ IDLE_REPLAY_INTERVAL = 30.0
 #: Seconds one replay may spend on the server: short, so that a server still
 #: down does not hold up new events; what is not sent stays in the spool.
 REPLAY_BUDGET = 1.0
+#: Spool files replayed between two live batches while both are waiting.
+REPLAY_FILES_PER_BATCH = 1
+#: Events that overflow a full queue are spooled this many at a time (one fsync).
+SPILL_BATCH = 1000
 
 
 class _Marker:
@@ -51,6 +55,8 @@ class _Dispatcher:
         self._config = client.config
         self._replay_lock = threading.Lock()
         self._last_replay = 0.0
+        #: Whether the last delivery reached the server (so replaying may work).
+        self._reachable = True
 
     def _deliver(self, events: list[Prepared], budget: float) -> Delivery:
         return self._client.transport.deliver(events, time.monotonic() + budget)
@@ -78,15 +84,25 @@ class _Dispatcher:
         self._client.settle(report, reason)
         return not report.unsent and not report.rejected
 
-    def replay_spool(self, budget: float) -> None:
-        """Send what the spool holds; put back what still cannot be sent."""
+    def replay_spool(self, budget: float, max_files: int | None = None) -> bool:
+        """Send what the spool holds; put back what still cannot be sent.
+
+        Args:
+            budget: seconds each file may spend being retried.
+            max_files: replay at most this many files now, so that a large spool
+                does not hold up live events; None for all.
+
+        Returns:
+            True when files were left for a later call.
+        """
         spool = self._client.spool
         if not self._replay_lock.acquire(blocking=False):
-            return
+            return False
+        more = False
         try:
             self._last_replay = time.monotonic()
             self._client.spool_dirty = False
-            for path, events, unreadable in spool.claim():
+            for done, (path, events, unreadable) in enumerate(spool.claim()):
                 if unreadable:
                     self._client.count("dropped_spool_unreadable", unreadable)
                 if not events:
@@ -99,11 +115,16 @@ class _Dispatcher:
                 spool.settle(path, report.unsent)
                 if report.unsent:
                     self._client.spool_dirty = True
+                    self._reachable = False
                     break  # still unreachable: try again later
+                if max_files is not None and done + 1 >= max_files:
+                    more = self._client.spool_dirty = bool(spool.pending_files())
+                    break
         except OSError as exc:
             logger.error("honeyhive_trace: could not replay the spool: %s", exc)
         finally:
             self._replay_lock.release()
+        return more
 
 
 class InlineDispatcher(_Dispatcher):
@@ -199,17 +220,20 @@ class BackgroundDispatcher(_Dispatcher):
     def _spill(self, handle: EventHandle) -> None:
         with self._overflow_lock:
             self._overflow.append(handle)
-            if len(self._overflow) < self._batch_size and not self._stopping:
+            if len(self._overflow) < SPILL_BATCH and not self._stopping:
                 return
             spill, self._overflow = self._overflow, []
         self._spool_handles(spill, "queue_full")
 
     def _spool_handles(self, handles: list[EventHandle], reason: str) -> None:
+        if not handles:
+            return
         try:
             events = self._client.prepare(handles)
             self._client.spool_events(events, reason)
         except Exception as exc:
             self._client.internal_error("could not spool events", exc)
+        self._wake.set()  # the worker replays them as soon as the server answers
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything queued before this call is delivered or spooled."""
@@ -261,7 +285,8 @@ class BackgroundDispatcher(_Dispatcher):
 
     def _run(self) -> None:
         try:
-            self.replay_spool(REPLAY_BUDGET)
+            if self.replay_spool(REPLAY_BUDGET, max_files=8):
+                self._wake.set()  # more to replay: the loop goes on with it
         except Exception as exc:
             self._client.internal_error("spool replay failed", exc, raise_in_strict=False)
         while True:
@@ -269,6 +294,13 @@ class BackgroundDispatcher(_Dispatcher):
             self._wake.clear()
             try:
                 self._drain()
+                if self._client.spool_dirty and self._reachable:
+                    # Idle, and the server answers: work through the spool a
+                    # few files per turn, coming back to live events between.
+                    if self.replay_spool(REPLAY_BUDGET, max_files=8):
+                        self._wake.set()
+                elif time.monotonic() - self._last_replay > IDLE_REPLAY_INTERVAL:
+                    self.replay_spool(REPLAY_BUDGET, max_files=8)  # other processes' files
             except Exception as exc:  # keep the worker alive whatever happens
                 self._client.internal_error("worker failed", exc, raise_in_strict=False)
             if self._stopping and not self._queue:
@@ -291,8 +323,6 @@ class BackgroundDispatcher(_Dispatcher):
                 self._send_batch(batch)
             for marker in markers:
                 marker.done.set()
-        if time.monotonic() - self._last_replay > IDLE_REPLAY_INTERVAL:
-            self.replay_spool(REPLAY_BUDGET)
 
     def _send_batch(self, batch: list[EventHandle]) -> None:
         try:
@@ -304,9 +334,11 @@ class BackgroundDispatcher(_Dispatcher):
             if self._release(batch):
                 self._spool_handles(batch, "internal_error")
             return
+        self._reachable = delivered
         if delivered and self._client.spool_dirty:
-            # The server answers again: send what piled up while it did not.
-            self.replay_spool(REPLAY_BUDGET)
+            # The server answers again: send what piled up while it did not,
+            # a file at a time between live batches.
+            self.replay_spool(REPLAY_BUDGET, max_files=REPLAY_FILES_PER_BATCH)
 
     def _release(self, batch: list[EventHandle]) -> bool:
         """Take *batch* back from `_inflight`; False if shutdown took it first."""

@@ -141,7 +141,15 @@ class HttpTransport:
         self._base = config.server_url
         self._timeout = (config.connect_timeout, config.read_timeout)
         self._session = requests.Session()
-        self._session.verify = config.verify
+        # Resolve proxies and CA bundle from the environment once, here, rather
+        # than on every request (requests re-reads os.environ per request when
+        # trust_env is on, which costs more than encoding a batch).
+        settings = self._session.merge_environment_settings(
+            self._base, {}, None, config.verify, None
+        )
+        self._session.proxies.update(settings["proxies"])
+        self._session.verify = settings["verify"]
+        self._session.trust_env = False
         self._session.headers.update(
             {
                 "Content-Type": "application/json",
