@@ -48,7 +48,8 @@ STAT_NAMES = ("enqueued", "sent", "retried", "spooled", "replayed", "rejected", 
 class Client:
     """Owns one configuration's transport, dispatcher, spool and counters."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, dispatcher: Any = None) -> None:
+        """Create a client; *dispatcher* replaces HTTP delivery (used by testing)."""
         self.config = config
         #: Read on every traced call: a plain attribute, not a property.
         self.recording = config.recording
@@ -61,7 +62,11 @@ class Client:
         self.spool_dirty = True
         #: Set by shutdown(); a closed client is never reused by configure().
         self.closed = False
-        if self.recording:
+        if dispatcher is not None:
+            self.recording = config.enabled
+            self._dispatcher = dispatcher
+            self.submit = dispatcher.submit  # type: ignore[method-assign]
+        elif self.recording:
             self._start_delivery()
 
     def __repr__(self) -> str:
@@ -135,53 +140,61 @@ class Client:
 
     # -- the worker side of one event ---------------------------------------------
 
-    def prepare(self, handles: list[EventHandle]) -> list[Prepared]:
-        """Build, process and serialise ended events. Failures are counted drops."""
-        from honeyhive_trace._events import build_record
-        from honeyhive_trace._transport import Prepared
+    def process(self, handle: EventHandle) -> ModelEvent | None:
+        """Build an ended event's record and run the processors on it.
 
-        events: list[Prepared] = []
-        processors = self.config.processors
-        for handle in handles:
+        Returns:
+            The record, or None when it was dropped (counted, with the reason).
+        """
+        from honeyhive_trace._events import build_record
+
+        try:
+            record: ModelEvent | None = build_record(handle, self.config)
+        except Exception as exc:
+            self.count("dropped_build_error")
+            self.internal_error("could not build an event record", exc, raise_in_strict=False)
+            return None
+        for processor in self.config.processors:
             try:
-                record: ModelEvent | None = build_record(handle, self.config)
+                result = processor(record)
+                if result is not None and not isinstance(result, ModelEvent):
+                    raise TypeError(f"returned {type(result).__name__}, not a ModelEvent")
             except Exception as exc:
-                self.count("dropped_build_error")
-                self.internal_error("could not build an event record", exc, raise_in_strict=False)
-                continue
-            for processor in processors:
-                try:
-                    result = processor(record)
-                    if result is not None and not isinstance(result, ModelEvent):
-                        raise TypeError(f"returned {type(result).__name__}, not a ModelEvent")
-                except Exception as exc:
-                    self.count("processor_errors")
-                    if getattr(processor, "fail_closed", False) is True:
-                        # A privacy processor (redact, hide_*) that failed must not
-                        # let the event out as it was: drop it.
-                        self.count("dropped_processor_error")
-                        logger.error(
-                            "honeyhive_trace: processor %r failed; event dropped (fail_closed)",
-                            getattr(processor, "__name__", processor),
-                            exc_info=exc,
-                        )
-                        record = None
-                        break
-                    # Documented rule: a failing processor is skipped; the event
-                    # goes on as the previous processor left it.
+                self.count("processor_errors")
+                if getattr(processor, "fail_closed", False) is True:
+                    # A privacy processor (redact, hide_*) that failed must not
+                    # let the event out as it was: drop it.
+                    self.count("dropped_processor_error")
                     logger.error(
-                        "honeyhive_trace: processor %r failed; event kept as it was",
+                        "honeyhive_trace: processor %r failed; event dropped (fail_closed)",
                         getattr(processor, "__name__", processor),
                         exc_info=exc,
                     )
-                    continue
-                record = result
-                if record is None:
-                    self.count("dropped_by_processor")
-                    break
+                    return None
+                # Documented rule: a failing processor is skipped; the event
+                # goes on as the previous processor left it.
+                logger.error(
+                    "honeyhive_trace: processor %r failed; event kept as it was",
+                    getattr(processor, "__name__", processor),
+                    exc_info=exc,
+                )
+                continue
+            record = result
+            if record is None:
+                self.count("dropped_by_processor")
+                return None
+        handle.record = record
+        return record
+
+    def prepare(self, handles: list[EventHandle]) -> list[Prepared]:
+        """Build, process and serialise ended events. Failures are counted drops."""
+        from honeyhive_trace._transport import Prepared
+
+        events: list[Prepared] = []
+        for handle in handles:
+            record = self.process(handle)
             if record is None:
                 continue
-            handle.record = record
             try:
                 events.append(Prepared(record.event_id, encode_event(record)))
             except Exception as exc:
@@ -318,6 +331,13 @@ def configure(**settings: Any) -> Client:
     if old is not None:
         old.shutdown(timeout=old.config.exit_timeout)
     return client
+
+
+def swap_client(client: Client | None) -> Client | None:
+    """Install *client* as the current one; return the one it replaces (for testing)."""
+    with STATE.lock:
+        previous, STATE.client = STATE.client, client
+    return previous
 
 
 def flush(timeout: float | None = None) -> bool:

@@ -1,0 +1,157 @@
+"""Helpers for testing code that uses honeyhive_trace.
+
+:func:`capture_events` collects finished events in memory instead of sending
+them, so a test can assert what its code recorded::
+
+    from honeyhive_trace.testing import capture_events
+
+    def test_answer_is_traced():
+        with capture_events() as events:
+            answer([{"role": "user", "content": "Hi"}])
+        event = events.one(event_name="answer")
+        assert event.response == {"role": "assistant", "content": "Hello"}
+
+With pytest, the ``captured_events`` fixture (registered by this package's
+pytest plugin) does the same for the duration of a test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, overload
+
+from honeyhive_trace import _client
+from honeyhive_trace._config import from_settings
+from honeyhive_trace._serialization import encode_event
+from honeyhive_trace.records import ModelEvent
+
+if TYPE_CHECKING:
+    from honeyhive_trace._events import EventHandle
+
+__all__ = ["CapturedEvents", "capture_events"]
+
+
+class CapturedEvents(Sequence[ModelEvent]):
+    """The events captured so far, in the order they ended.
+
+    A sequence of frozen :class:`~honeyhive_trace.records.ModelEvent` records,
+    after processors ran, with helpers to find events and to see them as JSON.
+    """
+
+    def __init__(self) -> None:
+        self._records: list[ModelEvent] = []
+        self._lock = threading.Lock()
+
+    def _add(self, record: ModelEvent) -> None:
+        with self._lock:
+            self._records.append(record)
+
+    @overload
+    def __getitem__(self, index: int) -> ModelEvent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[ModelEvent]: ...
+
+    def __getitem__(self, index: int | slice) -> ModelEvent | Sequence[ModelEvent]:
+        return self._records[index]
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __repr__(self) -> str:
+        names = ", ".join(repr(r.event_name) for r in self._records[:10])
+        more = ", ..." if len(self._records) > 10 else ""
+        return f"<CapturedEvents [{names}{more}]>"
+
+    def find(self, **fields: Any) -> list[ModelEvent]:
+        """Events whose fields equal every given value, e.g. ``find(model="gpt-4o")``."""
+        return [r for r in self._records if all(getattr(r, k) == v for k, v in fields.items())]
+
+    def one(self, **fields: Any) -> ModelEvent:
+        """The single event matching *fields*.
+
+        Raises:
+            AssertionError: none or more than one event matches.
+        """
+        found = self.find(**fields)
+        if len(found) != 1:
+            raise AssertionError(f"expected one event matching {fields}, found {len(found)}")
+        return found[0]
+
+    def bodies(self) -> list[dict[str, Any]]:
+        """The events as the JSON ``model_event`` objects that would be sent."""
+        return [json.loads(encode_event(r)) for r in self._records]
+
+    def clear(self) -> None:
+        """Forget the events captured so far."""
+        with self._lock:
+            self._records.clear()
+
+
+class _MemoryDispatcher:
+    """Builds each ended event's record at once and keeps it; sends nothing."""
+
+    def __init__(self, captured: CapturedEvents, client: Callable[[], _client.Client]) -> None:
+        self._captured = captured
+        self._client = client
+
+    def submit(self, handle: EventHandle) -> None:
+        client = self._client()
+        record = client.process(handle)
+        if record is not None:
+            encode_event(record)  # surface serialisation problems in the test
+            client.count("sent")
+            self._captured._add(record)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        return True
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        return True
+
+    def pending(self) -> int:
+        return 0
+
+
+@contextmanager
+def capture_events(
+    *,
+    project: str = "test",
+    processors: Sequence[Callable[[ModelEvent], ModelEvent | None]] = (),
+    strict: bool = True,
+    **settings: Any,
+) -> Iterator[CapturedEvents]:
+    """Capture every event that ends inside the block, in memory.
+
+    Tracing is on inside the block whatever the configuration; the previous
+    configuration comes back afterwards. Records are built in the thread that
+    ends each event, so they are there as soon as the traced call returns.
+
+    Args:
+        project: the project recorded on the events.
+        processors: processors to run, as with ``configure(processors=...)``.
+        strict: raise internal tracing errors (the default here, so that tests
+            see them) instead of logging them.
+        **settings: other ``configure()`` settings that shape records (``source``,
+            ``prices``).
+
+    Yields:
+        The :class:`CapturedEvents`, filled as events end.
+    """
+    config = from_settings(
+        {"project": project, "processors": tuple(processors), "strict": strict, **settings},
+        {k: v for k, v in os.environ.items() if not k.startswith("HH_")},
+    )
+    captured = CapturedEvents()
+    holder: list[_client.Client] = []
+    client = _client.Client(config, dispatcher=_MemoryDispatcher(captured, lambda: holder[0]))
+    holder.append(client)
+    previous = _client.swap_client(client)
+    try:
+        yield captured
+    finally:
+        _client.swap_client(previous)
