@@ -25,6 +25,7 @@ import attrs
 from honeyhive_trace import _client as _client_module
 from honeyhive_trace._context import CURRENT_EVENT, CURRENT_SESSION
 from honeyhive_trace._serialization import to_jsonable
+from honeyhive_trace.integrations import assemble_chunks, complete_fields, extract_response
 from honeyhive_trace.records import ModelEvent, Usage
 
 if TYPE_CHECKING:
@@ -137,6 +138,7 @@ class EventHandle:
         "_result",
         "_error",
         "_chunks",
+        "_first_chunk_ns",
         "_closed_early",
         "_done",
         "_record",
@@ -277,6 +279,7 @@ class EventHandle:
     def _add_chunk(self, chunk: Any) -> None:
         if self._chunks is None:
             self._chunks = []
+            self._first_chunk_ns = perf_counter_ns()
         self._chunks.append(chunk)
 
     def _end_of_generator(
@@ -501,7 +504,7 @@ def _route(values: Mapping[str, Any], fields: dict[str, Any], explicit: bool) ->
             inputs[name] = value
 
 
-def _messages(value: Any) -> list[Any]:
+def _messages(value: Any, name: str = "") -> list[Any]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -612,8 +615,6 @@ def build_record(handle: EventHandle, config: Config) -> ModelEvent:
     else:
         _route(handle._kwargs, fields, explicit=True)
 
-    from honeyhive_trace.integrations import assemble_chunks, extract_response
-
     extracted: dict[str, Any] | None = None
     if handle._chunks:
         extracted = assemble_chunks(handle._chunks)
@@ -627,10 +628,14 @@ def build_record(handle: EventHandle, config: Config) -> ModelEvent:
         _apply(fields, extracted)
     if handle._updates:
         _apply(fields, handle._updates)
+    complete_fields(fields, config.prices)
 
-    metadata: dict[str, Any] = fields.get("metadata") or {}
+    metadata = _object(fields.get("metadata"), "metadata")
     if handle._closed_early:
         metadata["closed_early"] = True
+    if handle._chunks:
+        first = handle._first_chunk_ns - handle._start_ns
+        metadata.setdefault("time_to_first_token_ms", round(first / 1e6, 3))
     session = handle._session
     if session is not None and session.name is not None:
         metadata.setdefault("session_name", session.name)
@@ -642,16 +647,11 @@ def build_record(handle: EventHandle, config: Config) -> ModelEvent:
     duration_ms = (handle._end_ns - handle._start_ns) / 1e6
     start_ms = handle._wall_ns // 1_000_000
     model = _str_field(fields.get("model") or "unknown")
-    provider = fields.get("provider")
-    if not provider:
-        provider = infer_provider(model) or "unknown"
-    stop = (fields.get("hyperparameters") or {}).get("stop")
-    if isinstance(stop, str):
-        fields["hyperparameters"]["stop"] = [stop]
-    tools = fields.get("tools")
-    if isinstance(tools, Mapping):
-        tools = [tools]
-    tool_choice = fields.get("tool_choice")
+    provider = fields.get("provider") or infer_provider(model) or "unknown"
+    hyperparameters = _object(fields.get("hyperparameters"), "hyperparameters")
+    if isinstance(hyperparameters.get("stop"), str):
+        hyperparameters["stop"] = [hyperparameters["stop"]]
+    source = fields.get("source") or config.source
     cost = fields.get("cost")
     response = fields.get("response")
 
@@ -660,7 +660,7 @@ def build_record(handle: EventHandle, config: Config) -> ModelEvent:
         model=model,
         provider=_str_field(provider),
         messages=_messages(fields.get("messages")),
-        response=response_from(response) if not isinstance(response, dict) else response,
+        response=response if type(response) is dict else response_from(response),
         duration=round(duration_ms, 3),
         usage=_usage_from(fields.get("usage")),
         event_id=handle.event_id,
@@ -670,16 +670,44 @@ def build_record(handle: EventHandle, config: Config) -> ModelEvent:
         end_time=start_ms + round(duration_ms),
         cost=_finite_number(cost) if cost is not None else None,
         error=_error_text(error) if error is not None else None,
-        source=_str_field(fields.get("source") or config.source)
-        if (fields.get("source") or config.source)
-        else None,
+        source=_str_field(source) if source else None,
         event_name=_str_field(fields["event_name"]) if fields.get("event_name") else None,
-        hyperparameters=fields.get("hyperparameters") or None,
-        template=_messages(fields["template"]) if fields.get("template") is not None else None,
-        template_inputs=fields.get("template_inputs"),
-        tools=list(tools) if tools is not None else None,
-        tool_choice=_str_field(tool_choice) if tool_choice is not None else None,
-        response_format=fields.get("response_format"),
-        inputs=fields.get("inputs") or None,
+        hyperparameters=hyperparameters or None,
+        template=_optional(fields, "template", _messages),
+        template_inputs=_optional(fields, "template_inputs", _object),
+        tools=_optional(fields, "tools", _array),
+        tool_choice=_optional(fields, "tool_choice", _str_field),
+        response_format=_optional(fields, "response_format", _object),
+        inputs=_object(fields.get("inputs"), "inputs") or None,
         metadata=metadata or None,
     )
+
+
+# Shapes the contract requires of fields that users may fill with anything.
+
+
+def _object(value: Any, name: str = "") -> dict[str, Any]:
+    """An object-typed field: a mapping is kept; anything else is wrapped."""
+    if value is None:
+        return {}
+    if type(value) is dict:
+        return value
+    if isinstance(value, Mapping):
+        return dict(value)
+    if name == "response_format" and isinstance(value, str):
+        return {"type": value}  # e.g. "json_object"
+    return {"value": value}
+
+
+def _array(value: Any, name: str = "") -> list[Any]:
+    """An array-typed field: a list or tuple is kept; anything else is wrapped."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _optional(fields: dict[str, Any], name: str, shape: Any) -> Any:
+    value = fields.get(name)
+    if value is None:
+        return None
+    return shape(value, name) if shape is not _str_field else shape(value)

@@ -41,7 +41,15 @@ MAX_REPR = 1000
 #: Deepest nesting followed; deeper values become a bounded ``repr``.
 MAX_DEPTH = 40
 
-_PRIMITIVES = (str, int, bool, type(None))
+_PRIMITIVES = (str, bool, type(None))
+#: Python refuses to turn an int of more digits than this into text (CVE-2020-10735).
+_MAX_INT_BITS = 14_000
+
+
+def _int(value: int) -> int | str:
+    if value.bit_length() <= _MAX_INT_BITS:
+        return value
+    return f"<int of {value.bit_length()} bits>"
 
 
 def _bounded_repr(obj: Any) -> str:
@@ -101,6 +109,8 @@ def to_jsonable(obj: Any, _depth: int = 0, _path: set[int] | None = None) -> Any
     cls = type(obj)
     if cls in _PRIMITIVES:
         return obj
+    if cls is int:
+        return _int(obj)
     if cls is float:
         return _float(obj)
     try:
@@ -121,7 +131,7 @@ def _container(obj: Any, cls: type, depth: int, path: set[int] | None) -> Any:
     if isinstance(obj, bool):
         return bool(obj)
     if isinstance(obj, int):
-        return int(obj)
+        return _int(int(obj))
     if isinstance(obj, float):
         return _float(float(obj))
     if depth >= MAX_DEPTH:

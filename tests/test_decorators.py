@@ -129,6 +129,10 @@ class TestDecoratorMatrix:
 
         assert "echo Hi" == result
         [event] = sent_bodies(collector)
+        metadata = event.pop("metadata", {})
+        if kind in ("gen", "agen"):  # streamed: time to the first yielded item
+            assert metadata.pop("time_to_first_token_ms") >= 0
+        assert {} == metadata
         expected = {
             "project": "test-project",
             "model": "gpt-4o" if form == "args" else "unknown",
@@ -315,7 +319,8 @@ class TestGenerators:
         assert [True] == cleaned
         [event] = sent_bodies(collector)
         assert {"role": "assistant", "content": "one "} == event["response"]
-        assert {"closed_early": True} == event["metadata"]
+        assert event["metadata"]["closed_early"] is True
+        assert event["metadata"]["time_to_first_token_ms"] <= event["duration"]
         assert "error" not in event
 
     def test_async_generator_aclose_ends_the_event(self, configure: Any, collector: Any) -> None:

@@ -5,13 +5,19 @@ returned and, if it recognises it, returns the event fields it can fill
 (``response``, ``usage``, ``model``, ``metadata``, ...); otherwise ``None``.
 Extractors never import an SDK that is not already imported, and one that
 fails is logged and skipped: the value then falls back to safe serialisation.
+
+OpenAI and Anthropic are built in: their responses, streams and streamed
+chunks are recognised with no code from the user (see :mod:`.openai` and
+:mod:`.anthropic`), and :func:`wrap_openai` / :func:`wrap_anthropic` trace one
+client's calls for users who prefer not to write a decorated function. The
+modules behind them are imported on first use, never at ``import honeyhive_trace``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 __all__ = [
     "CHUNK_ASSEMBLERS",
@@ -21,10 +27,16 @@ __all__ = [
     "Extractor",
     "StreamDetector",
     "assemble_chunks",
+    "complete_fields",
     "extract_response",
     "register_extractor",
+    "sdk_stream_factory",
     "stream_wrapper",
+    "wrap_anthropic",
+    "wrap_openai",
 ]
+
+C = TypeVar("C")
 
 logger = logging.getLogger("honeyhive_trace")
 
@@ -117,3 +129,150 @@ def assemble_chunks(chunks: list[Any]) -> dict[str, Any] | None:
         if fields is not None:
             return fields
     return None
+
+
+# -- completing the fields ----------------------------------------------------------
+
+
+def complete_fields(
+    fields: dict[str, Any], prices: Mapping[str, tuple[float, float]] | None = None
+) -> None:
+    """Fill ``provider`` and ``cost`` when unset; put Anthropic's ``system`` first.
+
+    Called by ``build_record`` once the call's arguments, the extracted response
+    and the user's updates are merged. Removes the private hints extractors
+    leave (``_sdk``, ``_base_url``). The provider comes from a well-known API
+    host, else the model name, else the server's host name; the cost from the
+    usage and :data:`~honeyhive_trace.integrations._pricing.PRICES` with
+    *prices* laid over it.
+
+    Args:
+        fields: the merged event fields, changed in place.
+        prices: ``Config.prices``: USD per million (input, output) tokens by model.
+
+    Never raises.
+    """
+    from honeyhive_trace.integrations._enrich import complete_fields as complete
+
+    complete(fields, prices)
+
+
+# -- OpenAI and Anthropic, built in ---------------------------------------------------
+
+_SDKS = frozenset({"openai", "anthropic"})
+
+#: (top-level package, class name) of the SDK streams whose event ends with the
+#: stream, and the shape of proxy they get (see ``_streams.PROXIES``).
+_SDK_STREAMS: dict[tuple[str, str], str] = {
+    ("openai", "Stream"): "stream",
+    ("openai", "AsyncStream"): "async_stream",
+    ("openai", "ChatCompletionStream"): "helper",
+    ("openai", "AsyncChatCompletionStream"): "async_helper",
+    ("openai", "ResponseStream"): "helper",
+    ("openai", "AsyncResponseStream"): "async_helper",
+    ("openai", "ChatCompletionStreamManager"): "manager",
+    ("openai", "AsyncChatCompletionStreamManager"): "async_manager",
+    ("openai", "ResponseStreamManager"): "manager",
+    ("openai", "AsyncResponseStreamManager"): "async_manager",
+    ("anthropic", "Stream"): "stream",
+    ("anthropic", "AsyncStream"): "async_stream",
+    ("anthropic", "MessageStream"): "helper",
+    ("anthropic", "AsyncMessageStream"): "async_helper",
+    ("anthropic", "BetaMessageStream"): "helper",
+    ("anthropic", "BetaAsyncMessageStream"): "async_helper",
+    ("anthropic", "MessageStreamManager"): "manager",
+    ("anthropic", "AsyncMessageStreamManager"): "async_manager",
+    ("anthropic", "BetaMessageStreamManager"): "manager",
+    ("anthropic", "BetaAsyncMessageStreamManager"): "async_manager",
+}
+_PROXY_MODULE = "honeyhive_trace.integrations._streams"
+
+
+def sdk_stream_factory(cls: type) -> Callable[..., Any] | None:
+    """Return the stream wrapper for an OpenAI/Anthropic stream class, else None.
+
+    Looks only at class and module names, so no SDK is imported. Registered in
+    :data:`STREAM_DETECTORS`.
+    """
+    for klass in cls.__mro__:
+        module = getattr(klass, "__module__", "") or ""
+        root = module.partition(".")[0]
+        if root in _SDKS:
+            shape = _SDK_STREAMS.get((root, klass.__name__))
+            if shape is not None:
+                from honeyhive_trace.integrations._streams import factory
+
+                return factory(shape, root)
+        elif module == _PROXY_MODULE:
+            from honeyhive_trace.integrations._streams import proxy_factory
+
+            return proxy_factory(klass)
+    return None
+
+
+def _extract_builtin(value: Any) -> dict[str, Any] | None:
+    """Recognise OpenAI and Anthropic responses, as SDK objects or dicts."""
+    from honeyhive_trace.integrations import anthropic, openai
+    from honeyhive_trace.integrations._streams import Capture, extract_capture
+
+    if isinstance(value, Capture):
+        return extract_capture(value)
+    found = openai.extract(value)
+    return found if found is not None else anthropic.extract(value)
+
+
+def _assemble_builtin(chunks: list[Any]) -> dict[str, Any] | None:
+    """Assemble streamed OpenAI chunks or Anthropic events into a response."""
+    from honeyhive_trace.integrations import anthropic, openai
+
+    found = openai.assemble(chunks)
+    return found if found is not None else anthropic.assemble(chunks)
+
+
+EXTRACTORS.append(_extract_builtin)
+CHUNK_ASSEMBLERS.append(_assemble_builtin)
+STREAM_DETECTORS.append(sdk_stream_factory)
+
+
+def wrap_openai(client: C) -> C:
+    """Trace the create calls made through one OpenAI client, and return it.
+
+    ``chat.completions.create``, ``responses.create`` and ``completions.create``
+    of this client instance (sync or async) each record a model event,
+    streaming included. Nothing is patched globally: other clients and the
+    ``openai`` package are untouched. Wrapping twice is harmless.
+
+    Args:
+        client: an ``openai.OpenAI``, ``openai.AsyncOpenAI`` or ``AzureOpenAI`` client.
+
+    Returns:
+        The same client object.
+
+    Raises:
+        TypeError: *client* is not an OpenAI client.
+    """
+    from honeyhive_trace.integrations.openai import wrap_openai as wrap
+
+    return wrap(client)
+
+
+def wrap_anthropic(client: C) -> C:
+    """Trace the message calls made through one Anthropic client, and return it.
+
+    ``messages.create`` (streaming or not) and ``messages.stream`` of this
+    client instance (sync or async), and their ``beta.messages`` twins, each
+    record a model event. Nothing is patched globally: other clients and the
+    ``anthropic`` package are untouched. Wrapping twice is harmless.
+
+    Args:
+        client: an ``anthropic.Anthropic`` or ``anthropic.AsyncAnthropic`` client.
+
+    Returns:
+        The same client object.
+
+    Raises:
+        TypeError: *client* is not an Anthropic client.
+    """
+    from honeyhive_trace.integrations.anthropic import wrap_anthropic as wrap
+
+    return wrap(client)

@@ -1,0 +1,172 @@
+"""Tracing one client instance's methods, without touching any SDK class.
+
+:func:`patch` sets an attribute on a single resource object (say the
+``client.chat.completions`` of one client) that shadows its class's method,
+so only calls through that client are traced. Each call starts an
+:class:`~honeyhive_trace._events.EventHandle`, the same capture path
+``@trace_model`` uses, and ends it with a
+:class:`~honeyhive_trace.integrations._streams.Capture` of the call's
+arguments and result; a returned stream is handed back behind a proxy that
+ends the event when the stream ends.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from honeyhive_trace import _client
+from honeyhive_trace._events import EventHandle
+from honeyhive_trace.integrations._streams import Capture, Request
+
+__all__ = ["TRACED", "patch", "resource"]
+
+#: Set on the functions :func:`patch` installs, so that wrapping twice is a no-op.
+TRACED = "__hh_traced__"
+
+_FACTORIES: dict[type, Callable[..., Any] | None] = {}
+
+
+def resource(client: Any, path: str) -> Any:
+    """Return ``client.<path>`` (dotted), or None if any step is missing."""
+    obj = client
+    for name in path.split("."):
+        try:
+            obj = getattr(obj, name)
+        except Exception:  # a client without this resource (or one that fails to build)
+            return None
+    return obj
+
+
+def patch(
+    target: Any,
+    method: str,
+    *,
+    sdk: str,
+    endpoint: str,
+    event_name: str,
+    client: Any,
+) -> bool:
+    """Trace calls of ``target.<method>`` made through this one object.
+
+    Args:
+        target: a resource object of one client, e.g. ``client.chat.completions``.
+        method: the method's name, e.g. ``"create"``.
+        sdk: ``"openai"`` or ``"anthropic"``.
+        endpoint: which API the method calls (``"chat"``, ``"responses"``, ...).
+        event_name: the name of the recorded events.
+        client: the client, whose ``base_url`` is read at each call.
+
+    Returns:
+        True if the method is traced (now or already), False if *target* has
+        no such method.
+    """
+    original = getattr(target, method, None)
+    if not callable(original):
+        return False
+    if getattr(original, TRACED, False):
+        return True
+    traced: Callable[..., Any]
+    if inspect.iscoroutinefunction(original):
+        traced = _async_traced(original, sdk, endpoint, event_name, client)
+    else:
+        traced = _traced(original, sdk, endpoint, event_name, client)
+    functools.update_wrapper(traced, original)
+    setattr(traced, TRACED, True)
+    setattr(target, method, traced)  # an attribute of this instance, not of its class
+    return True
+
+
+def _start(event_name: str) -> EventHandle | None:
+    client = _client.STATE.client or _client.resolve_client()
+    if not client.recording:
+        return None
+    try:
+        return EventHandle(client, None, (), {"event_name": event_name})
+    except Exception as exc:
+        client.internal_error("could not start an event", exc)
+        return None
+
+
+def _request(sdk: str, endpoint: str, kwargs: dict[str, Any], client: Any) -> Request:
+    # Lists and dicts are copied one level deep, as the decorators do, so that a
+    # chat loop appending to its `messages` later does not change this event.
+    body = {k: (v.copy() if type(v) in (list, dict) else v) for k, v in kwargs.items()}
+    return Request(sdk, endpoint, body, base_url=getattr(client, "base_url", None))
+
+
+def _stream_factory(cls: type) -> Callable[..., Any] | None:
+    try:
+        return _FACTORIES[cls]
+    except KeyError:
+        pass
+    from honeyhive_trace.integrations import sdk_stream_factory
+
+    found = sdk_stream_factory(cls)
+    if len(_FACTORIES) < 1024:
+        _FACTORIES[cls] = found
+    return found
+
+
+def _finish(handle: EventHandle, request: Request, result: Any) -> Any:
+    wrap = _stream_factory(type(result))
+    if wrap is not None:
+        try:
+            return wrap(result, handle, request)
+        except Exception as exc:
+            handle._client.internal_error("could not wrap a stream", exc)
+    handle._end_of_generator(Capture(request.sdk, request, result=result), None, False)
+    return result
+
+
+def _fail(handle: EventHandle, request: Request, error: BaseException) -> None:
+    handle._end_of_generator(Capture(request.sdk, request), error, False)
+
+
+async def _finish_later(handle: EventHandle, request: Request, pending: Awaitable[Any]) -> Any:
+    try:
+        result = await pending
+    except BaseException as exc:
+        _fail(handle, request, exc)
+        raise
+    return _finish(handle, request, result)
+
+
+def _traced(
+    original: Callable[..., Any], sdk: str, endpoint: str, event_name: str, client: Any
+) -> Callable[..., Any]:
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        handle = _start(event_name)
+        if handle is None:
+            return original(*args, **kwargs)
+        request = _request(sdk, endpoint, kwargs, client)
+        try:
+            result = original(*args, **kwargs)
+        except BaseException as exc:
+            _fail(handle, request, exc)
+            raise
+        if inspect.isawaitable(result):  # an async client's method not declared `async def`
+            return _finish_later(handle, request, result)
+        return _finish(handle, request, result)
+
+    return traced
+
+
+def _async_traced(
+    original: Callable[..., Any], sdk: str, endpoint: str, event_name: str, client: Any
+) -> Callable[..., Any]:
+    async def traced(*args: Any, **kwargs: Any) -> Any:
+        handle = _start(event_name)
+        if handle is None:
+            return await original(*args, **kwargs)
+        request = _request(sdk, endpoint, kwargs, client)
+        try:
+            result = await original(*args, **kwargs)
+        except BaseException as exc:
+            _fail(handle, request, exc)
+            raise
+        return _finish(handle, request, result)
+
+    return traced
