@@ -1,0 +1,68 @@
+"""Per-user data and cache directories for honeyhive-trace, without platformdirs.
+
+Nothing here touches the file system: the functions only compute paths. Callers create the
+directories when they first write to them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+APP_NAME = "honeyhive-trace"
+
+
+def _env_dir(name: str) -> Path | None:
+    """Return the directory named by environment variable ``name``, if it is usable.
+
+    Args:
+        name: The environment variable to read.
+
+    Returns:
+        The path, or None when the variable is unset, empty or relative (the XDG spec says
+        relative values must be ignored).
+    """
+    value = os.environ.get(name, "")
+    if value and os.path.isabs(value):
+        return Path(value)
+    return None
+
+
+def _windows_base() -> Path:
+    """Return ``%LOCALAPPDATA%``, falling back to the conventional location under home.
+
+    Returns:
+        The per-user, non-roaming application data directory.
+    """
+    return _env_dir("LOCALAPPDATA") or Path.home() / "AppData" / "Local"
+
+
+def user_data_dir() -> Path:
+    """Return the directory where honeyhive-trace keeps user data, such as the events database.
+
+    Returns:
+        ``$XDG_DATA_HOME/honeyhive-trace`` (default ``~/.local/share/honeyhive-trace``) on
+        Linux and other POSIX systems, ``~/Library/Application Support/honeyhive-trace`` on
+        macOS and ``%LOCALAPPDATA%\\honeyhive-trace`` on Windows. The directory may not exist.
+    """
+    if sys.platform == "win32":
+        return _windows_base() / APP_NAME
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / APP_NAME
+    return (_env_dir("XDG_DATA_HOME") or Path.home() / ".local" / "share") / APP_NAME
+
+
+def user_cache_dir() -> Path:
+    """Return the directory where honeyhive-trace keeps data it can rebuild or lose.
+
+    Returns:
+        ``$XDG_CACHE_HOME/honeyhive-trace`` (default ``~/.cache/honeyhive-trace``) on Linux and
+        other POSIX systems, ``~/Library/Caches/honeyhive-trace`` on macOS and
+        ``%LOCALAPPDATA%\\honeyhive-trace\\Cache`` on Windows. The directory may not exist.
+    """
+    if sys.platform == "win32":
+        return _windows_base() / APP_NAME / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / APP_NAME
+    return (_env_dir("XDG_CACHE_HOME") or Path.home() / ".cache") / APP_NAME

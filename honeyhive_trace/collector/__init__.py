@@ -1,0 +1,31 @@
+"""A local HoneyHive-compatible collector: HTTP ingest, SQLite storage and a web viewer.
+
+It speaks the same ``POST /events/model`` and ``POST /events/model/batch`` contract as
+HoneyHive, so the tracing library can be pointed at it for development, demos and tests::
+
+    from honeyhive_trace.collector import Collector, Faults
+
+    with Collector(db=":memory:", faults=Faults()) as c:
+        ...  # post to c.url, then inspect c.events()
+
+This package is standalone: it does not import the tracing library's core.
+"""
+
+from honeyhive_trace.collector._faults import Fault, Faults
+from honeyhive_trace.collector._handler import RecordedRequest
+from honeyhive_trace.collector._server import Collector, default_db_path, is_loopback
+from honeyhive_trace.collector._store import EventQuery, EventStore, StoreError
+from honeyhive_trace.collector._validate import ValidationError
+
+__all__ = [
+    "Collector",
+    "EventQuery",
+    "EventStore",
+    "Fault",
+    "Faults",
+    "RecordedRequest",
+    "StoreError",
+    "ValidationError",
+    "default_db_path",
+    "is_loopback",
+]

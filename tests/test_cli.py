@@ -1,0 +1,338 @@
+"""The ``honeyhive-trace`` command, run as ``python -m honeyhive_trace`` in subprocesses."""
+
+from __future__ import annotations
+
+import io
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from honeyhive_trace import cli
+from honeyhive_trace.collector import Collector
+from tests.collector_helpers import ServeProcess, cli_env, minimal_event, run_cli
+
+pytestmark = pytest.mark.timeout(60)
+
+KEY = "cli-test-key-41d7"
+
+
+@pytest.fixture
+def stocked_db(tmp_path: Path) -> tuple[Path, list[dict[str, Any]]]:
+    """A collector database file holding four events, oldest first."""
+    db = tmp_path / "events.db"
+    events = [
+        minimal_event(
+            event_id=str(uuid.uuid4()),
+            event_name=f"step-{i}",
+            project="alpha" if i < 3 else "beta",
+            model="gpt-4o" if i % 2 else "claude-3-5-sonnet",
+            provider="openai" if i % 2 else "anthropic",
+            start_time=1_732_700_000_000 + i * 1000,
+            duration=1234.5 if i == 2 else 12.5,
+            cost=0.00042,
+            **({"error": "RateLimitError: slow down"} if i == 1 else {}),
+        )
+        for i in range(4)
+    ]
+    with Collector(db=str(db)) as collector, requests.Session() as http:
+        for event in events:
+            url = f"{collector.url}/events/model"
+            assert 200 == http.post(url, json={"model_event": event}, timeout=10).status_code
+    return db, events
+
+
+class TestServe:
+    def test_startup_line_then_sigterm_exits_zero(self, tmp_path: Path):
+        db = tmp_path / "nested" / "events.db"
+        server = ServeProcess("--port", "0", "--db", str(db))
+        try:
+            assert str(db) == server.db
+            assert server.url.startswith("http://127.0.0.1:")
+            event = minimal_event()
+            response = requests.post(
+                f"{server.url}/events/model", json={"model_event": event}, timeout=10
+            )
+            assert 200 == response.status_code
+            server.proc.send_signal(signal.SIGTERM)
+            status, out, err = server.finish()
+        finally:
+            server.kill()
+        assert 0 == status
+        assert "stopped" in out
+        assert "Traceback" not in err
+        assert db.exists()
+
+    def test_ctrl_c_exits_zero(self, tmp_path: Path):
+        server = ServeProcess("--port", "0", "--db", ":memory:")
+        try:
+            server.proc.send_signal(signal.SIGINT)
+            status, _, err = server.finish()
+        finally:
+            server.kill()
+        assert 0 == status
+        assert "Traceback" not in err
+
+    def test_api_key_from_the_environment_is_required_and_never_printed(self):
+        server = ServeProcess(
+            "--port", "0", "--db", ":memory:", env=cli_env(HH_COLLECTOR_API_KEY=KEY)
+        )
+        try:
+            body = {"model_event": minimal_event()}
+            url = f"{server.url}/events/model"
+            assert 401 == requests.post(url, json=body, timeout=10).status_code
+            headers = {"Authorization": f"Bearer {KEY}"}
+            assert 200 == requests.post(url, json=body, headers=headers, timeout=10).status_code
+            server.proc.send_signal(signal.SIGTERM)
+            status, out, err = server.finish()
+        finally:
+            server.kill()
+        assert 0 == status
+        assert KEY not in server.startup_line + out + err
+        assert "api key required" in server.startup_line
+
+    def test_remote_host_without_allow_remote_is_a_one_line_error(self):
+        result = run_cli("serve", "--host", "0.0.0.0", "--port", "0", "--db", ":memory:")
+        assert 2 == result.returncode
+        assert 1 == len(result.stderr.strip().splitlines())
+        assert "--allow-remote" in result.stderr
+
+    def test_busy_port_is_a_one_line_error(self):
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            result = run_cli("serve", "--port", str(port), "--db", ":memory:")
+        assert 1 == result.returncode
+        assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+        assert 1 == len(result.stderr.strip().splitlines())
+
+
+class TestEvents:
+    def test_table_from_db_is_aligned_oldest_first(self, stocked_db: tuple[Path, list[Any]]):
+        db, _ = stocked_db
+        result = run_cli("events", "--db", str(db))
+        assert 0 == result.returncode, result.stderr
+        lines = result.stdout.splitlines()
+        header = lines[0]
+        assert header.split() == [
+            "TIME",
+            "NAME",
+            "MODEL",
+            "PROVIDER",
+            "DURATION",
+            "TOKENS",
+            "COST",
+            "ERROR",
+        ]
+        rows = lines[1:5]
+        assert [f"step-{i}" for i in range(4)] == [row.split()[2] for row in rows]
+        name_column = header.index("NAME")
+        assert all(row[name_column:].startswith("step-") for row in rows)
+        assert "1,234 ms" in rows[2]
+        assert "RateLimitError: slow down" in rows[1]
+        assert "$0.000420" in rows[0]
+        assert f"4 of 4 events from {db}" == lines[-1]
+
+    def test_json_lines_are_the_events(self, stocked_db: tuple[Path, list[Any]]):
+        db, events = stocked_db
+        result = run_cli("events", "--db", str(db), "--json")
+        assert 0 == result.returncode, result.stderr
+        assert events == [json.loads(line) for line in result.stdout.splitlines()]
+
+    def test_filters_and_limit(self, stocked_db: tuple[Path, list[Any]]):
+        db, events = stocked_db
+        result = run_cli("events", "--db", str(db), "--json", "--project", "alpha", "--limit", "2")
+        assert events[1:3] == [json.loads(line) for line in result.stdout.splitlines()]
+        errors = run_cli("events", "--db", str(db), "--json", "--errors")
+        assert [events[1]] == [json.loads(line) for line in errors.stdout.splitlines()]
+
+    def test_from_a_running_collector(self, stocked_db: tuple[Path, list[Any]]):
+        db, events = stocked_db
+        with Collector(db=str(db), api_key=KEY) as collector:
+            # A proxy in the environment must not capture a read of the local collector.
+            env = cli_env(HH_COLLECTOR_API_KEY=KEY, http_proxy="http://127.0.0.1:9", no_proxy="")
+            result = run_cli("events", "--url", collector.url, "--json", env=env)
+            assert 0 == result.returncode, result.stderr
+            assert events == [json.loads(line) for line in result.stdout.splitlines()]
+            table = run_cli(
+                "events", "--url", collector.url, "--model", "gpt-4o", "--api-key", KEY
+            )
+            assert ["step-1", "step-3"] == [
+                line.split()[2] for line in table.stdout.splitlines()[1:3]
+            ]
+            denied = run_cli("events", "--url", collector.url)
+        assert 1 == denied.returncode
+        assert "HTTP 401" in denied.stderr
+        assert KEY not in denied.stderr
+
+    def test_redirects_are_refused_so_the_key_stays_home(self):
+        seen: list[str | None] = []
+
+        class Redirect(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append(self.headers.get("Authorization"))
+                self.send_response(302)
+                self.send_header("Location", "/elsewhere")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        with ThreadingHTTPServer(("127.0.0.1", 0), Redirect) as httpd:
+            thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+            thread.start()
+            try:
+                url = f"http://127.0.0.1:{httpd.server_port}"
+                result = run_cli("events", "--url", url, "--api-key", KEY)
+            finally:
+                httpd.shutdown()
+                thread.join()
+        assert 1 == result.returncode
+        assert "HTTP 302" in result.stderr
+        assert [f"Bearer {KEY}"] == seen
+
+    def test_missing_db_is_a_one_line_error(self, tmp_path: Path):
+        result = run_cli("events", "--db", str(tmp_path / "nope.db"))
+        assert 1 == result.returncode
+        assert 1 == len(result.stderr.strip().splitlines())
+        assert "no events database" in result.stderr
+
+    def test_unreachable_url_is_a_one_line_error(self):
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            port = free.getsockname()[1]
+        result = run_cli("events", "--url", f"http://127.0.0.1:{port}")
+        assert 1 == result.returncode
+        assert 1 == len(result.stderr.strip().splitlines())
+
+    def test_empty_db(self, tmp_path: Path):
+        db = tmp_path / "empty.db"
+        Collector(db=str(db))
+        result = run_cli("events", "--db", str(db))
+        assert 0 == result.returncode
+        assert result.stdout.startswith("no events")
+
+
+class TestTable:
+    def test_control_characters_cannot_reach_the_terminal(self):
+        out = io.StringIO()
+        event = minimal_event(event_name="\x1b[31mred\x1b[0m", error="line\nbreak")
+        cli.print_table([event], out)
+        text = out.getvalue()
+        assert "\x1b" not in text
+        assert "\\x1b[31mred" in text
+        assert 2 == len(text.splitlines())
+
+    def test_long_values_are_cut(self):
+        out = io.StringIO()
+        cli.print_table([minimal_event(event_name="n" * 200)], out)
+        assert "n" * 35 + "…" in out.getvalue()
+        assert "n" * 37 not in out.getvalue()
+
+
+class TestArguments:
+    @pytest.mark.parametrize(
+        "args",
+        [
+            [],
+            ["bogus"],
+            ["serve", "--port", "70000"],
+            ["serve", "--port", "http"],
+            ["serve", "--max-body-bytes", "0"],
+            ["events", "--limit", "0"],
+            ["events", "--limit", "5000"],
+            ["events", "--db", "a.db", "--url", "http://127.0.0.1:1"],
+            ["events", "--url", "file:///etc/passwd"],
+            ["demo", "--mode", "sometimes"],
+        ],
+    )
+    def test_bad_arguments_exit_non_zero_with_a_message(self, args: list[str]):
+        result = run_cli(*args)
+        assert 2 == result.returncode
+        assert "error" in result.stderr
+        assert "Traceback" not in result.stderr
+
+    @pytest.mark.parametrize("command", [[], ["serve"], ["events"], ["demo"]])
+    def test_help(self, command: list[str]):
+        result = run_cli(*command, "--help")
+        assert 0 == result.returncode
+        assert result.stdout.startswith("usage: honeyhive-trace")
+
+    def test_version(self):
+        result = run_cli("--version")
+        assert 0 == result.returncode
+        assert result.stdout.startswith("honeyhive-trace ")
+
+    def test_main_is_callable_in_process(self, capsys: pytest.CaptureFixture[str], tmp_path: Path):
+        db = tmp_path / "e.db"
+        Collector(db=str(db))
+        assert 0 == cli.main(["events", "--db", str(db), "--json"])
+        assert "" == capsys.readouterr().out
+
+
+class TestDemo:
+    def test_demo_traces_every_kind_of_call(self, tmp_path: Path):
+        demo_db = tmp_path / "demo.db"
+        result = run_cli("demo", "--db", str(demo_db))
+        assert 0 == result.returncode, result.stdout + result.stderr
+        assert "all 8 events arrived" in result.stdout
+        assert f"database: {demo_db}" in result.stdout
+        for name in ("demo.chat_async", "demo.stream", "demo.manual", "demo.plan", "demo.flaky"):
+            assert name in result.stdout
+        listed = run_cli("events", "--db", str(demo_db), "--json")
+        events = [json.loads(line) for line in listed.stdout.splitlines()]
+        assert 8 == len(events)
+        by_name = {e["event_name"]: e for e in events}
+        assert "RuntimeError: fake rate limit" in by_name["demo.flaky"]["error"]
+        plan = by_name["demo.plan"]
+        children = [e for e in events if e.get("parent_id") == plan["event_id"]]
+        assert ["demo.chat", "demo.chat"] == [e["event_name"] for e in children]
+        assert {plan["session_id"]} == {e["session_id"] for e in children}
+
+    def test_demo_twice_on_one_db_counts_only_its_own_events(self, tmp_path: Path):
+        demo_db = tmp_path / "demo.db"
+        assert 0 == run_cli("demo", "--db", str(demo_db), "--mode", "inline").returncode
+        second = run_cli("demo", "--db", str(demo_db))
+        assert 0 == second.returncode, second.stdout + second.stderr
+
+    def test_demo_keep_serves_the_viewer_until_ctrl_c(self, tmp_path: Path):
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "honeyhive_trace",
+                "demo",
+                "--keep",
+                "--db",
+                str(tmp_path / "d.db"),
+            ],
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            url = next(
+                (line.split()[2] for line in proc.stdout if line.startswith("viewer at ")), None
+            )
+            assert url is not None, proc.stderr.read() if proc.stderr else ""
+            assert 8 == requests.get(f"{url}events", timeout=10).json()["total"]
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=20)
+        assert 0 == proc.returncode, err
