@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
 import weakref
 from collections import deque
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from honeyhive_trace._client import Client
@@ -36,6 +36,14 @@ REPLAY_BUDGET = 1.0
 REPLAY_FILES_PER_BATCH = 1
 #: Events that overflow a full queue are spooled this many at a time (one fsync).
 SPILL_BATCH = 1000
+
+
+class _Outgoing(NamedTuple):
+    """A prepared batch on its way from the worker to the sender."""
+
+    batch: list[EventHandle]
+    events: list[Prepared]
+    markers: list[_Marker]
 
 
 class _Marker:
@@ -169,12 +177,12 @@ class InlineDispatcher(_Dispatcher):
 
 
 class BackgroundDispatcher(_Dispatcher):
-    """A bounded queue drained in batches by one worker thread.
+    """A bounded queue drained in batches by a worker thread and a sender thread.
 
-    The caller's thread only appends the ended handle to a deque; building
-    records, running processors, serialising and sending all happen on the
-    worker. When the queue is full, events go to an overflow buffer that is
-    written to the spool a batch at a time.
+    The caller's thread only appends the ended handle to a deque. The worker
+    builds records, runs processors and encodes a batch while the sender posts
+    the previous one, so our CPU work overlaps the server's. When the queue is
+    full, events go to an overflow buffer that is spooled 1,000 at a time.
     """
 
     def __init__(self, client: Client) -> None:
@@ -191,18 +199,27 @@ class BackgroundDispatcher(_Dispatcher):
         self._wake = threading.Event()
         self._overflow: list[EventHandle] = []
         self._overflow_lock = threading.Lock()
-        # Guards handing a batch between the worker and shutdown(): whoever
-        # takes a batch from `_inflight` settles it, so nothing is counted twice.
+        # Batches taken off the queue and not yet settled. The lock guards the
+        # hand-over between the threads and shutdown(): whoever removes a batch
+        # from `_inflight` settles it, so nothing is counted twice.
         self._handoff = threading.Lock()
-        self._inflight: list[EventHandle] = []
+        self._inflight: list[list[EventHandle]] = []
+        # Worker -> sender: (batch, its encoded events, flush markers after it).
+        # Two deep: the worker prepares at most one batch ahead of the sender.
+        self._outbox: queue.Queue[_Outgoing | None] = queue.Queue(maxsize=2)
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._sender: threading.Thread | None = None
         self._pid = os.getpid()
 
     def _start(self) -> None:
         self._thread = threading.Thread(
             target=self._run, name="honeyhive-trace-worker", daemon=True
         )
+        self._sender = threading.Thread(
+            target=self._send_loop, name="honeyhive-trace-sender", daemon=True
+        )
+        self._sender.start()
         self._thread.start()
 
     # -- caller's thread ---------------------------------------------------------
@@ -255,7 +272,8 @@ class BackgroundDispatcher(_Dispatcher):
         if not delivered:
             self._client.transport.abort()
             with self._handoff:
-                left, self._inflight = self._inflight, []
+                left = [handle for batch in self._inflight for handle in batch]
+                self._inflight = []
                 while self._queue:
                     item = self._queue.popleft()
                     if isinstance(item, _Marker):
@@ -277,9 +295,8 @@ class BackgroundDispatcher(_Dispatcher):
 
     def pending(self) -> int:
         """Events queued or being sent right now (approximate while running)."""
-        return sum(1 for item in list(self._queue) if not isinstance(item, _Marker)) + len(
-            self._inflight
-        )
+        queued = sum(1 for item in list(self._queue) if not isinstance(item, _Marker))
+        return queued + sum(len(batch) for batch in list(self._inflight))
 
     # -- worker thread -----------------------------------------------------------
 
@@ -304,36 +321,68 @@ class BackgroundDispatcher(_Dispatcher):
             except Exception as exc:  # keep the worker alive whatever happens
                 self._client.internal_error("worker failed", exc, raise_in_strict=False)
             if self._stopping and not self._queue:
+                self._outbox.put(None)  # the sender stops after what it holds
                 return
 
     def _drain(self) -> None:
-        queue = self._queue
-        while queue:
+        waiting = self._queue
+        while waiting:
             markers: list[_Marker] = []
             with self._handoff:
                 batch: list[EventHandle] = []
-                while queue and len(batch) < self._batch_size:
-                    item = queue.popleft()
+                while waiting and len(batch) < self._batch_size:
+                    item = waiting.popleft()
                     if isinstance(item, _Marker):
                         markers.append(item)
                         break
                     batch.append(item)
-                self._inflight = batch
+                if batch:
+                    self._inflight.append(batch)
+            events: list[Prepared] = []
             if batch:
-                self._send_batch(batch)
-            for marker in markers:
+                try:
+                    events = self._client.prepare(batch)
+                except Exception as exc:  # a bug must not lose the batch: spool it
+                    self._client.internal_error(
+                        "could not prepare a batch", exc, raise_in_strict=False
+                    )
+                    if self._release(batch):
+                        self._spool_handles(batch, "internal_error")
+                    batch = []
+            self._outbox.put(_Outgoing(batch, events, markers))
+
+    # -- sender thread -----------------------------------------------------------
+
+    def _send_loop(self) -> None:
+        while True:
+            outgoing = self._outbox.get()
+            if outgoing is None:
+                return
+            try:
+                if outgoing.batch:
+                    self._send_batch(outgoing.batch, outgoing.events)
+            except Exception as exc:  # keep the sender alive whatever happens
+                self._client.internal_error("sender failed", exc, raise_in_strict=False)
+            for marker in outgoing.markers:
                 marker.done.set()
 
-    def _send_batch(self, batch: list[EventHandle]) -> None:
+    def _send_batch(self, batch: list[EventHandle], events: list[Prepared]) -> None:
+        budget = self._config.retry_budget
         try:
-            delivered = self._send(
-                batch, self._config.retry_budget, "unreachable", partial(self._release, batch)
-            )
+            report = self._deliver(events, budget) if events else None
         except Exception as exc:  # a bug must not lose the batch: spool it
             self._client.internal_error("delivery failed", exc, raise_in_strict=False)
             if self._release(batch):
-                self._spool_handles(batch, "internal_error")
+                self._client.spool_events(events, "internal_error")
             return
+        if not self._release(batch):
+            return  # shutdown() took this batch over and spooled it
+        if report is None:
+            return
+        for handle in batch:
+            handle.server_event_id = report.acked.get(handle.event_id)
+        self._client.settle(report, "unreachable")
+        delivered = not report.unsent
         self._reachable = delivered
         if delivered and self._client.spool_dirty:
             # The server answers again: send what piled up while it did not,
@@ -341,12 +390,13 @@ class BackgroundDispatcher(_Dispatcher):
             self.replay_spool(REPLAY_BUDGET, max_files=REPLAY_FILES_PER_BATCH)
 
     def _release(self, batch: list[EventHandle]) -> bool:
-        """Take *batch* back from `_inflight`; False if shutdown took it first."""
+        """Take *batch* out of `_inflight`; False if shutdown took it first."""
         with self._handoff:
-            if self._inflight is not batch:
-                return False
-            self._inflight = []
-            return True
+            for index, held in enumerate(self._inflight):
+                if held is batch:
+                    del self._inflight[index]
+                    return True
+            return False
 
     def _after_fork_in_child(self) -> None:
         # The parent still owns (and will send) what was queued before fork.

@@ -13,7 +13,6 @@ import inspect
 import json
 import logging
 import math
-import uuid
 from collections.abc import Mapping
 from random import getrandbits
 from time import perf_counter_ns, time_ns
@@ -70,6 +69,16 @@ SETTABLE_FIELDS = frozenset(
 )
 
 _UNSET: Any = object()
+
+
+def _uuid4_text(bits: int) -> str:
+    """Format 128 random bits as a version-4 UUID, as ``str(uuid.UUID(...))`` does."""
+    bits = (bits & ~(0xF000 << 64)) | (0x4000 << 64)  # version 4
+    bits = (bits & ~(0xC000 << 48)) | (0x8000 << 48)  # RFC 4122 variant
+    text = f"{bits:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 _current_event = CURRENT_EVENT.get
 _current_session = CURRENT_SESSION.get
 _STATE = _client_module.STATE
@@ -95,6 +104,8 @@ class CallSpec:
     param_defaults: tuple[tuple[str, Any], ...] = ()
     #: The ``self``/``cls`` parameter left out of the inputs.
     skip: str | None = None
+    #: *defaults* sorted into event fields once, at decoration time.
+    routed: Mapping[str, Any] = attrs.field(factory=dict)
 
     @classmethod
     def for_function(cls, fn: Any, defaults: Mapping[str, Any]) -> CallSpec:
@@ -102,7 +113,7 @@ class CallSpec:
         try:
             params = list(inspect.signature(fn).parameters.values())
         except (TypeError, ValueError):
-            return cls(defaults, var_positional="args")
+            params = []
         kinds = inspect.Parameter
         positional = tuple(
             p.name
@@ -112,7 +123,9 @@ class CallSpec:
         var_positional = next((p.name for p in params if p.kind is kinds.VAR_POSITIONAL), None)
         with_defaults = tuple((p.name, p.default) for p in params if p.default is not p.empty)
         skip = positional[0] if positional and positional[0] in ("self", "cls") else None
-        return cls(defaults, positional, var_positional, with_defaults, skip)
+        routed: dict[str, Any] = {}
+        _route(defaults, routed, explicit=True)
+        return cls(defaults, positional, var_positional, with_defaults, skip, routed)
 
 
 class EventHandle:
@@ -143,6 +156,7 @@ class EventHandle:
         "_done",
         "_record",
         "_server_event_id",
+        "_id",
     )
 
     def __init__(
@@ -192,7 +206,11 @@ class EventHandle:
     @property
     def event_id(self) -> str:
         """The event's id (a UUID4 string), known from the start."""
-        return str(uuid.UUID(int=self._bits, version=4))
+        try:
+            return self._id
+        except AttributeError:  # formatted on first use, off the caller's hot path
+            self._id: str = _uuid4_text(self._bits)
+            return self._id
 
     @property
     def session_id(self) -> str | None:
@@ -610,7 +628,8 @@ def build_record(handle: EventHandle, config: Config) -> ModelEvent:
     fields: dict[str, Any] = {}
     spec = handle._spec
     if spec is not None:
-        _route(spec.defaults, fields, explicit=True)
+        # Nested dicts are copied: they are merged into per event.
+        fields = {k: (dict(v) if type(v) is dict else v) for k, v in spec.routed.items()}
         _route(_bound_arguments(spec, handle._args, handle._kwargs), fields, explicit=False)
     else:
         _route(handle._kwargs, fields, explicit=True)

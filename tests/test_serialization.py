@@ -207,3 +207,14 @@ class TestWireFormat:
         assert b'{"a":"?"}' == encode({"a": "\ud800"})
         with pytest.raises(ValueError):
             encode({"a": float("nan")})  # to_jsonable must run first; encode is strict
+
+
+class TestEventIds:
+    def test_fast_uuid4_formatting_matches_the_uuid_module(self) -> None:
+        import random
+
+        from honeyhive_trace._events import _uuid4_text
+
+        rng = random.Random(1234)
+        for bits in [0, 2**128 - 1, *(rng.getrandbits(128) for _ in range(2000))]:
+            assert str(uuid.UUID(int=bits, version=4)) == _uuid4_text(bits)
