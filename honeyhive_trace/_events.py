@@ -230,10 +230,10 @@ class EventHandle:
             self._updates = {}
         self._updates[name] = value
 
-    def _merge(self, name: str, values: Mapping[str, Any]) -> None:
-        current = (self._updates or {}).get(name)
-        merged = dict(current) if isinstance(current, Mapping) else {}
-        merged.update(values)
+    def _merge(self, name: str, values: Any, kwargs: dict[str, Any]) -> None:
+        merged = _merge_into(None, (self._updates or {}).get(name))
+        _merge_into(merged, values)
+        merged.update(kwargs)
         self._set(name, merged)
 
     def set_response(self, response: Any) -> None:
@@ -267,15 +267,15 @@ class EventHandle:
 
     def add_metadata(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         """Add keys to the event's ``metadata``."""
-        self._merge("metadata", {**(values or {}), **kwargs})
+        self._merge("metadata", values, kwargs)
 
     def add_hyperparameters(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         """Add keys to the event's ``hyperparameters``."""
-        self._merge("hyperparameters", {**(values or {}), **kwargs})
+        self._merge("hyperparameters", values, kwargs)
 
     def add_inputs(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         """Add keys to the event's ``inputs``."""
-        self._merge("inputs", {**(values or {}), **kwargs})
+        self._merge("inputs", values, kwargs)
 
     def update(self, **fields: Any) -> None:
         """Set any contract field by name, e.g. ``update(model="gpt-4o", tools=[...])``.
@@ -462,9 +462,12 @@ def _usage_from(
     if usage is not None:
 
         def get(key: str) -> Any:
-            if isinstance(usage, Mapping):
-                return usage.get(key)
-            return getattr(usage, key, None)
+            try:
+                if isinstance(usage, Mapping):
+                    return usage.get(key)
+                return getattr(usage, key, None)
+            except Exception:  # a broken mapping, or a __getattr__ raising
+                return None
 
         prompt_tokens = prompt_tokens if prompt_tokens is not None else get("prompt_tokens")
         completion_tokens = (
@@ -473,17 +476,22 @@ def _usage_from(
         total_tokens = total_tokens if total_tokens is not None else get("total_tokens")
     counts = [_count(x) for x in (prompt_tokens, completion_tokens, total_tokens)]
     if counts[2] is None and counts[0] is not None and counts[1] is not None:
-        counts[2] = counts[0] + counts[1]
+        counts[2] = _count(counts[0] + counts[1])
     return Usage(*counts)
+
+
+#: Largest count the wire format carries (the collector stores int64).
+_INT64_MAX = 2**63 - 1
 
 
 def _count(value: Any) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
+        count = int(value)
+    except Exception:  # TypeError, ValueError, OverflowError, or a broken __int__
         return None
+    return count if 0 <= count <= _INT64_MAX else None
 
 
 def _bound_arguments(
@@ -515,7 +523,7 @@ def _route(values: Mapping[str, Any], fields: dict[str, Any], explicit: bool) ->
             if value is None:
                 continue
             if name in _MERGED and isinstance(value, Mapping):
-                fields.setdefault(name, {}).update(value)
+                fields[name] = _merge_into(fields.get(name), value)
             else:
                 fields[name] = value
         else:
@@ -578,7 +586,7 @@ def _str_field(value: Any) -> str:
 def _finite_number(value: Any) -> float | None:
     try:
         number = float(value)
-    except (TypeError, ValueError, OverflowError):
+    except Exception:  # TypeError, ValueError, OverflowError, or a broken __float__
         return None
     return number if math.isfinite(number) else None
 
@@ -613,7 +621,7 @@ def _apply(fields: dict[str, Any], updates: Mapping[str, Any]) -> None:
     """Lay *updates* over *fields*; mapping-valued fields are merged key by key."""
     for name, value in updates.items():
         if name in _MERGED and isinstance(value, Mapping):
-            fields.setdefault(name, {}).update(value)
+            fields[name] = _merge_into(fields.get(name), value)
         else:
             fields[name] = value
 
@@ -665,17 +673,20 @@ def build_record(handle: EventHandle, config: Config) -> ModelEvent:
 
     duration_ms = (handle._end_ns - handle._start_ns) / 1e6
     start_ms = handle._wall_ns // 1_000_000
-    model = _str_field(fields.get("model") or "unknown")
-    provider = fields.get("provider") or infer_provider(model) or "unknown"
+    model = _str_field(fields["model"]) if _given(fields.get("model")) else "unknown"
+    provider = fields.get("provider")
+    if not _given(provider):
+        provider = infer_provider(model) or "unknown"
     hyperparameters = _object(fields.get("hyperparameters"), "hyperparameters")
     if isinstance(hyperparameters.get("stop"), str):
         hyperparameters["stop"] = [hyperparameters["stop"]]
-    source = fields.get("source") or config.source
+    source = fields.get("source") if _given(fields.get("source")) else config.source
+    project = fields.get("project") if _given(fields.get("project")) else config.project
     cost = fields.get("cost")
     response = fields.get("response")
 
     return ModelEvent(
-        project=_str_field(fields.get("project") or config.project),
+        project=_str_field(project),
         model=model,
         provider=_str_field(provider),
         messages=_messages(fields.get("messages")),
@@ -689,8 +700,8 @@ def build_record(handle: EventHandle, config: Config) -> ModelEvent:
         end_time=start_ms + round(duration_ms),
         cost=_finite_number(cost) if cost is not None else None,
         error=_error_text(error) if error is not None else None,
-        source=_str_field(source) if source else None,
-        event_name=_str_field(fields["event_name"]) if fields.get("event_name") else None,
+        source=_str_field(source) if _given(source) else None,
+        event_name=_str_field(fields["event_name"]) if _given(fields.get("event_name")) else None,
         hyperparameters=hyperparameters or None,
         template=_optional(fields, "template", _messages),
         template_inputs=_optional(fields, "template_inputs", _object),
@@ -712,17 +723,54 @@ def _object(value: Any, name: str = "") -> dict[str, Any]:
     if type(value) is dict:
         return value
     if isinstance(value, Mapping):
-        return dict(value)
+        try:
+            return dict(value)
+        except Exception:  # a mapping that cannot be read
+            return {"value": to_jsonable(value)}
     if name == "response_format" and isinstance(value, str):
         return {"type": value}  # e.g. "json_object"
-    return {"value": value}
+    converted = to_jsonable(value)  # e.g. a pydantic model becomes its fields
+    return converted if isinstance(converted, dict) else {"value": converted}
 
 
 def _array(value: Any, name: str = "") -> list[Any]:
-    """An array-typed field: a list or tuple is kept; anything else is wrapped."""
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return [value]
+    """An array of objects (``tools``): a list or tuple is kept, anything else wrapped.
+
+    Items that are not objects become one: their JSON form, or ``{"value": ...}``.
+    """
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    return [item if isinstance(item, dict) else _object(item) for item in items]
+
+
+def _merge_into(target: Any, values: Any) -> dict[str, Any]:
+    """Merge mapping *values* into *target* (kept if a dict, else a new dict); never raises.
+
+    A mapping that cannot be read, or a value that is not one, is kept whole
+    under ``"value"``.
+    """
+    merged: dict[str, Any] = target if type(target) is dict else {}
+    if values is None:
+        return merged
+    if isinstance(values, Mapping):
+        try:
+            merged.update(values)
+            return merged
+        except Exception:
+            pass
+    merged["value"] = values
+    return merged
+
+
+def _given(value: Any) -> bool:
+    """Whether a field was given: not None, nor an empty string or container.
+
+    Never calls the value's own ``__bool__``/``__len__`` (a numpy array's raises).
+    """
+    if value is None:
+        return False
+    if type(value) in (str, list, tuple, dict):
+        return len(value) > 0
+    return True
 
 
 def _optional(fields: dict[str, Any], name: str, shape: Any) -> Any:

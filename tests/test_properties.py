@@ -1,0 +1,843 @@
+"""Property tests: tracing never hurts the traced code, and always yields a valid body.
+
+Arbitrary arguments, return values, yielded items and exceptions (nested
+containers, cycles, bytes, huge strings, NaN, objects whose ``__repr__`` or
+``__str__`` raise, generators, mocks, ...) go through every kind of traced
+function and through ``model_event``. Each example checks that:
+
+- the caller gets exactly what the untraced function gives: the same return
+  value and yielded items (same objects), or the same exception object;
+- no event stays current afterwards, and arguments are not consumed or called;
+- exactly one event is built, and its ``model_event`` body satisfies the
+  contract of ``shared/API.md`` (:mod:`tests.contract`) and the collector's own
+  validator, as it would be sent on the wire.
+
+For speed, the bulk of the examples does not go through HTTP: tracing is
+configured against the collector in background mode, and the client's
+dispatcher is swapped for :class:`MemoryDispatcher`, which keeps ended events;
+each example then runs them through ``Client.prepare`` (record, processors,
+encoding) exactly as the worker would. A smaller number of examples goes
+through inline mode and real HTTP to the collector.
+
+Example counts come from a Hypothesis profile: ``hh-properties`` (the default,
+about 12,000 examples) or ``hh-properties-quick``; pick one with the
+``HH_PROPERTY_PROFILE`` environment variable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import decimal
+import enum
+import itertools
+import json
+import os
+import sys
+import uuid
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable, Generator, Iterator, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import honeyhive_trace as hh
+from honeyhive_trace import _client
+from honeyhive_trace._serialization import encode
+from honeyhive_trace.collector import Collector
+from honeyhive_trace.collector._validate import ValidationError, parse_single
+from honeyhive_trace.processors import redact, truncate
+from tests.contract import check_model_event
+
+settings.register_profile(
+    "hh-properties",
+    max_examples=1700,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[
+        # The fixtures hold one configured client for all examples on purpose;
+        # each example empties the in-memory dispatcher itself.
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
+settings.register_profile(
+    "hh-properties-quick", parent=settings.get_profile("hh-properties"), max_examples=100
+)
+PROFILE = settings.get_profile(os.environ.get("HH_PROPERTY_PROFILE", "hh-properties"))
+#: In-process examples per test; the inline (HTTP) tests run a tenth of this.
+EXAMPLES = PROFILE.max_examples
+HTTP_EXAMPLES = max(10, EXAMPLES // 10)
+
+
+# -- awkward values ------------------------------------------------------------------------
+
+
+def _pretty(self: Any, printer: Any, cycle: bool) -> None:
+    # Hypothesis prints failing examples with its pretty printer, which uses
+    # _repr_pretty_ before __repr__; the library under test never does.
+    printer.text(f"{type(self).__name__}()")
+
+
+class BadRepr:
+    """repr() and str() raise."""
+
+    _repr_pretty_ = _pretty
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr for you")
+
+    __str__ = __repr__
+
+
+class ReprNotStr:
+    """repr() returns something that is not a string (so repr() raises TypeError)."""
+
+    _repr_pretty_ = _pretty
+
+    def __repr__(self) -> Any:
+        return 42
+
+
+class Hostile:
+    """Every protocol a serialiser might try raises something odd."""
+
+    _repr_pretty_ = _pretty
+
+    def __getattr__(self, name: str) -> Any:
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[Any]:
+        raise MemoryError("iter")
+
+    def __len__(self) -> int:
+        raise OverflowError("len")
+
+    def __bool__(self) -> bool:
+        raise ZeroDivisionError("bool")
+
+    def __int__(self) -> int:
+        raise RuntimeError("int")
+
+    def __float__(self) -> float:
+        raise RuntimeError("float")
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("eq")
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        raise SystemError("repr")
+
+
+class BrokenMapping(Mapping[Any, Any]):
+    """A Mapping whose every read raises."""
+
+    def __getitem__(self, key: Any) -> Any:
+        raise RuntimeError("getitem")
+
+    def __iter__(self) -> Iterator[Any]:
+        raise RuntimeError("iter")
+
+    def __len__(self) -> int:
+        raise RuntimeError("len")
+
+
+class FakePydantic:
+    """Looks like a pydantic model whose model_dump raises."""
+
+    def model_dump(self) -> Any:
+        raise ValueError("cannot dump")
+
+
+class BadStrSubclass(str):
+    _repr_pretty_ = _pretty
+
+    def __str__(self) -> str:
+        raise RuntimeError("str subclass")
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    WEIRD = float("nan")
+
+
+FIXED_VALUES: list[Any] = [
+    "\ud800 lone surrogate",
+    "nul \x00 and \u2028 separators",
+    b"\xff\xfe invalid utf-8",
+    bytearray(b"bytes"),
+    float("nan"),
+    float("inf"),
+    -float("inf"),
+    -0.0,
+    10**400,
+    -(2**64),
+    decimal.Decimal("NaN"),
+    decimal.Decimal("1e1000"),
+    complex(1, float("nan")),
+    datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
+    datetime.timedelta(days=-1),
+    uuid.UUID(int=0),
+    PurePosixPath("/tmp/x"),
+    Colour.RED,
+    Colour.WEIRD,
+    Ellipsis,
+    NotImplemented,
+    type,
+    print,
+    sys,
+    range(10**12),
+    frozenset({1, "a", None}),
+    deque([1, 2]),
+]
+
+
+def huge_text() -> str:
+    """A string of a million characters (built, so the strategy's repr stays short)."""
+    return "x" * 1_000_000 + "\u00e9"
+
+
+def huge_int() -> int:
+    """An int past the default limit of int -> str conversion (built, so never repr'd)."""
+    return 10**5000
+
+
+def _fresh(make: Callable[[], Any]) -> st.SearchStrategy[Any]:
+    return st.builds(make)
+
+
+FRESH_OBJECTS = st.one_of(
+    _fresh(BadRepr),
+    _fresh(ReprNotStr),
+    _fresh(Hostile),
+    _fresh(BrokenMapping),
+    _fresh(FakePydantic),
+    _fresh(lambda: BadStrSubclass("sub")),
+    _fresh(mock.Mock),
+    _fresh(mock.MagicMock),
+    _fresh(lambda: mock.NonCallableMagicMock(spec=dict)),
+    _fresh(lambda: (i for i in range(3))),
+    _fresh(lambda: itertools.count()),
+    _fresh(lambda: iter([1, 2])),
+    _fresh(lambda: defaultdict(list, {"a": [1]})),
+    _fresh(lambda: OrderedDict(b=1)),
+    _fresh(object),
+    _fresh(lambda: ValueError("an exception as a value")),
+    _fresh(huge_int),
+    _fresh(huge_text),
+)
+
+KEYS = st.one_of(
+    st.text(max_size=8),
+    st.integers(),
+    st.none(),
+    st.booleans(),
+    st.floats(),
+    st.tuples(st.integers(), st.text(max_size=3)),
+    st.builds(BadRepr),
+    st.builds(object),
+)
+
+LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=30),
+    st.binary(max_size=20),
+    st.sampled_from(FIXED_VALUES),
+    FRESH_OBJECTS,
+)
+
+
+def _cyclic(child: Any, kind: int) -> Any:
+    if kind == 0:
+        cycle: list[Any] = [child]
+        cycle.append(cycle)
+        return cycle
+    if kind == 1:
+        loop: dict[str, Any] = {"child": child}
+        loop["self"] = loop
+        return loop
+    outer = {"list": [child]}
+    outer["list"].append({"back": outer})
+    return outer
+
+
+def _nested(child: Any, depth: int) -> Any:
+    for _ in range(depth):
+        child = [child]
+    return child
+
+
+VALUES = st.recursive(
+    LEAVES,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(KEYS, children, max_size=4),
+        st.tuples(children, children),
+        st.frozensets(st.one_of(st.integers(), st.text(max_size=4)), max_size=3),
+        st.builds(_cyclic, children, st.integers(0, 2)),
+        st.builds(_nested, children, st.sampled_from([50, 1200])),
+    ),
+    max_leaves=8,
+)
+
+
+class UserError(Exception):
+    pass
+
+
+class BadStrError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+
+class BadReprError(Exception):
+    _repr_pretty_ = _pretty
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+    def __str__(self) -> Any:
+        return 42  # noqa: PLE0307 - str() of it raises TypeError
+
+
+class UserBaseException(BaseException):
+    pass
+
+
+EXCEPTION_TYPES: list[type[BaseException]] = [
+    UserError,
+    ValueError,
+    KeyError,
+    BadStrError,
+    BadReprError,
+    UserBaseException,
+    KeyboardInterrupt,
+    SystemExit,
+    asyncio.CancelledError,
+    MemoryError,
+    RecursionError,
+]
+
+
+def _exception(kind: type[BaseException], args: list[Any]) -> BaseException:
+    return kind(*args)
+
+
+EXCEPTIONS = st.builds(_exception, st.sampled_from(EXCEPTION_TYPES), st.lists(VALUES, max_size=2))
+OUTCOMES = st.one_of(st.none(), EXCEPTIONS)
+
+#: Argument names that mean something to the capture path, and a few that do not.
+ARG_NAMES = [
+    "messages",
+    "model",
+    "tools",
+    "tool_choice",
+    "response_format",
+    "template",
+    "template_inputs",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "presence_penalty",
+    "frequency_penalty",
+    "stop",
+    "n",
+    "metadata",
+    "user",
+    "inputs",
+    "project",
+    "provider",
+    "usage",
+    "self_",
+]
+KWARGS = st.dictionaries(st.sampled_from(ARG_NAMES), VALUES, max_size=5)
+ARGS = st.lists(VALUES, max_size=3)
+
+#: Names model_event() and EventHandle.update() accept, and some they route to inputs.
+FIELD_NAMES = [
+    "project",
+    "model",
+    "provider",
+    "messages",
+    "response",
+    "usage",
+    "cost",
+    "error",
+    "source",
+    "event_name",
+    "hyperparameters",
+    "template",
+    "template_inputs",
+    "tools",
+    "tool_choice",
+    "response_format",
+    "inputs",
+    "metadata",
+    "temperature",
+    "stop",
+    "customer",
+]
+SETTABLE = [n for n in FIELD_NAMES if n not in ("temperature", "stop", "customer")]
+FIELDS = st.dictionaries(st.sampled_from(FIELD_NAMES), VALUES, max_size=4)
+
+
+# -- driving the code without an event loop ---------------------------------------------------
+
+
+def drive(awaitable: Any) -> Any:
+    """Run an awaitable that only awaits ``asyncio.sleep(0)``, without an event loop.
+
+    Keeps the examples fast and leaves every BaseException to propagate as is.
+    """
+    iterator = awaitable.__await__()
+    while True:
+        try:
+            iterator.send(None)
+        except StopIteration as stop:
+            return stop.value
+
+
+def drain_async(agen: Any) -> list[Any]:
+    items: list[Any] = []
+    while True:
+        try:
+            items.append(drive(agen.__anext__()))
+        except StopAsyncIteration:
+            return items
+
+
+# -- the in-memory dispatcher -------------------------------------------------------------
+
+
+class MemoryDispatcher:
+    """Keeps ended events instead of sending them; the test prepares them itself."""
+
+    def __init__(self) -> None:
+        self.handles: list[hh.EventHandle] = []
+        self.baseline: dict[str, int] = {}
+
+    def begin(self) -> None:
+        """Start an example: forget ended events, remember the counters."""
+        self.handles = []
+        client = _client.STATE.client
+        assert client is not None
+        self.baseline = client.stats()
+
+    def submit(self, handle: hh.EventHandle) -> None:
+        self.handles.append(handle)
+
+    def take(self) -> list[hh.EventHandle]:
+        handles, self.handles = self.handles, []
+        return handles
+
+    def flush(self, timeout: float | None = None) -> bool:
+        return True
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        return True
+
+    def pending(self) -> int:
+        return len(self.handles)
+
+
+def wire_bodies(prepared: list[Any]) -> list[bytes]:
+    """The ``POST /events/model`` request bodies for what ``Client.prepare`` returned."""
+    bodies: list[bytes] = []
+    for item in prepared:
+        data = getattr(item, "data", None)
+        if isinstance(data, bytes):  # pre-encoded model_event JSON
+            bodies.append(b'{"model_event":' + data + b"}")
+        else:  # a JSON-ready dict
+            bodies.append(encode({"model_event": item}))
+    return bodies
+
+
+def check_wire(wire: bytes) -> dict[str, Any]:
+    """Decode a request body as the server would and check it; return the event."""
+    text = wire.decode("utf-8")  # strict: the body must be valid UTF-8
+    body = json.loads(text, parse_constant=_no_constants)
+    event = body["model_event"]
+    problems = check_model_event(event)
+    assert [] == problems, problems
+    try:
+        parse_single(body)
+    except ValidationError as exc:  # pragma: no cover - the message is the point
+        raise AssertionError(f"the collector refuses the body: {exc}") from None
+    return event  # type: ignore[no-any-return]
+
+
+def _no_constants(name: str) -> Any:
+    raise AssertionError(f"the body holds the non-JSON constant {name}")
+
+
+@pytest.fixture(scope="module")
+def module_collector() -> Iterator[Collector]:
+    """One collector for the whole module (examples share it)."""
+    with Collector(db=":memory:", record_requests=True) as server:
+        yield server
+
+
+def memory_client(url: str, spool: Path, **extra: Any) -> MemoryDispatcher:
+    """Configure tracing against *url* and keep ended events in memory."""
+    hh.configure(
+        api_key="hh-property-key",
+        server_url=url,
+        project="properties",
+        mode="background",
+        strict=False,
+        spool_dir=spool,
+        **extra,
+    )
+    client = _client.STATE.client
+    assert client is not None
+    client._dispatcher.shutdown(5)  # stop the real worker before taking its place
+    dispatcher = MemoryDispatcher()
+    client._dispatcher = dispatcher
+    client.submit = dispatcher.submit  # type: ignore[method-assign]
+    return dispatcher
+
+
+@pytest.fixture
+def memory(module_collector: Collector, tmp_path: Path) -> MemoryDispatcher:
+    """Tracing configured against the collector, with ended events kept in memory."""
+    return memory_client(module_collector.url, tmp_path / "spool")
+
+
+def settle(dispatcher: MemoryDispatcher, expected_events: int = 1) -> list[dict[str, Any]]:
+    """Prepare the ended events as the worker would; check and return their bodies."""
+    client = _client.STATE.client
+    assert client is not None
+    handles = dispatcher.take()
+    assert expected_events == len(handles)
+    events = [check_wire(wire) for wire in wire_bodies(client.prepare(handles))]
+    stats = client.stats()
+    bad = {
+        k: v - dispatcher.baseline.get(k, 0)
+        for k, v in stats.items()
+        if k.startswith(("dropped_", "internal_errors")) and v != dispatcher.baseline.get(k, 0)
+    }
+    assert {} == bad
+    assert expected_events == len(events)
+    for handle, event in zip(handles, events, strict=True):
+        assert handle.event_id == event["event_id"]
+    assert hh.current_event() is None
+    return events
+
+
+# -- what a call gives back -----------------------------------------------------------------
+
+
+def outcome(call: Callable[[], Any]) -> tuple[str, Any]:
+    try:
+        return "returned", call()
+    except BaseException as exc:  # comparing outcomes is the point
+        return "raised", exc
+
+
+def assert_same_outcome(traced: tuple[str, Any], expected: tuple[str, Any]) -> None:
+    assert expected[0] == traced[0]
+    if isinstance(expected[1], list):
+        assert len(expected[1]) == len(traced[1])
+        assert all(a is b for a, b in zip(expected[1], traced[1], strict=True))
+    else:
+        assert expected[1] is traced[1]
+
+
+def assert_error_recorded(event: dict[str, Any], error: BaseException | None) -> None:
+    if error is None:
+        assert "error" not in event
+    else:
+        assert type(error).__name__ in event["error"]
+
+
+def make_functions(result: Any, items: list[Any], error: BaseException | None) -> dict[str, Any]:
+    """One plain function per kind, each returning/yielding the given objects or raising."""
+
+    def sync_fn(*args: Any, **kwargs: Any) -> Any:
+        if error is not None:
+            raise error
+        return result
+
+    async def async_fn(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(0)
+        if error is not None:
+            raise error
+        return result
+
+    def gen_fn(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        yield from items
+        if error is not None:
+            raise error
+        return result
+
+    async def agen_fn(*args: Any, **kwargs: Any) -> Any:
+        for item in items:
+            await asyncio.sleep(0)
+            yield item
+        if error is not None:
+            raise error
+
+    return {"sync": sync_fn, "async": async_fn, "gen": gen_fn, "agen": agen_fn}
+
+
+def run(kind: str, fn: Any, args: list[Any], kwargs: dict[str, Any]) -> tuple[str, Any]:
+    if kind == "sync":
+        return outcome(lambda: fn(*args, **kwargs))
+    if kind == "async":
+        return outcome(lambda: drive(fn(*args, **kwargs)))
+    if kind == "gen":
+        return outcome(lambda: list(fn(*args, **kwargs)))
+    return outcome(lambda: drain_async(fn(*args, **kwargs)))
+
+
+KINDS = ["sync", "async", "gen", "agen"]
+
+
+class TestDecoratorsInProcess:
+    """The bulk of the examples: every decorator kind, bodies built in-process."""
+
+    @pytest.mark.parametrize("kind", KINDS)
+    @settings(PROFILE, max_examples=EXAMPLES)
+    @given(
+        args=ARGS,
+        kwargs=KWARGS,
+        result=VALUES,
+        items=st.lists(VALUES, max_size=3),
+        error=OUTCOMES,
+        defaults=st.dictionaries(
+            st.sampled_from(["model", "provider", "event_name", "project", "source"]),
+            st.one_of(st.none(), st.text(max_size=10)),
+            max_size=3,
+        ),
+    )
+    def test_any_call_is_transparent_and_gives_a_valid_body(  # noqa: PLR0917
+        self,
+        memory: MemoryDispatcher,
+        kind: str,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        result: Any,
+        items: list[Any],
+        error: BaseException | None,
+        defaults: dict[str, Any],
+    ) -> None:
+        memory.begin()
+        plain = make_functions(result, items, error)[kind]
+        traced = hh.trace_model(**defaults)(plain)
+        probe_gen = (i for i in range(2))
+        probe_mock = mock.MagicMock()
+        expected = run(kind, plain, [*args, probe_gen], {**kwargs, "probe": probe_mock})
+        assert [] == memory.handles  # the plain call recorded nothing
+        probe_gen = (i for i in range(2))
+        probe_mock = mock.MagicMock()
+
+        got = run(kind, traced, [*args, probe_gen], {**kwargs, "probe": probe_mock})
+
+        assert_same_outcome(got, expected)
+        [event] = settle(memory)
+        assert [0, 1] == list(probe_gen)  # not consumed by tracing
+        assert [] == probe_mock.mock_calls  # not called by tracing
+        assert_error_recorded(event, error)
+
+
+class TestModelEventInProcess:
+    @pytest.mark.parametrize("use_async", [False, True], ids=["with", "async-with"])
+    @settings(PROFILE, max_examples=EXAMPLES)
+    @given(
+        fields=FIELDS,
+        response=st.one_of(st.just(None), VALUES),
+        usage=st.one_of(st.just(None), VALUES),
+        usage_counts=st.dictionaries(
+            st.sampled_from(["prompt_tokens", "completion_tokens", "total_tokens"]),
+            VALUES,
+            max_size=2,
+        ),
+        cost=st.one_of(st.just(None), VALUES),
+        set_error=st.one_of(st.just(None), VALUES, EXCEPTIONS),
+        metadata=st.dictionaries(st.text(max_size=5), VALUES, max_size=2),
+        hyperparameters=st.dictionaries(st.text(max_size=5), VALUES, max_size=2),
+        inputs=st.dictionaries(st.text(max_size=5), VALUES, max_size=2),
+        updates=st.dictionaries(st.sampled_from(SETTABLE), VALUES, max_size=3),
+        error=OUTCOMES,
+    )
+    def test_any_block_is_transparent_and_gives_a_valid_body(  # noqa: PLR0917
+        self,
+        memory: MemoryDispatcher,
+        use_async: bool,
+        fields: dict[str, Any],
+        response: Any,
+        usage: Any,
+        usage_counts: dict[str, Any],
+        cost: Any,
+        set_error: Any,
+        metadata: dict[str, Any],
+        hyperparameters: dict[str, Any],
+        inputs: dict[str, Any],
+        updates: dict[str, Any],
+        error: BaseException | None,
+    ) -> None:
+        memory.begin()
+
+        def body(ev: hh.EventHandle) -> None:
+            if response is not None:
+                ev.set_response(response)
+            if usage is not None or usage_counts:
+                ev.set_usage(usage, **usage_counts)
+            if cost is not None:
+                ev.set_cost(cost)
+            if set_error is not None:
+                ev.set_error(set_error)
+            ev.add_metadata(metadata)
+            ev.add_hyperparameters(hyperparameters)
+            ev.add_inputs(inputs)
+            ev.update(**updates)
+            if error is not None:
+                raise error
+
+        def sync_block() -> None:
+            with hh.model_event(**fields) as ev:
+                assert ev is hh.current_event()
+                body(ev)
+
+        async def async_block() -> None:
+            async with hh.model_event(**fields) as ev:
+                await asyncio.sleep(0)
+                body(ev)
+
+        got = outcome(lambda: drive(async_block()) if use_async else sync_block())
+
+        if error is None:
+            assert ("returned", None) == got
+        else:
+            assert_same_outcome(got, ("raised", error))
+        [event] = settle(memory)
+        if error is not None and set_error is None and "error" not in {**fields, **updates}:
+            assert type(error).__name__ in event["error"]
+
+
+@pytest.fixture
+def processed(module_collector: Collector, tmp_path: Path) -> MemoryDispatcher:
+    """As `memory`, with the redact and truncate processors configured."""
+    processors = [redact(fields=["customer"]), truncate(50)]
+    return memory_client(module_collector.url, tmp_path / "spool", processors=processors)
+
+
+class TestProcessorsOnAnyEvent:
+    @settings(PROFILE, max_examples=max(10, EXAMPLES // 2))
+    @given(fields=FIELDS, result=VALUES, error=OUTCOMES)
+    def test_redact_and_truncate_keep_bodies_valid(
+        self,
+        processed: MemoryDispatcher,
+        fields: dict[str, Any],
+        result: Any,
+        error: BaseException | None,
+    ) -> None:
+        processed.begin()
+
+        def block() -> None:
+            with hh.model_event(**fields) as ev:
+                ev.set_response(result)
+                if error is not None:
+                    raise error
+
+        assert_same_outcome(outcome(block), ("raised", error) if error else ("returned", None))
+        [event] = settle(processed)
+        assert all(len(s) <= 50 + len("...[truncated]") for s in _strings(event, skip=_NOT_CUT))
+        assert (
+            "customer" not in event.get("inputs", {})
+            or "[REDACTED]" == event["inputs"]["customer"]
+        )
+
+
+_NOT_CUT = frozenset({"project", "model", "provider", "event_id", "session_id", "parent_id"})
+
+
+def _strings(value: Any, skip: frozenset[str] = frozenset()) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() if k not in skip for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+# -- a smaller number through real HTTP -------------------------------------------------------
+
+
+@pytest.fixture
+def inline(module_collector: Collector, tmp_path: Path) -> Collector:
+    """Tracing configured inline against the collector: each event is posted as it ends."""
+    hh.configure(
+        api_key="hh-property-key",
+        server_url=module_collector.url,
+        project="properties",
+        mode="inline",
+        strict=False,
+        spool_dir=tmp_path / "spool",
+    )
+    return module_collector
+
+
+def posted(collector: Collector) -> list[bytes]:
+    # A body the collector refused unread (413 on its length) is recorded empty.
+    bodies = [r.body for r in collector.requests if r.method == "POST" and r.body]
+    collector.clear_requests()
+    return bodies
+
+
+class TestOverHttp:
+    @pytest.mark.parametrize("kind", KINDS)
+    @settings(PROFILE, max_examples=HTTP_EXAMPLES)
+    @given(args=ARGS, kwargs=KWARGS, result=VALUES, items=st.lists(VALUES, max_size=2))
+    def test_the_collector_accepts_every_body(  # noqa: PLR0917
+        self,
+        inline: Collector,
+        kind: str,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        result: Any,
+        items: list[Any],
+    ) -> None:
+        before = hh.stats()
+        traced = hh.trace_model(make_functions(result, items, None)[kind])
+        kind_result = run(kind, traced, args, kwargs)
+        assert "returned" == kind_result[0]
+        wires = posted(inline)  # more than one when a 413 made the client cut strings
+        assert wires
+        for wire in wires:
+            check_wire(wire)
+        after = hh.stats()
+        assert (1, 0, 0) == (
+            after["sent"] - before["sent"],
+            after["rejected"] - before["rejected"],
+            after["dropped"] - before["dropped"],
+        )
+
+    @settings(PROFILE, max_examples=HTTP_EXAMPLES)
+    @given(fields=FIELDS, updates=st.dictionaries(st.sampled_from(SETTABLE), VALUES, max_size=3))
+    def test_the_collector_accepts_every_model_event_body(
+        self, inline: Collector, fields: dict[str, Any], updates: dict[str, Any]
+    ) -> None:
+        before = hh.stats()["sent"]
+        with hh.model_event(**fields) as ev:
+            ev.update(**updates)
+        wires = posted(inline)
+        assert wires
+        for wire in wires:
+            check_wire(wire)
+        assert 1 == hh.stats()["sent"] - before
+        assert 0 == hh.stats()["rejected"]
