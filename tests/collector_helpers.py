@@ -107,8 +107,13 @@ def raw_exchange(port: int, data: bytes, *, timeout: float = 5.0) -> bytes:
         Everything the server sent back.
     """
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)  # EOF: the server must not wait for more
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)  # EOF: the server must not wait for more
+        except OSError:
+            # The server may answer (e.g. 414) and close before we finish
+            # sending: legitimate; read what it sent.
+            pass
         chunks = []
         while True:
             try:
