@@ -459,6 +459,8 @@ def _usage_from(
 ) -> Usage:
     if isinstance(usage, Usage):
         return usage
+    if usage is None and (prompt_tokens, completion_tokens, total_tokens) == (None, None, None):
+        return _NO_USAGE
     if usage is not None:
 
         def get(key: str) -> Any:
@@ -479,6 +481,8 @@ def _usage_from(
         counts[2] = _count(counts[0] + counts[1])
     return Usage(*counts)
 
+
+_NO_USAGE = Usage()
 
 #: Largest count the wire format carries (the collector stores int64).
 _INT64_MAX = 2**63 - 1
@@ -537,8 +541,12 @@ def _messages(value: Any, name: str = "") -> list[Any]:
         return [{"role": "user", "content": value}]
     if isinstance(value, Mapping):
         value = [value]
-    if type(value) is list and all(type(m) is dict for m in value):
-        return value  # the common case; made JSON-safe when encoded
+    if type(value) is list:
+        for message in value:
+            if type(message) is not dict:
+                break
+        else:
+            return value  # the common case; made JSON-safe when encoded
     converted = to_jsonable(value)
     if not isinstance(converted, list):
         return [{"role": "user", "content": converted}]
