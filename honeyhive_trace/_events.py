@@ -459,8 +459,11 @@ def _usage_from(
 ) -> Usage:
     if isinstance(usage, Usage):
         return usage
-    if usage is None and (prompt_tokens, completion_tokens, total_tokens) == (None, None, None):
-        return _NO_USAGE
+    # `is None`, never `==`: this runs on the caller's thread (set_usage) and a
+    # user object's __eq__ may raise.
+    if usage is None and prompt_tokens is None and completion_tokens is None:
+        if total_tokens is None:
+            return _NO_USAGE
     if usage is not None:
 
         def get(key: str) -> Any:

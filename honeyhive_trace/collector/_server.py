@@ -104,7 +104,10 @@ class _HTTPServer(ThreadingHTTPServer):
     def wake(self) -> None:
         """Make :meth:`run` return soon; call from another thread."""
         self._running = False
-        self._wake_w.send(b"x")
+        try:
+            self._wake_w.send(b"x")
+        except OSError:  # the loop already ended and closed its end of the pair
+            pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Resets and broken pipes from misbehaving clients are routine; keep stderr quiet.
