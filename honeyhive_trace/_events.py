@@ -675,8 +675,11 @@ def build_record(handle: EventHandle, config: Config) -> ModelEvent:
         first = handle._first_chunk_ns - handle._start_ns
         metadata.setdefault("time_to_first_token_ms", round(first / 1e6, 3))
     session = handle._session
-    if session is not None and session.name is not None:
-        metadata.setdefault("session_name", session.name)
+    if session is not None:
+        if session.name is not None:
+            metadata.setdefault("session_name", session.name)
+        if session.key is not None:
+            metadata.setdefault("session_key", session.key)
 
     error = fields.get("error")
     if error is None and handle._error is not None:

@@ -16,14 +16,36 @@ __all__ = ["Session", "session", "current_session"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Session:
-    """One session: an id and an optional name shared by the events inside it."""
+#: Namespace of the UUIDs made from session ids that are not UUIDs themselves.
+SESSION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://honeyhive.ai/honeyhive-trace/session")
 
-    __slots__ = ("session_id", "name")
+
+class Session:
+    """One session: an id and an optional name shared by the events inside it.
+
+    Attributes:
+        session_id: the UUID string every event of the session carries.
+        name: the readable name, or None.
+        key: the id the caller gave when it was not a UUID (e.g. ``"conv-42"``),
+            from which ``session_id`` was derived; else None.
+    """
+
+    __slots__ = ("key", "name", "session_id")
 
     def __init__(self, name: str | None, session_id: str | None) -> None:
         self.name = name
-        self.session_id = session_id or str(uuid.uuid4())
+        self.key: str | None = None
+        if session_id is None:
+            self.session_id = str(uuid.uuid4())
+            return
+        text = str(session_id)
+        try:
+            self.session_id = str(uuid.UUID(text))
+        except ValueError:
+            # HoneyHive's session_id is a UUID: derive a stable one, so the same
+            # conversation id maps to the same session in every process.
+            self.session_id = str(uuid.uuid5(SESSION_NAMESPACE, text))
+            self.key = text
 
     def __repr__(self) -> str:
         return f"Session(name={self.name!r}, session_id={self.session_id!r})"
@@ -118,7 +140,10 @@ def session(name: str | None = None, *, session_id: str | None = None) -> Sessio
 
     Args:
         name: a readable name, recorded in each event's ``metadata.session_name``.
-        session_id: a fixed id (e.g. your own conversation id); a new UUID4 by default.
+        session_id: a fixed id, so that the turns of one conversation land in
+            one session. A UUID is used as it is; any other string (your own
+            conversation id) is turned into a stable UUID5 and kept in each
+            event's ``metadata.session_key``. A new UUID4 by default.
 
     Returns:
         A reusable scope; each entry opens a session.

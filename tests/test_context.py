@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -84,12 +85,28 @@ class TestSessions:
         assert 4 == len(set(ids))
         assert handle_request.__name__ == "handle_request"
 
-    def test_fixed_session_id_is_reused(self, configure: Any, collector: Any) -> None:
+    def test_fixed_uuid_session_id_is_used_as_is(self, configure: Any, collector: Any) -> None:
+        configure()
+        fixed = "0b4bd0b8-4a52-4ef4-9b49-3a3c1fd0b0a1"
+        for _ in range(2):
+            with hh.session(session_id=fixed.upper()), hh.model_event(model="m"):
+                pass
+        assert [fixed, fixed] == [e["session_id"] for e in collector.events()]
+
+    def test_other_session_ids_become_a_stable_uuid_and_are_kept(
+        self, configure: Any, collector: Any
+    ) -> None:
         configure()
         for _ in range(2):
             with hh.session(session_id="conv-42"), hh.model_event(model="m"):
                 pass
-        assert ["conv-42", "conv-42"] == [e["session_id"] for e in sent_bodies(collector)]
+        stored = collector.events()  # the collector accepted them: valid UUIDs
+        assert 2 == len(stored)
+        assert 1 == len({e["session_id"] for e in stored})
+        assert uuid.UUID(stored[0]["session_id"]).version == 5
+        assert ["conv-42", "conv-42"] == [e["metadata"]["session_key"] for e in stored]
+        with hh.session(session_id="conv-42") as again:
+            assert stored[0]["session_id"] == again.session_id
 
 
 class TestConcurrency:
