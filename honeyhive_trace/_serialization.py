@@ -191,6 +191,50 @@ def _compound(obj: Any, cls: type, depth: int, path: set[int]) -> Any:
     return _bounded_repr(obj)
 
 
+#: Most original lengths one event records when its strings are truncated.
+MAX_RECORDED_LENGTHS = 100
+
+
+def truncate_strings(value: Any, limit: int, marker: str, path: str, cut: dict[str, int]) -> Any:
+    """Copy JSON value *value* with every string over *limit* chars cut, plus *marker*.
+
+    The original length of each cut string goes into *cut*, keyed by its path
+    (e.g. ``"messages[0].content"``). Used by the ``truncate`` processor and by
+    the transport when the server refuses an event as too large, so both record
+    the same ``metadata.original_lengths``.
+    """
+    if isinstance(value, str):
+        if len(value) > limit:
+            cut[path] = len(value)
+            return value[:limit] + marker
+        return value
+    if isinstance(value, dict):
+        return {
+            key: truncate_strings(item, limit, marker, f"{path}.{key}", cut)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [
+            truncate_strings(item, limit, marker, f"{path}[{index}]", cut)
+            for index, item in enumerate(value)
+        ]
+    return value
+
+
+def record_truncation(metadata: Any, cut: dict[str, int], limit: int) -> dict[str, Any]:
+    """Return *metadata* (a copy) with *cut* merged into ``original_lengths``."""
+    merged = dict(metadata) if isinstance(metadata, dict) else {}
+    lengths = merged.get("original_lengths")
+    lengths = dict(lengths) if isinstance(lengths, dict) else {}
+    for path, length in cut.items():
+        if len(lengths) >= MAX_RECORDED_LENGTHS:
+            break
+        lengths.setdefault(path, length)
+    merged["original_lengths"] = lengths
+    merged["truncated_to_chars"] = limit
+    return merged
+
+
 def _as_is(value: Any) -> Any:
     # Free-form values pass through untouched: encode_event() lets the C JSON
     # encoder try them first and falls back to to_jsonable() only if it refuses.

@@ -15,14 +15,14 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import attrs
 import requests
 
 from honeyhive_trace._config import Config
-from honeyhive_trace._serialization import encode
+from honeyhive_trace._serialization import encode, record_truncation, truncate_strings
 from honeyhive_trace._version import __version__
 
 __all__ = ["HttpTransport", "Delivery", "Prepared", "RETRY_STATUSES", "retry_after_seconds"]
@@ -43,7 +43,7 @@ BACKOFF_CAP = 8.0
 #: further 413 halves it, down to TRUNCATE_FLOOR.
 TRUNCATE_START = 64 * 1024
 TRUNCATE_FLOOR = 256
-TRUNCATION_MARKER = "...[truncated]"
+TRUNCATION_MARKER = MARKER = "...[truncated]"
 
 
 class Prepared(NamedTuple):
@@ -100,37 +100,22 @@ class _Reply:
         self.text = text
 
 
-def _truncate(value: Any, limit: int, cut: list[int]) -> Any:
-    if isinstance(value, str):
-        if len(value) > limit:
-            cut.append(len(value))
-            return value[:limit] + TRUNCATION_MARKER
-        return value
-    if isinstance(value, dict):
-        return {k: _truncate(v, limit, cut) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_truncate(v, limit, cut) for v in value]
-    return value
-
-
 def truncate_event(event: dict[str, Any], limit: int) -> tuple[dict[str, Any], int]:
     """Shorten every string longer than *limit* characters in *event*.
 
-    The original lengths go to ``metadata.truncated_lengths``.
+    The original lengths go to ``metadata.original_lengths`` by path, as the
+    ``truncate`` processor records them.
 
     Returns:
         The shortened event and how many strings were cut.
     """
-    cut: list[int] = []
-    metadata = event.get("metadata")
-    shortened = {k: _truncate(v, limit, cut) for k, v in event.items() if k != "metadata"}
-    meta = dict(metadata) if isinstance(metadata, Mapping) else {}
-    meta = _truncate(meta, limit, cut)
+    cut: dict[str, int] = {}
+    shortened = {
+        key: value if key == "event_id" else truncate_strings(value, limit, MARKER, key, cut)
+        for key, value in event.items()
+    }
     if cut:
-        meta["truncated_lengths"] = cut[:100]
-        meta["truncated_to_chars"] = limit
-    if meta:
-        shortened["metadata"] = meta
+        shortened["metadata"] = record_truncation(shortened.get("metadata"), cut, limit)
     return shortened, len(cut)
 
 

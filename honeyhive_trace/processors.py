@@ -48,7 +48,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from honeyhive_trace._serialization import to_jsonable
+from honeyhive_trace._serialization import record_truncation, to_jsonable, truncate_strings
 from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.records import ModelEvent
 
@@ -354,29 +354,6 @@ def redact(
 # -- truncate ---------------------------------------------------------------------------
 
 
-def _truncate_tree(value: Any, limit: int, marker: str, path: str, cut: dict[str, int]) -> Any:
-    if isinstance(value, str):
-        if len(value) > limit:
-            cut[path] = len(value)
-            return value[:limit] + marker
-        return value
-    if isinstance(value, dict):
-        return {
-            key: _truncate_tree(item, limit, marker, f"{path}.{key}", cut)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [
-            _truncate_tree(item, limit, marker, f"{path}[{index}]", cut)
-            for index, item in enumerate(value)
-        ]
-    return value
-
-
-#: Most original lengths recorded per event by :func:`truncate`.
-MAX_RECORDED_LENGTHS = 100
-
-
 class _Truncate:
     """The processor :func:`truncate` returns."""
 
@@ -396,22 +373,12 @@ class _Truncate:
             value = getattr(event, name)
             if value is None:
                 continue
-            changes[name] = _truncate_tree(
+            changes[name] = truncate_strings(
                 to_jsonable(value), self._limit, self._marker, name, cut
             )
         if not cut:
             return event
-        metadata = changes.get("metadata")
-        metadata = dict(metadata) if isinstance(metadata, dict) else {}
-        lengths = metadata.get("original_lengths")
-        lengths = dict(lengths) if isinstance(lengths, dict) else {}
-        for path, length in cut.items():
-            if len(lengths) >= MAX_RECORDED_LENGTHS:
-                break
-            lengths[path] = length
-        metadata["original_lengths"] = lengths
-        metadata["truncated_to_chars"] = self._limit
-        changes["metadata"] = metadata
+        changes["metadata"] = record_truncation(changes.get("metadata"), cut, self._limit)
         return attrs.evolve(event, **changes)
 
 

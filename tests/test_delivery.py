@@ -186,7 +186,7 @@ class TestRetries:
         content = stored["response"]["content"]
         assert content.endswith(TRUNCATION_MARKER)
         assert len(content) < 40_000
-        assert [200_000] == stored["metadata"]["truncated_lengths"]
+        assert {"response.content": 200_000} == stored["metadata"]["original_lengths"]
         assert 1 == hh.stats()["truncated"]
 
     def test_other_4xx_are_dead_lettered_not_retried(
