@@ -86,7 +86,8 @@ def configure(
         strict: raise internal tracing errors instead of logging them (for tests).
         allow_insecure_http: allow sending the key over plain ``http://`` to a
             host that is not this machine.
-        verify: TLS verification: True, or the path of a CA bundle.
+        verify: TLS verification: True (the default), False (not
+            recommended), or the path of a CA bundle.
         connect_timeout: seconds to wait for a connection (default 3).
         read_timeout: seconds to wait for an answer (default 10).
         batch_size: events per batch request in background mode (default 100).
@@ -124,7 +125,12 @@ def flush(timeout: float | None = None) -> bool:
 def shutdown(timeout: float | None = None) -> bool:
     """Flush, spool whatever is still pending after *timeout*, and stop tracing.
 
-    Called automatically at interpreter exit with a 2 s deadline.
+    Called automatically at interpreter exit with the ``exit_timeout`` deadline
+    (2 s by default).
+
+    Args:
+        timeout: seconds to wait for delivery at most; ``None`` waits as long
+            as it takes.
 
     Returns:
         True when everything was delivered before the deadline.
@@ -135,8 +141,14 @@ def shutdown(timeout: float | None = None) -> bool:
 def stats() -> dict[str, int]:
     """Return delivery counters of the current configuration.
 
-    Keys: ``enqueued``, ``sent``, ``retried``, ``spooled``, ``replayed``,
-    ``rejected``, ``truncated``, ``dropped`` and one ``dropped_<reason>`` per
-    reason seen.
+    Always present: ``enqueued``, ``sent``, ``retried``, ``spooled``,
+    ``replayed``, ``rejected``, ``truncated`` and ``dropped`` (the sum of one
+    ``dropped_<reason>`` per reason seen). Once flushed, ``enqueued`` equals
+    ``sent + spooled + rejected + dropped``. When not zero: ``replay_rejected``
+    and ``replay_unreadable`` (spooled events refused or unreadable on replay),
+    ``processor_errors`` and ``internal_errors``.
+
+    Returns:
+        A new dict of counter name to count.
     """
     return _client.stats()

@@ -260,12 +260,23 @@ class Client:
         return bool(self._dispatcher.shutdown(timeout))
 
     def after_fork(self) -> None:
-        """Give a forked child its own connections and fresh counters."""
+        """In a forked child: own connections, fresh counters, locks and threads.
+
+        A lock another thread held at the fork would stay locked forever in the
+        child, and pooled sockets must not be shared with the parent.
+        """
         from honeyhive_trace._transport import HttpTransport
 
-        self.transport = HttpTransport(self.config)
         self._count_lock = threading.Lock()
         self._counts = Counter()
+        if self._dispatcher is None:
+            return
+        if hasattr(self, "transport"):
+            self.transport = HttpTransport(self.config)
+            self.spool.after_fork()
+        after_fork = getattr(self._dispatcher, "after_fork", None)
+        if after_fork is not None:
+            after_fork()
 
 
 class _State:
@@ -379,3 +390,14 @@ def _at_exit() -> None:
 
 
 atexit.register(_at_exit)
+
+
+def _after_fork_in_child() -> None:
+    STATE.lock = threading.RLock()
+    client = STATE.client
+    if client is not None and not client.closed:
+        client.after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -186,7 +186,12 @@ def from_settings(settings: Mapping[str, Any], environ: Mapping[str, str]) -> Co
     for env_name, setting in ENV_VARS.items():
         if setting not in given and environ.get(env_name):
             raw = environ[env_name]
-            given[setting] = _parse_bool(setting, raw) if setting == "enabled" else raw
+            if setting == "enabled":
+                given[setting] = _parse_bool(setting, raw)
+            elif setting == "mode":
+                given[setting] = raw.strip().lower()
+            else:
+                given[setting] = raw
 
     values: dict[str, Any] = {}
     if "api_key" in given:

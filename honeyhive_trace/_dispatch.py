@@ -14,7 +14,6 @@ import os
 import queue
 import threading
 import time
-import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -66,6 +65,10 @@ class _Dispatcher:
         #: Whether the last delivery reached the server (so replaying may work).
         self._reachable = True
 
+    def after_fork(self) -> None:
+        """In a forked child: locks that another thread may have held are new."""
+        self._replay_lock = threading.Lock()
+
     def _deliver(self, events: list[Prepared], budget: float) -> Delivery:
         return self._client.transport.deliver(events, time.monotonic() + budget)
 
@@ -112,13 +115,13 @@ class _Dispatcher:
             self._client.spool_dirty = False
             for done, (path, events, unreadable) in enumerate(spool.claim()):
                 if unreadable:
-                    self._client.count("dropped_spool_unreadable", unreadable)
+                    self._client.count("replay_unreadable", unreadable)
                 if not events:
                     spool.settle(path, [])
                     continue
                 report = self._deliver(events, budget)
                 self._client.count("replayed", len(report.acked))
-                self._client.count("rejected", len(report.rejected))
+                self._client.count("replay_rejected", len(report.rejected))
                 spool.dead_letter(report.rejected)
                 spool.settle(path, report.unsent)
                 if report.unsent:
@@ -191,7 +194,6 @@ class BackgroundDispatcher(_Dispatcher):
         self._max_queue = self._config.max_queue_size
         self._interval = self._config.flush_interval
         self._init_state()
-        _LIVE.add(self)
         self._start()
 
     def _init_state(self) -> None:
@@ -398,21 +400,11 @@ class BackgroundDispatcher(_Dispatcher):
                     return True
             return False
 
-    def _after_fork_in_child(self) -> None:
-        # The parent still owns (and will send) what was queued before fork.
+    def after_fork(self) -> None:
+        """In a forked child: an empty queue and fresh threads and locks.
+
+        The parent still owns (and will send) what was queued before the fork.
+        """
+        super().after_fork()
         self._init_state()
-        self._client.after_fork()
         self._start()
-
-
-_LIVE: weakref.WeakSet[BackgroundDispatcher] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for dispatcher in list(_LIVE):
-        if not dispatcher._stopping:
-            dispatcher._after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -280,7 +280,8 @@ class EventHandle:
     def update(self, **fields: Any) -> None:
         """Set any contract field by name, e.g. ``update(model="gpt-4o", tools=[...])``.
 
-        Unknown names are ignored with a warning (raised with ``strict=True``).
+        Unknown names are ignored, logged as an error and counted as
+        ``internal_errors`` (raised as ``TracingError`` with ``strict=True``).
         """
         for name, value in fields.items():
             if name in SETTABLE_FIELDS:

@@ -65,6 +65,10 @@ class Spool:
     def __repr__(self) -> str:
         return f"<Spool {self.directory}>"
 
+    def after_fork(self) -> None:
+        """In a forked child: a new lock (another thread may have held the old one)."""
+        self._lock = threading.Lock()
+
     def _ensure_dir(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
 

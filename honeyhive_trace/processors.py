@@ -3,8 +3,9 @@
 A processor takes a finished :class:`~honeyhive_trace.records.ModelEvent` and
 returns an event (the same one, or a changed copy made with
 :func:`attrs.evolve`) or ``None`` to drop it. ``configure(processors=[...])``
-runs them in order on the worker thread (in background mode), never on the
-traced call's thread::
+runs them in order on the worker thread in background mode (the default), not
+on the traced call's thread; in inline mode everything, processors included,
+runs on the caller's thread::
 
     import honeyhive_trace as hh
     from honeyhive_trace.processors import hide_inputs, redact, sample, truncate

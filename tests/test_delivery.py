@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import honeyhive_trace as hh
+from honeyhive_trace import _client
 from honeyhive_trace._transport import TRUNCATION_MARKER, retry_after_seconds
 from honeyhive_trace.collector import Collector, Faults
 from tests.conftest import API_KEY, sent_bodies
@@ -418,6 +419,29 @@ class TestProcesses:
         assert time.monotonic() - start < 10  # 2 s exit deadline + interpreter start
         assert 5 == len(spooled_ids(spool_dir))
         assert API_KEY not in err
+
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+    def test_fork_in_inline_mode_gives_the_child_its_own_connection(
+        self, configure: Any, collector: Any
+    ) -> None:
+        configure(mode="inline")
+        produce(1, "parent-before")  # the parent's session now has a pooled socket
+        client = _client.STATE.client
+        assert client is not None
+        parent_session = client.transport._session
+        pid = os.fork()
+        if pid == 0:
+            try:
+                fresh = _client.STATE.client.transport._session is not parent_session
+                produce(2, "child")
+                os._exit(0 if fresh and hh.stats()["sent"] == 2 else 1)
+            finally:
+                os._exit(2)
+        _, status = os.waitpid(pid, 0)
+        assert 0 == os.waitstatus_to_exitcode(status)
+        produce(1, "parent-after")
+        names = Counter(e["event_name"] for e in collector.events())
+        assert {"parent-before0": 1, "child0": 1, "child1": 1, "parent-after0": 1} == names
 
     @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
     def test_fork_child_gets_its_own_worker_and_nothing_is_sent_twice(

@@ -43,7 +43,7 @@ logger = logging.getLogger("honeyhive_trace")
 #: Takes a returned value; gives event fields, or None when it does not know it.
 Extractor = Callable[[Any], "dict[str, Any] | None"]
 
-#: Tried in order on every returned value that is not a str, dict or None.
+#: Tried in order on every returned value that is not a str or None (dicts too).
 EXTRACTORS: list[Extractor] = []
 
 
