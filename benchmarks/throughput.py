@@ -6,8 +6,8 @@ The collector runs in its own process (``honeyhive-trace serve``, in-memory
 SQLite), as a real server would. Baselines from the same run:
 
 * a bare ``requests.Session`` posting the same events, already encoded, in
-  batches of 100 to the same collector: the ceiling set by the server and HTTP
-  with no tracing work at all;
+  batches of the same size (the default ``batch_size``) to the same collector:
+  the ceiling set by the server and HTTP with no tracing work at all;
 * a bare call, for the caller-side cost per event.
 
 "Delivered" means acknowledged by the collector and counted in its store, so
@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import Row, collector_process, print_table, stored_count
 
 import honeyhive_trace as hh
+from honeyhive_trace._config import Config
 
 MESSAGES = [
     {"role": "system", "content": "You are a helpful assistant. " * 4},
@@ -47,9 +48,9 @@ def bare(messages: list[Any], temperature: float = 0.2, user: str = "u-1") -> st
 answer = hh.trace_model(model="gpt-4o", provider="openai")(bare)
 
 
-def raw_batches(url: str, count: int) -> list[bytes]:
-    """*count* batch bodies of 100 events like the ones sent, each with fresh ids."""
-    with requests.get(f"{url}/events", params={"limit": 100}, timeout=10) as answer_:
+def raw_batches(url: str, count: int, size: int) -> list[bytes]:
+    """*count* batch bodies of *size* events like the ones sent, each with fresh ids."""
+    with requests.get(f"{url}/events", params={"limit": size}, timeout=10) as answer_:
         sample = answer_.json()["events"]
     bodies = []
     for _ in range(count):
@@ -71,13 +72,14 @@ def measure(events: int) -> list[Row]:
         lost = events - stored_count(url)
         hh.shutdown(10)
 
-        bodies = raw_batches(url, max(1, events // 100))
+        size = Config().batch_size
+        bodies = raw_batches(url, max(1, events // size), size)
         session = requests.Session()
         session.headers["Content-Type"] = "application/json"
         t0 = time.perf_counter()
         for body in bodies:
             session.post(f"{url}/events/model/batch", data=body, timeout=30).raise_for_status()
-        raw_rate = len(bodies) * 100 / (time.perf_counter() - t0)
+        raw_rate = len(bodies) * size / (time.perf_counter() - t0)
 
     t0 = time.perf_counter()
     for _ in range(events):

@@ -58,6 +58,7 @@ def configure(
     connect_timeout: float | None = None,
     read_timeout: float | None = None,
     batch_size: int | None = None,
+    max_batch_bytes: int | None = None,
     flush_interval: float | None = None,
     max_queue_size: int | None = None,
     retry_budget: float | None = None,
@@ -90,7 +91,9 @@ def configure(
             recommended), or the path of a CA bundle.
         connect_timeout: seconds to wait for a connection (default 3).
         read_timeout: seconds to wait for an answer (default 10).
-        batch_size: events per batch request in background mode (default 100).
+        batch_size: events per batch request in background mode (default 200).
+        max_batch_bytes: largest batch request body; a batch over it is sent
+            in several requests (default 1 MiB).
         flush_interval: seconds an event may wait for its batch (default 1).
         max_queue_size: events held in memory before spilling to the spool (10,000).
         retry_budget: seconds a batch may be retried before it is spooled (30).

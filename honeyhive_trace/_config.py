@@ -67,7 +67,8 @@ class Config:
     allow_insecure_http: bool = False
     strict: bool = False
     processors: tuple[Callable[[Any], Any], ...] = ()
-    batch_size: int = 100
+    batch_size: int = 200
+    max_batch_bytes: int = 1024 * 1024
     flush_interval: float = 1.0
     max_queue_size: int = 10_000
     retry_budget: float = 30.0
@@ -135,6 +136,7 @@ _NUMBERS: Mapping[str, bool] = {  # setting -> must be an integer
     "connect_timeout": False,
     "read_timeout": False,
     "batch_size": True,
+    "max_batch_bytes": True,
     "flush_interval": False,
     "max_queue_size": True,
     "retry_budget": False,

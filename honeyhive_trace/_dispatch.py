@@ -33,6 +33,8 @@ IDLE_REPLAY_INTERVAL = 30.0
 REPLAY_BUDGET = 1.0
 #: Spool files replayed between two live batches while both are waiting.
 REPLAY_FILES_PER_BATCH = 1
+#: Events the worker prepares between two points where it lets other threads run.
+PREPARE_SLICE = 25
 #: Events that overflow a full queue are spooled this many at a time (one fsync).
 SPILL_BATCH = 1000
 
@@ -343,7 +345,7 @@ class BackgroundDispatcher(_Dispatcher):
             events: list[Prepared] = []
             if batch:
                 try:
-                    events = self._client.prepare(batch)
+                    events = self._prepare(batch)
                 except Exception as exc:  # a bug must not lose the batch: spool it
                     self._client.internal_error(
                         "could not prepare a batch", exc, raise_in_strict=False
@@ -352,6 +354,18 @@ class BackgroundDispatcher(_Dispatcher):
                         self._spool_handles(batch, "internal_error")
                     batch = []
             self._outbox.put(_Outgoing(batch, events, markers))
+
+    def _prepare(self, batch: list[EventHandle]) -> list[Prepared]:
+        # Preparing 200 events holds the GIL for several milliseconds. Without
+        # a pause the sender, whose answer has arrived, waits for the
+        # interpreter's switch interval (5 ms) before it can post the next
+        # batch, and the server sits idle: yielding every few events lifted
+        # delivery from ~18k to ~25k events/s (benchmarks/throughput.py).
+        events: list[Prepared] = []
+        for start in range(0, len(batch), PREPARE_SLICE):
+            events += self._client.prepare(batch[start : start + PREPARE_SLICE])
+            time.sleep(0)  # let the sender run
+        return events
 
     # -- sender thread -----------------------------------------------------------
 

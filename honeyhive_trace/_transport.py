@@ -100,6 +100,23 @@ class _Reply:
         self.text = text
 
 
+def _by_size(events: list[Prepared], limit: int) -> list[list[Prepared]]:
+    """Cut *events* into runs whose JSON takes at most *limit* bytes (at least one each)."""
+    chunks: list[list[Prepared]] = []
+    current: list[Prepared] = []
+    size = 0
+    for event in events:
+        length = len(event.data) + 1  # and its comma
+        if current and size + length > limit:
+            chunks.append(current)
+            current, size = [], 0
+        current.append(event)
+        size += length
+    if current:
+        chunks.append(current)
+    return chunks
+
+
 def truncate_event(event: dict[str, Any], limit: int) -> tuple[dict[str, Any], int]:
     """Shorten every string longer than *limit* characters in *event*.
 
@@ -147,6 +164,7 @@ class HttpTransport:
         if config.api_key is not None:
             self._session.headers["Authorization"] = f"Bearer {config.api_key}"
         self._secret = config.api_key
+        self._max_batch_bytes = config.max_batch_bytes
         self._batch_supported = True
         self._lock = threading.Lock()
         self._abort = threading.Event()
@@ -190,7 +208,8 @@ class HttpTransport:
         """
         with self._lock:  # one delivery at a time keeps ordering and the batch flag sane
             report = Delivery()
-            work: list[list[Prepared]] = [events] if events else []
+            # Chunks are popped from the end: reversed, they go out in order.
+            work = _by_size(events, self._max_batch_bytes)[::-1]
             attempt = 0
             limits: dict[str, tuple[Prepared, int]] = {}
             while work:

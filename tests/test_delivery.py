@@ -84,6 +84,15 @@ class TestBatching:
         stats = hh.stats()
         assert (25, 25, 25) == (stats["sent"], stats["enqueued"], settled(stats))
 
+    def test_batches_are_cut_at_max_batch_bytes(self, configure: Any, collector: Any) -> None:
+        configure(mode="background", batch_size=50, flush_interval=60, max_batch_bytes=20_000)
+        ids = produce(20, size=3000)  # ~3.3 KB each: six fit in 20,000 bytes
+        assert hh.flush(10)
+        bodies = [r.body for r in collector.requests]
+        assert all(len(body) <= 20_000 + 100 for body in bodies)  # + the envelope
+        assert [6, 6, 6, 2] == batch_sizes(collector)
+        assert ids == [e["event_id"] for e in sent_bodies(collector)]
+
     def test_batches_by_age_without_flush(self, configure: Any, collector: Any) -> None:
         configure(mode="background", batch_size=1000, flush_interval=0.05)
         produce(3)
