@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import Row, collector_process, print_table
 
 import honeyhive_trace as hh
+from honeyhive_trace import _client
 
 N = 2000
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
@@ -35,6 +36,7 @@ def answer(messages: list[Any], temperature: float = 0.2) -> str:
 
 def measure() -> list[Row]:
     with collector_process() as url:
+        _client.reset()  # start from defaults, whatever ran before
         hh.configure(server_url=url, mode="inline", spool_dir=tempfile.mkdtemp())
         for _ in range(200):
             answer(MESSAGES)  # warm up

@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import Row, collector_process, print_table, rss_mb
 
 import honeyhive_trace as hh
+from honeyhive_trace import _client
 
 
 @hh.trace_model(model="gpt-4o", provider="openai")
@@ -38,6 +39,7 @@ def measure(events: int) -> list[Row]:
     with collector_process() as url:
         # The spool cap is raised so that the burst is not cut by it: this
         # measures memory, and every event should still be accounted for.
+        _client.reset()  # start from defaults, whatever ran before
         hh.configure(server_url=url, spool_dir=spool, spool_max_bytes=2 * 1024**3)
         for _ in range(1000):  # warm up allocators and the connection
             answer(messages)

@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import Row, collector_process, print_table
 
 import honeyhive_trace as hh
+from honeyhive_trace import _client
 
 N = 20_000
 REPEATS = 7
@@ -120,6 +121,7 @@ def measure() -> list[Row]:
         otel_cm = best_ns(loop(otel_block), flush=False)
         bare_cm = best_ns(loop(bare_block), flush=False)
         with collector_process() as url:
+            _client.reset()  # start from defaults, whatever ran before
             hh.configure(
                 server_url=url,
                 batch_size=N * 2,

@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import Row, collector_process, print_table, stored_count
 
 import honeyhive_trace as hh
+from honeyhive_trace import _client
 from honeyhive_trace._config import Config
 
 MESSAGES = [
@@ -61,6 +62,7 @@ def raw_batches(url: str, count: int, size: int) -> list[bytes]:
 
 def measure(events: int) -> list[Row]:
     with collector_process() as url:
+        _client.reset()  # start from defaults, whatever ran before
         hh.configure(server_url=url, spool_dir=tempfile.mkdtemp(), max_queue_size=events)
         start = time.perf_counter()
         for _ in range(events):
