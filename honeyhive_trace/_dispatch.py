@@ -74,28 +74,18 @@ class _Dispatcher:
     def _deliver(self, events: list[Prepared], budget: float) -> Delivery:
         return self._client.transport.deliver(events, time.monotonic() + budget)
 
-    def _send(
-        self,
-        handles: list[EventHandle],
-        budget: float,
-        reason: str,
-        still_mine: Any = None,
-    ) -> bool:
-        """Deliver ended events; spool what could not be. Returns True if all acked.
+    def _settle(self, handles: list[EventHandle], report: Delivery) -> bool:
+        """Record the server's ids on the handles and count/spool the outcome.
 
-        *still_mine*, if given, is called before settling; when it returns False
-        another thread (shutdown) has taken the events over and settles them.
+        Returns:
+            Whether the server answered (nothing left unsent), so that
+            replaying the spool may work now.
         """
-        events = self._client.prepare(handles)
-        if not events:
-            return True
-        report = self._deliver(events, budget)
-        if still_mine is not None and not still_mine():
-            return False
         for handle in handles:
             handle.server_event_id = report.acked.get(handle.event_id)
-        self._client.settle(report, reason)
-        return not report.unsent and not report.rejected
+        self._client.settle(report, "unreachable")
+        self._reachable = not report.unsent
+        return self._reachable
 
     def replay_spool(self, budget: float, max_files: int | None = None) -> bool:
         """Send what the spool holds; put back what still cannot be sent.
@@ -150,11 +140,15 @@ class InlineDispatcher(_Dispatcher):
     def submit(self, handle: EventHandle) -> None:
         """Deliver one ended event now, within the short inline retry budget."""
         try:
-            delivered = self._send([handle], self._config.inline_retry_budget, "unreachable")
+            events = self._client.prepare([handle])
+            if not events:
+                return  # dropped by a processor (counted)
+            report = self._deliver(events, self._config.inline_retry_budget)
+            reachable = self._settle([handle], report)
         except Exception as exc:
             self._client.internal_error("inline delivery failed", exc)
             return
-        if delivered and self._client.spool_dirty:
+        if reachable and self._client.spool_dirty:
             self._replay_in_background()
 
     def _replay_in_background(self) -> None:
@@ -393,14 +387,7 @@ class BackgroundDispatcher(_Dispatcher):
             return
         if not self._release(batch):
             return  # shutdown() took this batch over and spooled it
-        if report is None:
-            return
-        for handle in batch:
-            handle.server_event_id = report.acked.get(handle.event_id)
-        self._client.settle(report, "unreachable")
-        delivered = not report.unsent
-        self._reachable = delivered
-        if delivered and self._client.spool_dirty:
+        if report is not None and self._settle(batch, report) and self._client.spool_dirty:
             # The server answers again: send what piled up while it did not,
             # a file at a time between live batches.
             self.replay_spool(REPLAY_BUDGET, max_files=REPLAY_FILES_PER_BATCH)
