@@ -25,7 +25,7 @@ from honeyhive_trace import _client as _client_module
 from honeyhive_trace._context import CURRENT_EVENT, CURRENT_SESSION
 from honeyhive_trace._serialization import to_jsonable
 from honeyhive_trace.integrations import assemble_chunks, complete_fields, extract_response
-from honeyhive_trace.records import ModelEvent, Usage
+from honeyhive_trace.records import OPTIONAL_FIELDS, REQUIRED_FIELDS, ModelEvent, Usage
 
 if TYPE_CHECKING:
     from honeyhive_trace._client import Client
@@ -44,28 +44,10 @@ HYPERPARAMETERS = frozenset(
 CALL_FIELDS = frozenset(
     {"messages", "model", "tools", "tool_choice", "response_format", "template", "template_inputs"}
 )
-#: Fields a user may set through ``model_event(**fields)`` or :meth:`EventHandle.update`.
-SETTABLE_FIELDS = frozenset(
-    {
-        "project",
-        "model",
-        "provider",
-        "messages",
-        "response",
-        "usage",
-        "cost",
-        "error",
-        "source",
-        "event_name",
-        "hyperparameters",
-        "template",
-        "template_inputs",
-        "tools",
-        "tool_choice",
-        "response_format",
-        "inputs",
-        "metadata",
-    }
+#: Fields a user may set through ``model_event(**fields)`` or :meth:`EventHandle.update`:
+#: every contract field but ``duration`` (measured), plus ``inputs`` and ``metadata``.
+SETTABLE_FIELDS = (
+    frozenset(REQUIRED_FIELDS) - {"duration"} | frozenset(OPTIONAL_FIELDS) | {"inputs", "metadata"}
 )
 
 _UNSET: Any = object()

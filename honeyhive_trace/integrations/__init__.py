@@ -53,22 +53,28 @@ def register_extractor(extractor: Extractor) -> Extractor:
     return extractor
 
 
-def extract_response(value: Any) -> dict[str, Any] | None:
-    """Return the event fields the first matching extractor finds in *value*."""
-    if value is None or isinstance(value, str):
-        return None
-    for extractor in EXTRACTORS:
+def _first_answer(functions: list[Any], value: Any, what: str) -> dict[str, Any] | None:
+    """The first non-None answer of *functions* to *value*; a failing one is logged."""
+    for function in functions:
         try:
-            fields = extractor(value)
+            fields: dict[str, Any] | None = function(value)
         except Exception:
             logger.exception(
-                "honeyhive_trace: extractor %s failed; falling back to plain serialisation",
-                getattr(extractor, "__name__", extractor),
+                "honeyhive_trace: %s %s failed; falling back to plain serialisation",
+                what,
+                getattr(function, "__name__", function),
             )
             continue
         if fields is not None:
             return fields
     return None
+
+
+def extract_response(value: Any) -> dict[str, Any] | None:
+    """Return the event fields the first matching extractor finds in *value*."""
+    if value is None or isinstance(value, str):
+        return None
+    return _first_answer(EXTRACTORS, value, "extractor")
 
 
 # -- streams ----------------------------------------------------------------------
@@ -117,18 +123,7 @@ CHUNK_ASSEMBLERS: list[ChunkAssembler] = []
 
 def assemble_chunks(chunks: list[Any]) -> dict[str, Any] | None:
     """Return the event fields the first matching assembler builds from *chunks*."""
-    for assembler in CHUNK_ASSEMBLERS:
-        try:
-            fields = assembler(chunks)
-        except Exception:
-            logger.exception(
-                "honeyhive_trace: chunk assembler %s failed; falling back",
-                getattr(assembler, "__name__", assembler),
-            )
-            continue
-        if fields is not None:
-            return fields
-    return None
+    return _first_answer(CHUNK_ASSEMBLERS, chunks, "chunk assembler")
 
 
 # -- completing the fields ----------------------------------------------------------
