@@ -819,6 +819,30 @@ class TestStreamHelpers:
         assert QUESTION == event["messages"]
         assert "closed_early" not in event["metadata"]
 
+    def test_a_wrapped_client_records_its_stream_helper(
+        self, provider: FakeProvider, client: openai.OpenAI, collector: Collector
+    ) -> None:
+        hh.configure(enabled=True)
+        wrap_openai(client)
+        provider.queue(openai_chat_stream(["Pa", "ris."], usage=openai_usage(9, 3)))
+        with client.chat.completions.stream(
+            model="gpt-4o",
+            messages=QUESTION,
+            temperature=0.3,
+            stream_options={"include_usage": True},
+        ) as stream:
+            final = stream.get_final_completion()
+
+        assert "Paris." == final.choices[0].message.content
+        [event] = recorded(collector)
+        # The helper calls create(stream=True), which the wrapper records once.
+        assert "openai.chat.completions.create" == event["event_name"]
+        assert {"role": "assistant", "content": "Paris."} == event["response"]
+        assert {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12} == event["usage"]
+        assert {"temperature": 0.3} == event["hyperparameters"]
+        assert QUESTION == event["messages"]
+        assert "openai" == event["provider"]
+
 
 class TestRegistration:
     def test_importing_the_library_imports_no_sdk_and_no_integration_module(self) -> None:

@@ -606,7 +606,9 @@ def wrap_openai(client: C) -> C:
     """Trace the create calls made through one OpenAI client, and return it.
 
     ``chat.completions.create``, ``responses.create`` and ``completions.create``
-    of this client instance each record a model event, streaming included;
+    of this client instance each record a model event, streaming included
+    (the ``chat.completions.stream()`` and ``responses.stream()`` helpers call
+    ``create`` and are recorded through it);
     other clients and the ``openai`` package are not touched. Wrapping twice
     is harmless. A copy made with ``client.with_options(...)`` is a new client
     and is not traced unless wrapped too.
