@@ -47,6 +47,15 @@ def collector(faults: Faults) -> Iterator[Collector]:
 
 
 @pytest.fixture
+def provider() -> Iterator[Any]:
+    """A fake OpenAI/Anthropic server on 127.0.0.1 (see tests/fake_provider.py)."""
+    from tests.fake_provider import FakeProvider
+
+    with FakeProvider() as fake:
+        yield fake
+
+
+@pytest.fixture
 def spool_dir(tmp_path: Path) -> Path:
     """The spool directory used by the `configure` fixture."""
     return tmp_path / "spool"

@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from honeyhive_trace.collector import Collector
+from tests.contract import check_model_event
+
 CREATED = 1_764_000_000
 
 
@@ -555,3 +558,33 @@ def anthropic_error(status: int, error_type: str, message: str) -> JSONReply:
         "request_id": "req_err_1",
     }
     return JSONReply(body, status=status)
+
+
+# -- shared by the OpenAI and Anthropic integration tests --------------------------
+
+
+class _NonNegative:
+    """Equal to any number >= 0 (for measured times)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, (int, float)) and other >= 0
+
+    def __repr__(self) -> str:
+        return "<number >= 0>"
+
+    def __hash__(self) -> int:
+        return 0
+
+
+ELAPSED = _NonNegative()
+
+
+def recorded(collector: Collector) -> list[dict[str, Any]]:
+    """The stored events, oldest first, checked against the contract, without
+    their ids and clock readings."""
+    events = collector.events()[::-1]
+    for event in events:
+        assert [] == check_model_event(event)
+        for key in ("event_id", "start_time", "end_time", "duration"):
+            event.pop(key)
+    return events

@@ -13,14 +13,15 @@ import pytest
 import honeyhive_trace as hh
 from honeyhive_trace.collector import Collector
 from honeyhive_trace.integrations import wrap_anthropic
-from tests.contract import check_model_event
 from tests.fake_provider import (
+    ELAPSED,
     FakeProvider,
     anthropic_error,
     anthropic_message,
     anthropic_message_body,
     anthropic_stream,
     anthropic_usage,
+    recorded,
 )
 
 MODEL = "claude-sonnet-4-6"
@@ -33,32 +34,6 @@ WEATHER_TOOL = {
 MESSAGE_ID = "msg_01XFDUDYJgAACzvnptvVoYEL"
 
 
-class _NonNegative:
-    """Equal to any number >= 0 (for measured times)."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, (int, float)) and other >= 0
-
-    def __repr__(self) -> str:
-        return "<number >= 0>"
-
-    def __hash__(self) -> int:
-        return 0
-
-
-ELAPSED = _NonNegative()
-
-
-def recorded(collector: Collector) -> list[dict[str, Any]]:
-    """The stored events, oldest first, without their ids and clock readings."""
-    events = collector.events()[::-1]
-    for event in events:
-        assert [] == check_model_event(event)
-        for key in ("event_id", "start_time", "end_time", "duration"):
-            event.pop(key)
-    return events
-
-
 def sonnet_cost(prompt: int, completion: int) -> Any:
     return pytest.approx((prompt * 3.00 + completion * 15.00) / 1e6)
 
@@ -69,12 +44,6 @@ def weather_call(call_id: str, arguments: str) -> dict[str, Any]:
         "type": "function",
         "function": {"name": "get_weather", "arguments": arguments},
     }
-
-
-@pytest.fixture
-def provider() -> Iterator[FakeProvider]:
-    with FakeProvider() as fake:
-        yield fake
 
 
 @pytest.fixture

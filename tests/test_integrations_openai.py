@@ -16,8 +16,8 @@ import honeyhive_trace as hh
 from honeyhive_trace.collector import Collector
 from honeyhive_trace.integrations import complete_fields, wrap_openai
 from honeyhive_trace.integrations._enrich import provider_from_url
-from tests.contract import check_model_event
 from tests.fake_provider import (
+    ELAPSED,
     FakeProvider,
     openai_chat,
     openai_chat_stream,
@@ -27,6 +27,7 @@ from tests.fake_provider import (
     openai_response_body,
     openai_response_stream,
     openai_usage,
+    recorded,
     tool_call,
 )
 
@@ -52,40 +53,8 @@ STREAM_METADATA = {
 }
 
 
-class _NonNegative:
-    """Equal to any number >= 0 (for measured times)."""
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, (int, float)) and other >= 0
-
-    def __repr__(self) -> str:
-        return "<number >= 0>"
-
-    def __hash__(self) -> int:
-        return 0
-
-
-ELAPSED = _NonNegative()
-
-
-def recorded(collector: Collector) -> list[dict[str, Any]]:
-    """The stored events, oldest first, without their ids and clock readings."""
-    events = collector.events()[::-1]
-    for event in events:
-        assert [] == check_model_event(event)
-        for key in ("event_id", "start_time", "end_time", "duration"):
-            event.pop(key)
-    return events
-
-
 def cost(prompt: int, completion: int, per_in: float, per_out: float) -> Any:
     return pytest.approx((prompt * per_in + completion * per_out) / 1e6)
-
-
-@pytest.fixture
-def provider() -> Iterator[FakeProvider]:
-    with FakeProvider() as fake:
-        yield fake
 
 
 @pytest.fixture
