@@ -192,11 +192,16 @@ def _common(value: Any, fields: dict[str, Any], metadata: dict[str, Any]) -> Non
         fields["metadata"] = metadata
 
 
-def _chat_fields(value: Any) -> dict[str, Any]:
+def _choices_fields(value: Any, message_of: Any) -> dict[str, Any]:
+    """Fields of a response with ``choices`` (chat or legacy completion).
+
+    *message_of* turns one choice into an assistant message; with several
+    choices, all of them go to ``response.choices``.
+    """
     messages: list[dict[str, Any]] = []
     reasons: list[Any] = []
     for choice in field(value, "choices") or ():
-        messages.append(_message(field(choice, "message")))
+        messages.append(message_of(choice))
         reasons.append(field(choice, "finish_reason"))
     response: dict[str, Any] = dict(messages[0]) if messages else {}
     if len(messages) > 1:
@@ -214,24 +219,14 @@ def _chat_fields(value: Any) -> dict[str, Any]:
     return fields
 
 
+def _chat_fields(value: Any) -> dict[str, Any]:
+    return _choices_fields(value, lambda choice: _message(field(choice, "message")))
+
+
 def _completion_fields(value: Any) -> dict[str, Any]:
-    texts: list[Any] = []
-    reasons: list[Any] = []
-    for choice in field(value, "choices") or ():
-        texts.append(field(choice, "text"))
-        reasons.append(field(choice, "finish_reason"))
-    response: dict[str, Any] = {"role": "assistant", "content": texts[0]} if texts else {}
-    if len(texts) > 1:
-        response["choices"] = [{"role": "assistant", "content": t} for t in texts]
-    fields: dict[str, Any] = {"response": response}
-    metadata: dict[str, Any] = {}
-    if reasons and reasons[0] is not None:
-        metadata["finish_reason"] = reasons[0]
-    usage = _chat_usage(field(value, "usage"), metadata)
-    if usage is not None:
-        fields["usage"] = usage
-    _common(value, fields, metadata)
-    return fields
+    return _choices_fields(
+        value, lambda choice: {"role": "assistant", "content": field(choice, "text")}
+    )
 
 
 def _response_fields(value: Any) -> dict[str, Any]:
