@@ -77,9 +77,9 @@ class Client:
 
     def _start_delivery(self) -> None:
         from honeyhive_trace._dispatch import BackgroundDispatcher, InlineDispatcher
-        from honeyhive_trace._paths import user_cache_dir
         from honeyhive_trace._spool import Spool, destination_key
         from honeyhive_trace._transport import HttpTransport
+        from honeyhive_trace.locations import user_cache_dir
 
         config = self.config
         self.transport = HttpTransport(config)

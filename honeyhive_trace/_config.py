@@ -7,7 +7,6 @@ variables that feed them are defined once, below.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from honeyhive_trace.exceptions import ConfigurationError
+from honeyhive_trace.locations import is_loopback
 
 __all__ = ["Config", "from_settings", "ENV_VARS", "DEFAULT_SERVER_URL"]
 
@@ -96,16 +96,6 @@ def _parse_bool(setting: str, value: str) -> bool:
     if lowered in _FALSE:
         return False
     raise ConfigurationError(setting, f"expected true or false, got {value!r}")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether *host* names this machine (``localhost`` or a loopback address)."""
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _check_url(url: Any) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from honeyhive_trace import _paths
+from honeyhive_trace import locations as _paths
 from honeyhive_trace.collector import (
     Collector,
     EventStore,

@@ -8,7 +8,6 @@ store → answer. Every answer is JSON except the viewer's static files.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import logging
 import socket
@@ -30,6 +29,7 @@ from honeyhive_trace.collector._validate import (
     parse_batch,
     parse_single,
 )
+from honeyhive_trace.locations import is_loopback
 
 if TYPE_CHECKING:
     from honeyhive_trace.collector._server import Collector
@@ -74,14 +74,6 @@ def _error_body(errors: list[FieldError]) -> bytes:
 
 def _one_error(field: str, message: str) -> bytes:
     return _error_body([{"field": field, "message": message}])
-
-
-def _is_loopback_ip(name: str) -> bool:
-    # An IP literal only: a name like 127.attacker.example must not pass.
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 class _Reject(Exception):
@@ -236,7 +228,7 @@ class CollectorHandler(BaseHTTPRequestHandler):
             name = name[1 : name.find("]")] if "]" in name else name
         elif ":" in name:
             name = name.rsplit(":", 1)[0]
-        if name != "localhost" and not _is_loopback_ip(name):
+        if not is_loopback(name):
             raise _Reject(403, _one_error("Host", "the collector only answers to loopback hosts"))
 
     def _check_auth(self) -> None:

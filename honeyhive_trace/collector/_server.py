@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
@@ -16,10 +15,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from honeyhive_trace._paths import user_data_dir
 from honeyhive_trace.collector._faults import Faults
 from honeyhive_trace.collector._handler import CollectorHandler, RecordedRequest
 from honeyhive_trace.collector._store import MEMORY, EventQuery, EventStore
+from honeyhive_trace.locations import is_loopback, user_data_dir
 
 if TYPE_CHECKING:
     from typing import Self
@@ -43,23 +42,6 @@ def default_db_path() -> Path:
         ``user_data_dir() / "events.db"``.
     """
     return user_data_dir() / "events.db"
-
-
-def is_loopback(host: str) -> bool:
-    """Return whether ``host`` names only this machine.
-
-    Args:
-        host: A host name or IP address.
-
-    Returns:
-        True for ``localhost`` and loopback addresses such as ``127.0.0.1`` and ``::1``.
-    """
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _load_static() -> dict[str, tuple[bytes, str]]:

@@ -1,14 +1,18 @@
-"""Per-user data and cache directories for honeyhive-trace, without platformdirs.
+"""Where honeyhive-trace keeps files, and which hosts count as this machine.
 
-Nothing here touches the file system: the functions only compute paths. Callers create the
-directories when they first write to them.
+Nothing here touches the file system: the functions only compute paths (without
+platformdirs). Callers create the directories when they first write to them. The library, the
+collector and the CLI all apply the one loopback rule of :func:`is_loopback`.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from pathlib import Path
+
+__all__ = ["APP_NAME", "is_loopback", "user_cache_dir", "user_data_dir"]
 
 APP_NAME = "honeyhive-trace"
 
@@ -66,3 +70,22 @@ def user_cache_dir() -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Caches" / APP_NAME
     return (_env_dir("XDG_CACHE_HOME") or Path.home() / ".cache") / APP_NAME
+
+
+def is_loopback(host: str) -> bool:
+    """Return whether *host* names only this machine.
+
+    Args:
+        host: a host name or IP literal, as in a URL (``[::1]`` brackets allowed).
+
+    Returns:
+        True for ``localhost`` (with or without the trailing dot) and loopback IP
+        literals such as ``127.0.0.1`` and ``::1``. Any other name is False, even one
+        that resolves to loopback today (``127.attacker.example`` is not trusted).
+    """
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
