@@ -13,10 +13,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 from honeyhive_trace import _client
-from honeyhive_trace._decorators import trace_model
-from honeyhive_trace._events import EventHandle, current_event, model_event
-from honeyhive_trace._sessions import Session, current_session, session
 from honeyhive_trace._version import __version__
+from honeyhive_trace.capture import (
+    EventHandle,
+    Session,
+    current_event,
+    current_session,
+    model_event,
+    session,
+    trace_model,
+)
 from honeyhive_trace.exceptions import ConfigurationError, HoneyHiveTraceError, TracingError
 from honeyhive_trace.records import ModelEvent, Usage
 
@@ -113,16 +119,19 @@ def configure(
     _client.configure(**settings)
 
 
-def flush(timeout: float | None = None) -> bool:
+def flush(timeout: float | None = None, *, include_spool: bool = False) -> bool:
     """Wait until every event ended before this call is delivered or spooled.
 
     Args:
         timeout: seconds to wait at most; ``None`` waits as long as it takes.
+        include_spool: also wait until events kept in the spool (while the
+            server did not answer) have been replayed; then True means
+            nothing is left in the spool either.
 
     Returns:
         True when everything was settled in time.
     """
-    return _client.flush(timeout)
+    return _client.flush(timeout, include_spool)
 
 
 def shutdown(timeout: float | None = None) -> bool:

@@ -1,8 +1,9 @@
 """Configuration: one frozen record, built from arguments and the environment.
 
-Every setting has one name, used for the keyword argument of
-:func:`honeyhive_trace.configure` and in error messages; the environment
-variables that feed them are defined once, below.
+Every setting is declared once, as a field of :class:`Config`: its name (the
+keyword argument of :func:`honeyhive_trace.configure` and the name in error
+messages), its default, its check and its environment variable. ``configure()``'s
+signature is checked against these fields by the tests.
 """
 
 from __future__ import annotations
@@ -19,26 +20,7 @@ import attrs
 from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.locations import is_loopback
 
-__all__ = ["Config", "from_settings", "ENV_VARS", "DEFAULT_SERVER_URL"]
-
-ENV_API_KEY = "HH_API_KEY"
-ENV_PROJECT = "HH_PROJECT"
-ENV_API_URL = "HH_API_URL"
-ENV_SOURCE = "HH_SOURCE"
-ENV_ENABLED = "HH_TRACING_ENABLED"
-ENV_MODE = "HH_TRACE_MODE"
-ENV_SPOOL_DIR = "HH_SPOOL_DIR"
-
-#: Environment variable → the setting it feeds.
-ENV_VARS: Mapping[str, str] = {
-    ENV_API_KEY: "api_key",
-    ENV_PROJECT: "project",
-    ENV_API_URL: "server_url",
-    ENV_SOURCE: "source",
-    ENV_ENABLED: "enabled",
-    ENV_MODE: "mode",
-    ENV_SPOOL_DIR: "spool_dir",
-}
+__all__ = ["Config", "from_settings", "ENV_VARS", "SETTINGS", "DEFAULT_SERVER_URL"]
 
 DEFAULT_SERVER_URL = "https://api.honeyhive.ai"
 DEFAULT_PROJECT = "default"
@@ -48,35 +30,167 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 Mode = Literal["background", "inline"]
 
+_ENV = "honeyhive_trace.env"
+_CHECK = "honeyhive_trace.check"
+
+
+def setting(
+    default: Any, check: Callable[[str, Any], Any], env: str | None = None, **kw: Any
+) -> Any:
+    """Declare one setting of :class:`Config`.
+
+    Args:
+        default: its value when neither given nor in the environment.
+        check: turns a given value into the stored one; raises
+            :class:`ConfigurationError` naming the setting.
+        env: the environment variable that feeds it, if any.
+        **kw: passed to :func:`attrs.field`.
+
+    Returns:
+        The attrs field.
+    """
+    return attrs.field(default=default, metadata={_ENV: env, _CHECK: check}, **kw)
+
+
+def _parse_bool(setting: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigurationError(setting, f"expected true or false, got {value!r}")
+
+
+def _check_url(setting: str, url: Any) -> str:
+    if not isinstance(url, str):
+        raise ConfigurationError(setting, f"expected a string, got {type(url).__name__}")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https"):
+        raise ConfigurationError(setting, f"must start with http:// or https://, got {url!r}")
+    try:
+        port = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        port = -1
+    if not parts.hostname or port == -1 or parts.query or parts.fragment:
+        raise ConfigurationError(setting, f"is not a valid base URL: {url!r}")
+    return url.strip().rstrip("/")
+
+
+def _positive(setting: str, value: Any, kind: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ConfigurationError(setting, f"expected a number, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(setting, f"must be a positive number, got {value!r}")
+    return value
+
+
+def _seconds(setting: str, value: Any) -> float:
+    return _positive(setting, value, (int, float))  # type: ignore[no-any-return]
+
+
+def _count(setting: str, value: Any) -> int:
+    return _positive(setting, value, int)  # type: ignore[no-any-return]
+
+
+def _check_str(setting: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(setting, f"expected a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _check_bool(setting: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(setting, f"expected True or False, got {value!r}")
+    return value
+
+
+def _check_mode(setting: str, value: Any) -> str:
+    if value not in ("background", "inline"):
+        raise ConfigurationError(setting, f"expected 'background' or 'inline', got {value!r}")
+    return str(value)
+
+
+def _check_api_key(setting: str, value: Any) -> str:
+    # The message never shows the value: it is a secret even when malformed.
+    key = value.strip() if isinstance(value, str) else None
+    if not key:
+        raise ConfigurationError(
+            setting, f"expected a non-empty string, got {type(value).__name__}"
+        )
+    if not (key.isascii() and key.isprintable()) or " " in key:
+        raise ConfigurationError(setting, "must be printable ASCII without spaces")
+    return key
+
+
+def _check_verify(setting: str, verify: Any) -> bool | str:
+    if not isinstance(verify, (bool, str, os.PathLike)):
+        raise ConfigurationError(setting, "expected True, False or a CA bundle path")
+    if isinstance(verify, bool):
+        return verify
+    if not Path(verify).exists():
+        raise ConfigurationError(setting, f"CA bundle {str(verify)!r} does not exist")
+    return os.fspath(verify)
+
+
+def _check_path(setting: str, value: Any) -> Path:
+    return Path(value).expanduser()
+
+
+def _check_processors(setting: str, processors: Any) -> tuple[Callable[[Any], Any], ...]:
+    if not isinstance(processors, Sequence) or not all(callable(p) for p in processors):
+        raise ConfigurationError(setting, "expected a sequence of callables")
+    return tuple(processors)
+
+
+def _check_prices(setting: str, prices: Any) -> dict[str, tuple[float, float]]:
+    if not isinstance(prices, Mapping):
+        raise ConfigurationError(setting, "expected a mapping of model -> (input, output)")
+    checked: dict[str, tuple[float, float]] = {}
+    for model, pair in prices.items():
+        try:
+            per_in, per_out = (float(x) for x in pair)
+        except (TypeError, ValueError):
+            raise ConfigurationError(
+                setting, f"{model!r}: expected (input, output) USD per million tokens"
+            ) from None
+        if not (math.isfinite(per_in) and math.isfinite(per_out)) or min(per_in, per_out) < 0:
+            raise ConfigurationError(setting, f"{model!r}: prices must be finite and >= 0")
+        checked[str(model)] = (per_in, per_out)
+    return checked
+
 
 @attrs.define(frozen=True, slots=True, kw_only=True)
 class Config:
-    """The resolved settings of a client. Build it with :func:`from_settings`."""
+    """The resolved settings of a client. Build it with :func:`from_settings`.
 
-    api_key: str | None = attrs.field(default=None, repr=False)
-    project: str = DEFAULT_PROJECT
-    server_url: str = DEFAULT_SERVER_URL
+    Each field is one setting of :func:`honeyhive_trace.configure`, declared
+    once here with its default, its check and its environment variable.
+    """
+
+    api_key: str | None = setting(None, _check_api_key, "HH_API_KEY", repr=False)
+    project: str = setting(DEFAULT_PROJECT, _check_str, "HH_PROJECT")
+    server_url: str = setting(DEFAULT_SERVER_URL, _check_url, "HH_API_URL")
+    source: str | None = setting(None, _check_str, "HH_SOURCE")
+    enabled: bool = setting(True, _check_bool, "HH_TRACING_ENABLED")
+    mode: Mode = setting("background", _check_mode, "HH_TRACE_MODE")
+    processors: tuple[Callable[[Any], Any], ...] = setting((), _check_processors)
+    strict: bool = setting(False, _check_bool)
+    allow_insecure_http: bool = setting(False, _check_bool)
+    verify: bool | str = setting(True, _check_verify)
+    connect_timeout: float = setting(3.0, _seconds)
+    read_timeout: float = setting(10.0, _seconds)
+    batch_size: int = setting(200, _count)
+    max_batch_bytes: int = setting(1024 * 1024, _count)
+    flush_interval: float = setting(1.0, _seconds)
+    max_queue_size: int = setting(10_000, _count)
+    retry_budget: float = setting(30.0, _seconds)
+    inline_retry_budget: float = setting(2.0, _seconds)
+    exit_timeout: float = setting(2.0, _seconds)
+    spool_dir: Path | None = setting(None, _check_path, "HH_SPOOL_DIR")
+    spool_max_bytes: int = setting(256 * 1024 * 1024, _count)
+    prices: Mapping[str, tuple[float, float]] = setting(attrs.Factory(dict), _check_prices)
     #: True when the server URL was given (argument or environment), not defaulted.
-    server_url_given: bool = False
-    source: str | None = None
-    enabled: bool = True
-    mode: Mode = "background"
-    connect_timeout: float = 3.0
-    read_timeout: float = 10.0
-    verify: bool | str = True
-    allow_insecure_http: bool = False
-    strict: bool = False
-    processors: tuple[Callable[[Any], Any], ...] = ()
-    batch_size: int = 200
-    max_batch_bytes: int = 1024 * 1024
-    flush_interval: float = 1.0
-    max_queue_size: int = 10_000
-    retry_budget: float = 30.0
-    inline_retry_budget: float = 2.0
-    exit_timeout: float = 2.0
-    spool_dir: Path | None = None
-    spool_max_bytes: int = 256 * 1024 * 1024
-    prices: Mapping[str, tuple[float, float]] = attrs.field(factory=dict)
+    server_url_given: bool = attrs.field(default=False)
 
     @property
     def has_destination(self) -> bool:
@@ -89,69 +203,13 @@ class Config:
         return self.enabled and self.has_destination
 
 
-def _parse_bool(setting: str, value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ConfigurationError(setting, f"expected true or false, got {value!r}")
+#: The settings of ``configure()``, in its documented order.
+SETTINGS: tuple[str, ...] = tuple(a.name for a in attrs.fields(Config) if _CHECK in a.metadata)
 
-
-def _check_url(url: Any) -> str:
-    if not isinstance(url, str):
-        raise ConfigurationError("server_url", f"expected a string, got {type(url).__name__}")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https"):
-        raise ConfigurationError("server_url", f"must start with http:// or https://, got {url!r}")
-    try:
-        port = parts.port  # raises ValueError on a malformed port
-    except ValueError:
-        port = -1
-    if not parts.hostname or port == -1 or parts.query or parts.fragment:
-        raise ConfigurationError("server_url", f"is not a valid base URL: {url!r}")
-    return url.strip().rstrip("/")
-
-
-def _check_positive(setting: str, value: Any, *, integer: bool = False) -> Any:
-    kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise ConfigurationError(setting, f"expected a number, got {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigurationError(setting, f"must be a positive number, got {value!r}")
-    return value
-
-
-_NUMBERS: Mapping[str, bool] = {  # setting -> must be an integer
-    "connect_timeout": False,
-    "read_timeout": False,
-    "batch_size": True,
-    "max_batch_bytes": True,
-    "flush_interval": False,
-    "max_queue_size": True,
-    "retry_budget": False,
-    "inline_retry_budget": False,
-    "exit_timeout": False,
-    "spool_max_bytes": True,
+#: Environment variable → the setting it feeds.
+ENV_VARS: Mapping[str, str] = {
+    a.metadata[_ENV]: a.name for a in attrs.fields(Config) if a.metadata.get(_ENV)
 }
-
-
-def _check_str(setting: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(setting, f"expected a non-empty string, got {value!r}")
-    return value.strip()
-
-
-def _check_api_key(value: Any) -> str:
-    # The message never shows the value: it is a secret even when malformed.
-    key = value.strip() if isinstance(value, str) else None
-    if not key:
-        raise ConfigurationError(
-            "api_key", f"expected a non-empty string, got {type(value).__name__}"
-        )
-    if not (key.isascii() and key.isprintable()) or " " in key:
-        raise ConfigurationError("api_key", "must be printable ASCII without spaces")
-    return key
 
 
 def from_settings(settings: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
@@ -170,83 +228,32 @@ def from_settings(settings: Mapping[str, Any], environ: Mapping[str, str]) -> Co
     Raises:
         ConfigurationError: a value is invalid; the message names the setting.
     """
-    unknown = set(settings) - set(attrs.fields_dict(Config)) - {"server_url_given"}
+    fields = attrs.fields_dict(Config)
+    unknown = set(settings) - set(SETTINGS)
     if unknown:
-        name = sorted(unknown)[0]
-        raise ConfigurationError(name, "is not a setting of configure()")
-    given = {k: v for k, v in settings.items() if v is not None}
-    for env_name, setting in ENV_VARS.items():
-        if setting not in given and environ.get(env_name):
-            raw = environ[env_name]
-            if setting == "enabled":
-                given[setting] = _parse_bool(setting, raw)
-            elif setting == "mode":
-                given[setting] = raw.strip().lower()
-            else:
-                given[setting] = raw
-
+        raise ConfigurationError(sorted(unknown)[0], "is not a setting of configure()")
     values: dict[str, Any] = {}
-    if "api_key" in given:
-        values["api_key"] = _check_api_key(given["api_key"])
-    for name in ("project", "source"):
-        if name in given:
-            values[name] = _check_str(name, given[name])
-    if "server_url" in given:
-        values["server_url"] = _check_url(given["server_url"])
+    for name in SETTINGS:
+        meta = fields[name].metadata
+        value = settings.get(name)
+        if value is None and meta[_ENV] and environ.get(meta[_ENV]):
+            value = _from_environment(name, environ[meta[_ENV]])
+        if value is not None:
+            values[name] = meta[_CHECK](name, value)
+    if "server_url" in values:
         values["server_url_given"] = True
-    for name in ("enabled", "allow_insecure_http", "strict"):
-        if name in given:
-            if not isinstance(given[name], bool):
-                raise ConfigurationError(name, f"expected True or False, got {given[name]!r}")
-            values[name] = given[name]
-    if "mode" in given:
-        if given["mode"] not in ("background", "inline"):
-            raise ConfigurationError(
-                "mode", f"expected 'background' or 'inline', got {given['mode']!r}"
-            )
-        values["mode"] = given["mode"]
-    for name, integer in _NUMBERS.items():
-        if name in given:
-            values[name] = _check_positive(name, given[name], integer=integer)
-    if "verify" in given:
-        verify = given["verify"]
-        if not isinstance(verify, (bool, str, os.PathLike)):
-            raise ConfigurationError("verify", "expected True, False or a CA bundle path")
-        if not isinstance(verify, bool):
-            if not Path(verify).exists():
-                raise ConfigurationError("verify", f"CA bundle {str(verify)!r} does not exist")
-            verify = os.fspath(verify)
-        values["verify"] = verify
-    if "spool_dir" in given:
-        values["spool_dir"] = Path(given["spool_dir"]).expanduser()
-    if "processors" in given:
-        processors = given["processors"]
-        if not isinstance(processors, Sequence) or not all(callable(p) for p in processors):
-            raise ConfigurationError("processors", "expected a sequence of callables")
-        values["processors"] = tuple(processors)
-    if "prices" in given:
-        values["prices"] = _check_prices(given["prices"])
-
     config = Config(**values)
     _check_transport_security(config)
     return config
 
 
-def _check_prices(prices: Any) -> dict[str, tuple[float, float]]:
-    if not isinstance(prices, Mapping):
-        raise ConfigurationError("prices", "expected a mapping of model -> (input, output)")
-    checked: dict[str, tuple[float, float]] = {}
-    for model, pair in prices.items():
-        try:
-            per_in, per_out = (float(x) for x in pair)
-        except (TypeError, ValueError):
-            raise ConfigurationError(
-                "prices", f"{model!r}: expected (input, output) USD per million tokens"
-            ) from None
-        if not (math.isfinite(per_in) and math.isfinite(per_out)) or min(per_in, per_out) < 0:
-            raise ConfigurationError("prices", f"{model!r}: prices must be finite and >= 0")
-        checked[str(model)] = (per_in, per_out)
-    return checked
+def _from_environment(name: str, raw: str) -> Any:
+    default = attrs.fields_dict(Config)[name].default
+    if isinstance(default, bool):
+        return _parse_bool(name, raw)
+    if name == "mode":
+        return raw.strip().lower()
+    return raw
 
 
 def _check_transport_security(config: Config) -> None:

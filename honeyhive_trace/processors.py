@@ -49,7 +49,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from honeyhive_trace._serialization import record_truncation, to_jsonable, truncate_strings
+from honeyhive_trace._wire import record_truncation, to_jsonable, truncate_strings
 from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.records import ModelEvent
 

@@ -1,43 +1,112 @@
-"""Immutable records of finished events.
+"""Immutable records of finished events: the schema, declared once.
 
-A :class:`ModelEvent` is built once, when an event has ended, and never mutated
-afterwards; processors that want to change one return a new record made with
-:func:`attrs.evolve`. These classes do no I/O and know nothing of JSON: the wire
-format lives in :mod:`honeyhive_trace._serialization`.
+A record is built once, when an event has ended, and never mutated afterwards;
+processors that want to change one return a new record made with
+:func:`attrs.evolve`. These classes do no I/O and know nothing of JSON.
+
+Each field says its role on the wire in its attrs metadata (see :func:`role`):
+``required`` fields are always sent, ``optional`` ones are left out while
+``None``, and ``free-form`` ones hold whatever the user's code produced (made
+JSON-safe when encoded). The converter in :mod:`honeyhive_trace._wire`, the
+processors and the capture path all read these roles instead of keeping lists
+of their own.
+
+The family: :class:`Event` holds what every HoneyHive event has (ids, times,
+inputs, outputs, config, metadata, metrics, feedback, user properties, error);
+:class:`ModelEvent` adds the model fields of ``POST /events/model``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import attrs
 
-__all__ = ["ModelEvent", "Usage", "REQUIRED_FIELDS", "OPTIONAL_FIELDS"]
+__all__ = [
+    "REQUIRED_FIELDS",
+    "OPTIONAL_FIELDS",
+    "Event",
+    "ModelEvent",
+    "Role",
+    "Usage",
+    "fields_with",
+    "role",
+]
 
-#: Fields of ``model_event`` that HoneyHive requires; always present on the wire.
-REQUIRED_FIELDS = (
-    "project",
-    "model",
-    "provider",
-    "messages",
-    "response",
-    "duration",
-    "usage",
-)
+#: The wire role of a field: ``required`` by the contract (always sent), ``identity``
+#: (ids and times; sent unless ``None``) or ``optional`` (sent unless ``None``).
+Role = Literal["required", "identity", "optional"]
 
-#: Optional fields of the contract; omitted from the wire when never set.
-OPTIONAL_FIELDS = (
-    "cost",
-    "error",
-    "source",
-    "event_name",
-    "hyperparameters",
-    "template",
-    "template_inputs",
-    "tools",
-    "tool_choice",
-    "response_format",
-)
+#: Metadata keys of a field's role (read by the converter in :mod:`honeyhive_trace._wire`).
+ROLE_KEY = _ROLE = "honeyhive_trace.role"
+FREE_FORM_KEY = _FREE = "honeyhive_trace.free_form"
+_SETTABLE = "honeyhive_trace.settable"
+_ARGUMENT = "honeyhive_trace.argument"
+
+
+def role(
+    kind: Role,
+    *,
+    free_form: bool = False,
+    settable: bool = True,
+    argument: bool = False,
+) -> dict[str, Any]:
+    """The attrs metadata that declares a field's place in the schema.
+
+    Args:
+        kind: ``required`` (always on the wire), ``identity`` (ids and times,
+            set by the library; left out while ``None``) or ``optional`` (left
+            out while ``None``).
+        free_form: the field holds user data of any shape (messages, inputs,
+            metadata, ...), passed to the JSON encoder as it is and looked into
+            by privacy processors.
+        settable: user code may set it by name (``model_event(**fields)``,
+            ``ev.update(...)``).
+        argument: a traced function's argument of this name fills the field
+            (``messages``, ``model``, ``tools``, ...) instead of ``inputs``.
+
+    Returns:
+        The metadata mapping for :func:`attrs.field`.
+    """
+    return {_ROLE: kind, _FREE: free_form, _SETTABLE: settable, _ARGUMENT: argument}
+
+
+def fields_with(
+    cls: type,
+    *,
+    kind: Role | None = None,
+    free_form: bool | None = None,
+    settable: bool | None = None,
+    argument: bool | None = None,
+) -> tuple[str, ...]:
+    """Names of *cls*'s fields whose declared role matches every given criterion."""
+    wanted = {_ROLE: kind, _FREE: free_form, _SETTABLE: settable, _ARGUMENT: argument}
+    return tuple(
+        a.name
+        for a in attrs.fields(cls)
+        if all(v is None or a.metadata.get(k) == v for k, v in wanted.items())
+    )
+
+
+def _required(**kwargs: Any) -> Any:
+    free = kwargs.pop("free_form", False)
+    argument = kwargs.pop("argument", False)
+    settable = kwargs.pop("settable", True)
+    return attrs.field(
+        metadata=role("required", free_form=free, settable=settable, argument=argument), **kwargs
+    )
+
+
+def _optional(*, free_form: bool = False, argument: bool = False, settable: bool = True) -> Any:
+    return attrs.field(
+        default=None,
+        metadata=role("optional", free_form=free_form, settable=settable, argument=argument),
+    )
+
+
+def _identity(**kwargs: Any) -> Any:
+    kwargs.setdefault("default", None)
+    return attrs.field(metadata=role("identity", settable=False), **kwargs)
 
 
 @attrs.define(frozen=True, slots=True)
@@ -53,7 +122,43 @@ class Usage:
 
 
 @attrs.define(frozen=True, slots=True, kw_only=True)
-class ModelEvent:
+class Event:
+    """What every HoneyHive event carries: identity, nesting, timing and free-form data.
+
+    The base of the record family; :class:`ModelEvent` adds the model fields.
+    Optional fields left ``None`` are not sent.
+    """
+
+    #: The HoneyHive event type of the records of this class.
+    event_type: ClassVar[str] = "chain"
+
+    project: str = _required()
+    duration: float = attrs.field(default=0.0, metadata=role("required", settable=False))
+
+    # Identity, nesting and timing.
+    event_id: str = attrs.field(metadata=role("identity", settable=False))
+    session_id: str | None = _identity()
+    parent_id: str | None = _identity()
+    children_ids: list[str] | None = _identity()
+    start_time: int = _identity(default=0)
+    end_time: int = _identity(default=0)
+
+    error: str | None = _optional()
+    source: str | None = _optional()
+    event_name: str | None = _optional()
+
+    # Free-form data of any event.
+    inputs: dict[str, Any] | None = _optional(free_form=True)
+    outputs: dict[str, Any] | None = _optional(free_form=True)
+    config: dict[str, Any] | None = _optional(free_form=True)
+    metadata: dict[str, Any] | None = _optional(free_form=True)
+    metrics: dict[str, Any] | None = _optional(free_form=True)
+    feedback: dict[str, Any] | None = _optional(free_form=True)
+    user_properties: dict[str, Any] | None = _optional(free_form=True)
+
+
+@attrs.define(frozen=True, slots=True, kw_only=True)
+class ModelEvent(Event):
     """One finished model call, as sent to ``POST /events/model``.
 
     Free-form fields (``messages``, ``response``, ``inputs``, ...) hold plain
@@ -61,34 +166,31 @@ class ModelEvent:
     record can hold anything the user's code produced without raising.
     """
 
-    # The seven fields the contract requires.
-    project: str
-    model: str
-    provider: str
-    messages: list[Any] = attrs.field(factory=list)
-    response: dict[str, Any] = attrs.field(factory=dict)
-    duration: float = 0.0
-    usage: Usage = attrs.field(factory=Usage)
+    event_type: ClassVar[str] = "model"
 
-    # Identity, nesting and timing.
-    event_id: str
-    session_id: str | None = None
-    parent_id: str | None = None
-    start_time: int = 0
-    end_time: int = 0
+    # The model fields the contract requires.
+    model: str = _required(argument=True)
+    provider: str = _required()
+    messages: list[Any] = _required(factory=list, free_form=True, argument=True)
+    response: dict[str, Any] = _required(factory=dict, free_form=True)
+    usage: Usage = _required(factory=Usage)
 
     # Optional contract fields: ``None`` means "never set" and is omitted.
-    cost: float | None = None
-    error: str | None = None
-    source: str | None = None
-    event_name: str | None = None
-    hyperparameters: dict[str, Any] | None = None
-    template: list[Any] | None = None
-    template_inputs: dict[str, Any] | None = None
-    tools: list[Any] | None = None
-    tool_choice: str | None = None
-    response_format: dict[str, Any] | None = None
+    cost: float | None = _optional()
+    hyperparameters: dict[str, Any] | None = _optional(free_form=True)
+    template: list[Any] | None = _optional(free_form=True, argument=True)
+    template_inputs: dict[str, Any] | None = _optional(free_form=True, argument=True)
+    tools: list[Any] | None = _optional(free_form=True, argument=True)
+    tool_choice: str | None = _optional(argument=True)
+    response_format: dict[str, Any] | None = _optional(free_form=True, argument=True)
 
-    # Everything else the call carried.
-    inputs: dict[str, Any] | None = None
-    metadata: dict[str, Any] | None = None
+
+#: Fields of ``model_event`` that HoneyHive requires; always present on the wire.
+REQUIRED_FIELDS = fields_with(ModelEvent, kind="required")
+
+#: Optional contract fields of ``model_event``; omitted from the wire when never set.
+OPTIONAL_FIELDS = tuple(
+    name
+    for name in fields_with(ModelEvent, kind="optional")
+    if name not in fields_with(Event, free_form=True)
+)

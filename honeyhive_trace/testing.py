@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any, overload
 
 from honeyhive_trace import _client
 from honeyhive_trace._config import from_settings
-from honeyhive_trace._serialization import encode_event
+from honeyhive_trace._wire import encode_event
 from honeyhive_trace.records import ModelEvent
 
 if TYPE_CHECKING:
-    from honeyhive_trace._events import EventHandle
+    from honeyhive_trace.capture import EndedCall
 
 __all__ = ["CapturedEvents", "capture_events"]
 
@@ -99,15 +99,15 @@ class _MemoryDispatcher:
         self._captured = captured
         self._client = client
 
-    def submit(self, handle: EventHandle) -> None:
+    def submit(self, ended: EndedCall) -> None:
         client = self._client()
-        record = client.process(handle)
+        record = client.pipeline.process(ended)
         if record is not None:
             encode_event(record)  # surface serialisation problems in the test
-            client.count("sent")
-            self._captured._add(record)
+            client.counters.add("sent")
+            self._captured._add(record)  # type: ignore[arg-type]
 
-    def flush(self, timeout: float | None = None) -> bool:
+    def flush(self, timeout: float | None = None, include_spool: bool = False) -> bool:
         return True
 
     def shutdown(self, timeout: float | None = None) -> bool:

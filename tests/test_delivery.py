@@ -19,8 +19,9 @@ import pytest
 
 import honeyhive_trace as hh
 from honeyhive_trace import _client
-from honeyhive_trace._transport import TRUNCATION_MARKER, retry_after_seconds
 from honeyhive_trace.collector import Collector, Faults
+from honeyhive_trace.delivery.protocol import TRUNCATION_MARKER
+from honeyhive_trace.delivery.retry import retry_after_seconds
 from tests.conftest import API_KEY, sent_bodies
 
 

@@ -747,8 +747,9 @@ class TestOtherValues:
         assert "cost" not in event
 
     def test_a_response_the_extractor_chokes_on_falls_back_and_is_logged(
-        self, collector: Collector, log_text: Any
+        self, configure: Any, collector: Collector, log_text: Any
     ) -> None:
+        configure(strict=False)  # strict mode raises it instead (next test)
         broken = {"object": "chat.completion", "model": "gpt-4o", "choices": 5}
 
         @hh.trace_model(model="gpt-4o")
@@ -760,6 +761,23 @@ class TestOtherValues:
         [event] = recorded(collector)
         assert broken == event["response"]
         assert "extractor _extract_builtin failed" in log_text()
+        assert 1 == hh.stats()["internal_errors"]
+
+    def test_a_failing_extractor_raises_in_strict_mode(self) -> None:
+        broken = {"object": "chat.completion", "model": "gpt-4o", "choices": 5}
+
+        @hh.trace_model(model="gpt-4o")
+        def answer() -> Any:
+            return broken
+
+        with pytest.raises(hh.TracingError) as raised:
+            answer()
+        causes = []
+        error: BaseException | None = raised.value
+        while error is not None:
+            causes.append(str(error))
+            error = error.__cause__
+        assert any("extractor _extract_builtin failed" in c for c in causes), causes
 
 
 @pytest.mark.usefixtures("traced")

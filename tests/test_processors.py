@@ -200,7 +200,7 @@ class TestRedact:
         assert "mail a@b.org key [REDACTED]" == out.error
 
     def test_required_fields_keep_their_types_and_the_body_stays_valid(self) -> None:
-        from honeyhive_trace._serialization import unstructure_event
+        from honeyhive_trace._wire import unstructure_event
 
         event = make_event(
             messages=[{"role": "user", "content": SECRETS[0][1]}],
@@ -354,7 +354,7 @@ class TestHide:
         )
 
     def test_hide_inputs_leaves_unset_optional_fields_unset(self) -> None:
-        from honeyhive_trace._serialization import unstructure_event
+        from honeyhive_trace._wire import unstructure_event
 
         body = unstructure_event(hide_inputs(make_event(messages=[{"content": "q"}])))
         assert [] == body["messages"]

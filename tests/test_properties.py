@@ -47,7 +47,7 @@ from hypothesis import strategies as st
 
 import honeyhive_trace as hh
 from honeyhive_trace import _client
-from honeyhive_trace._serialization import encode
+from honeyhive_trace._wire import encode
 from honeyhive_trace.collector import Collector
 from honeyhive_trace.collector._validate import ValidationError, parse_single
 from honeyhive_trace.processors import redact, truncate

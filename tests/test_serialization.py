@@ -16,7 +16,7 @@ from unittest import mock
 import attrs
 import pytest
 
-from honeyhive_trace._serialization import MAX_REPR, encode, to_jsonable, unstructure_event
+from honeyhive_trace._wire import MAX_REPR, encode, to_jsonable, unstructure_event
 from honeyhive_trace.records import ModelEvent, Usage
 
 EVENT_ID = "7f22137a-6911-4ed3-bc36-110f1dde6b66"
@@ -213,7 +213,7 @@ class TestEventIds:
     def test_fast_uuid4_formatting_matches_the_uuid_module(self) -> None:
         import random
 
-        from honeyhive_trace._events import _uuid4_text
+        from honeyhive_trace.capture import uuid4_text as _uuid4_text
 
         rng = random.Random(1234)
         for bits in [0, 2**128 - 1, *(rng.getrandbits(128) for _ in range(2000))]:

@@ -13,9 +13,10 @@ This package is standalone: it does not import the tracing library's core.
 
 from honeyhive_trace.collector._faults import Fault, Faults
 from honeyhive_trace.collector._handler import RecordedRequest
-from honeyhive_trace.collector._server import Collector, default_db_path, is_loopback
+from honeyhive_trace.collector._server import Collector, default_db_path
 from honeyhive_trace.collector._store import EventQuery, EventStore, StoreError
 from honeyhive_trace.collector._validate import ValidationError
+from honeyhive_trace.locations import is_loopback
 
 __all__ = [
     "Collector",

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from honeyhive_trace._serialization import to_jsonable
+from honeyhive_trace._wire import to_jsonable
 
 __all__ = [
     "declares",

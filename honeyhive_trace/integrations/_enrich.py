@@ -48,6 +48,29 @@ _HOST_SUFFIXES = (
 _PORTS: Mapping[int, str] = {11434: "ollama"}
 
 
+_PROVIDER_PREFIXES = (
+    ("gpt-", "openai"),
+    ("o1", "openai"),
+    ("o3", "openai"),
+    ("o4", "openai"),
+    ("chatgpt", "openai"),
+    ("text-embedding", "openai"),
+    ("claude", "anthropic"),
+    ("gemini", "google"),
+    ("mistral", "mistral"),
+    ("command", "cohere"),
+)
+
+
+def infer_provider(model: str) -> str | None:
+    """Guess the provider from a well-known model name prefix."""
+    lowered = model.lower()
+    for prefix, provider in _PROVIDER_PREFIXES:
+        if lowered.startswith(prefix):
+            return provider
+    return None
+
+
 def provider_from_url(url: str | None) -> tuple[str | None, str | None]:
     """Return (provider of a well-known API host, host name) for a base URL."""
     if not url:
@@ -71,8 +94,6 @@ def provider_from_url(url: str | None) -> tuple[str | None, str | None]:
 
 
 def _provider(model: Any, sdk: Any, base_url: Any) -> str | None:
-    from honeyhive_trace._events import infer_provider
-
     known, host = provider_from_url(base_url if isinstance(base_url, str) else None)
     if known:
         return known

@@ -16,205 +16,28 @@ to the first chunk. :func:`extract_capture` turns it into event fields.
 from __future__ import annotations
 
 import functools
-import json
-import logging
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator
 from time import perf_counter_ns
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from honeyhive_trace._events import EventHandle
+from honeyhive_trace.capture import EventHandle
+from honeyhive_trace.integrations._access import field
+from honeyhive_trace.integrations._capture import Capture, Request, collected, end, request_of
 
 __all__ = [
-    "Capture",
-    "Request",
+    "PROXIES",
     "TracedAsyncHelperStream",
     "TracedAsyncStream",
     "TracedAsyncStreamManager",
     "TracedHelperStream",
     "TracedStream",
     "TracedStreamManager",
-    "extract_capture",
     "factory",
-    "merge_fields",
-    "request_of",
+    "proxy_factory",
+    "stream_factory_for",
 ]
-
-logger = logging.getLogger("honeyhive_trace")
-
-_MERGED = frozenset({"hyperparameters", "inputs", "metadata"})
-
-
-class Request:
-    """What a model call sent: its arguments, or the HTTP request that carried them.
-
-    Only references are taken on the caller's thread; :meth:`resolve` reads the
-    body on the worker.
-    """
-
-    __slots__ = ("sdk", "endpoint", "body", "http_request", "base_url")
-
-    def __init__(
-        self,
-        sdk: str,
-        endpoint: str | None = None,
-        body: Mapping[str, Any] | None = None,
-        http_request: Any = None,
-        base_url: Any = None,
-    ) -> None:
-        self.sdk = sdk
-        self.endpoint = endpoint
-        self.body = body
-        self.http_request = http_request
-        self.base_url = base_url
-
-    def resolve(self) -> tuple[str | None, Mapping[str, Any] | None, str | None]:
-        """Return (endpoint, arguments, base URL), reading the HTTP body if needed."""
-        endpoint, body = self.endpoint, self.body
-        if body is None and self.http_request is not None:
-            try:
-                decoded = json.loads(self.http_request.content)
-            except Exception:  # not read, not JSON: the request fields stay unknown
-                decoded = None
-            body = decoded if isinstance(decoded, dict) else None
-            if endpoint is None and body is not None and self.sdk == "openai":
-                from honeyhive_trace.integrations.openai import endpoint_of
-
-                try:
-                    path = str(self.http_request.url.path)
-                except Exception:
-                    path = ""
-                endpoint = endpoint_of(path, body)
-        base_url = str(self.base_url) if self.base_url is not None else None
-        return endpoint, body, base_url
-
-
-def request_of(stream: Any, sdk: str) -> Request:
-    """Take what is known of the request behind an SDK *stream* (references only)."""
-    raw = getattr(stream, "_raw_stream", None) or stream  # the helpers wrap a raw stream
-    http_request = None
-    try:
-        http_request = raw.response.request
-    except Exception:  # a stand-in response without its request
-        pass
-    client = getattr(raw, "_client", None)
-    return Request(sdk, http_request=http_request, base_url=getattr(client, "base_url", None))
-
-
-class Capture:
-    """Everything the worker needs to build a streamed (or wrapped) call's fields."""
-
-    __slots__ = ("sdk", "request", "result", "chunks", "first_ns", "ttft_ms", "done")
-
-    def __init__(
-        self,
-        sdk: str,
-        request: Request | None,
-        result: Any = None,
-        chunks: list[Any] | None = None,
-    ) -> None:
-        self.sdk = sdk
-        self.request = request
-        self.result = result
-        self.chunks = chunks
-        self.first_ns = 0
-        self.ttft_ms: float | None = None
-        self.done = False
-
-
-def merge_fields(fields: dict[str, Any], updates: Mapping[str, Any]) -> None:
-    """Lay *updates* over *fields*; mapping-valued fields merge key by key."""
-    for name, value in updates.items():
-        current = fields.get(name)
-        if name in _MERGED and isinstance(value, Mapping) and isinstance(current, dict):
-            current.update(value)
-        elif name in _MERGED and isinstance(value, Mapping):
-            fields[name] = dict(value)
-        else:
-            fields[name] = value
-
-
-def _provider_module(sdk: str) -> Any:
-    if sdk == "anthropic":
-        from honeyhive_trace.integrations import anthropic
-
-        return anthropic
-    from honeyhive_trace.integrations import openai
-
-    return openai
-
-
-def extract_capture(capture: Capture) -> dict[str, Any]:
-    """Return the event fields of a captured call: request, response and timing.
-
-    Args:
-        capture: what a stream proxy or a wrapped client method recorded.
-
-    Returns:
-        The request's fields with the response's laid over them (the model the
-        server reports wins), ``metadata.time_to_first_token_ms`` for streams,
-        and the ``_sdk``/``_base_url`` hints.
-    """
-    module = _provider_module(capture.sdk)
-    fields: dict[str, Any] = {}
-    base_url = None
-    if capture.request is not None:
-        endpoint, body, base_url = capture.request.resolve()
-        if body is not None:
-            sent = module.request_fields(endpoint, body)
-            if capture.request.body is None:
-                # Read back from the HTTP request of a traced function's stream:
-                # the other arguments are the SDK call's, not the function's inputs.
-                sent.pop("inputs", None)
-            merge_fields(fields, sent)
-    found: dict[str, Any] | None = None
-    if capture.chunks is not None:
-        if capture.chunks:
-            from honeyhive_trace.integrations import assemble_chunks
-
-            found = assemble_chunks(capture.chunks)
-            if found is None:  # not chunks we know: keep them, as the core does
-                from honeyhive_trace._serialization import to_jsonable
-
-                found = {"response": {"role": "assistant", "content": to_jsonable(capture.chunks)}}
-    elif capture.result is not None:
-        from honeyhive_trace.integrations import extract_response
-
-        found = extract_response(capture.result)
-        if found is None:
-            from honeyhive_trace._events import response_from
-
-            found = {"response": response_from(capture.result)}
-    if found:
-        merge_fields(fields, found)
-    if capture.ttft_ms is not None:
-        fields.setdefault("metadata", {})["time_to_first_token_ms"] = capture.ttft_ms
-    fields.setdefault("_sdk", capture.sdk)
-    if base_url:
-        fields["_base_url"] = base_url
-    return fields
-
-
-def end(
-    handle: EventHandle, capture: Capture, error: BaseException | None, closed_early: bool
-) -> None:
-    """End *handle*'s event with *capture*, once; later calls do nothing."""
-    if capture.done:
-        return
-    capture.done = True
-    if capture.first_ns:
-        capture.ttft_ms = round((capture.first_ns - handle._start_ns) / 1e6, 3)
-    handle._end_of_generator(capture, error, closed_early)
-
-
-def _collected(handle: EventHandle, capture: Capture) -> None:
-    # Runs from the garbage collector: never let an exception escape.
-    try:
-        end(handle, capture, None, True)
-    except Exception:
-        logger.exception("honeyhive_trace: could not end the event of a discarded stream")
 
 
 # -- proxies ------------------------------------------------------------------------------
@@ -231,7 +54,7 @@ class _Proxy:
         object.__setattr__(self, "_hh_inner", inner)
         object.__setattr__(self, "_hh_handle", handle)
         object.__setattr__(self, "_hh_capture", capture)
-        finalizer = weakref.finalize(self, _collected, handle, capture)
+        finalizer = weakref.finalize(self, collected, handle, capture)
         finalizer.atexit = False
         object.__setattr__(self, "_hh_finalizer", finalizer)
 
@@ -353,8 +176,6 @@ def _consume_then(proxy: TracedHelperStream, method: Any, *args: Any, **kwargs: 
 
 
 def _is_text_delta(event: Any) -> bool:
-    from honeyhive_trace.integrations._access import field
-
     delta = field(event, "delta")
     return bool(
         field(event, "type") == "content_block_delta" and field(delta, "type") == "text_delta"
@@ -561,3 +382,51 @@ def proxy_factory(proxy_class: type) -> Callable[..., Any] | None:
         return factory(shape, inner.sdk)(stream, handle, request or inner.request)
 
     return wrap
+
+
+# -- which classes are streams --------------------------------------------------------
+
+_SDKS = frozenset({"openai", "anthropic"})
+
+#: (top-level package, class name) of the SDK streams whose event ends with the
+#: stream, and the shape of proxy they get (see ``_streams.PROXIES``).
+_SDK_STREAMS: dict[tuple[str, str], str] = {
+    ("openai", "Stream"): "stream",
+    ("openai", "AsyncStream"): "async_stream",
+    ("openai", "ChatCompletionStream"): "helper",
+    ("openai", "AsyncChatCompletionStream"): "async_helper",
+    ("openai", "ResponseStream"): "helper",
+    ("openai", "AsyncResponseStream"): "async_helper",
+    ("openai", "ChatCompletionStreamManager"): "manager",
+    ("openai", "AsyncChatCompletionStreamManager"): "async_manager",
+    ("openai", "ResponseStreamManager"): "manager",
+    ("openai", "AsyncResponseStreamManager"): "async_manager",
+    ("anthropic", "Stream"): "stream",
+    ("anthropic", "AsyncStream"): "async_stream",
+    ("anthropic", "MessageStream"): "helper",
+    ("anthropic", "AsyncMessageStream"): "async_helper",
+    ("anthropic", "BetaMessageStream"): "helper",
+    ("anthropic", "BetaAsyncMessageStream"): "async_helper",
+    ("anthropic", "MessageStreamManager"): "manager",
+    ("anthropic", "AsyncMessageStreamManager"): "async_manager",
+    ("anthropic", "BetaMessageStreamManager"): "manager",
+    ("anthropic", "BetaAsyncMessageStreamManager"): "async_manager",
+}
+_PROXY_MODULE = "honeyhive_trace.integrations._streams"
+
+
+def stream_factory_for(cls: type) -> Callable[..., Any] | None:
+    """Return the stream wrapper for an OpenAI/Anthropic stream class, else None.
+
+    Looks only at class and module names, so no SDK is imported.
+    """
+    for klass in cls.__mro__:
+        module = getattr(klass, "__module__", "") or ""
+        root = module.partition(".")[0]
+        if root in _SDKS:
+            shape = _SDK_STREAMS.get((root, klass.__name__))
+            if shape is not None:
+                return factory(shape, root)
+        elif module == _PROXY_MODULE:
+            return proxy_factory(klass)
+    return None

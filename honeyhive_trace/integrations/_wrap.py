@@ -3,7 +3,7 @@
 :func:`patch` sets an attribute on a single resource object (say the
 ``client.chat.completions`` of one client) that shadows its class's method,
 so only calls through that client are traced. Each call starts an
-:class:`~honeyhive_trace._events.EventHandle`, the same capture path
+:class:`~honeyhive_trace.capture.EventHandle`, the same capture path
 ``@trace_model`` uses, and ends it with a
 :class:`~honeyhive_trace.integrations._streams.Capture` of the call's
 arguments and result; a returned stream is handed back behind a proxy that
@@ -17,9 +17,9 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from honeyhive_trace import _client
-from honeyhive_trace._events import EventHandle
-from honeyhive_trace.integrations._streams import Capture, Request
+from honeyhive_trace.capture import EventHandle, end, recorder
+from honeyhive_trace.integrations._capture import Capture, Request
+from honeyhive_trace.integrations._streams import stream_factory_for
 
 __all__ = ["TRACED", "patch", "resource"]
 
@@ -80,13 +80,13 @@ def patch(
 
 
 def _start(event_name: str) -> EventHandle | None:
-    client = _client.STATE.client or _client.resolve_client()
+    client = recorder()
     if not client.recording:
         return None
     try:
         return EventHandle(client, None, (), {"event_name": event_name})
     except Exception as exc:
-        client.internal_error("could not start an event", exc)
+        client.guard.report("could not start an event", exc)
         return None
 
 
@@ -102,9 +102,7 @@ def _stream_factory(cls: type) -> Callable[..., Any] | None:
         return _FACTORIES[cls]
     except KeyError:
         pass
-    from honeyhive_trace.integrations import sdk_stream_factory
-
-    found = sdk_stream_factory(cls)
+    found = stream_factory_for(cls)
     if len(_FACTORIES) < 1024:
         _FACTORIES[cls] = found
     return found
@@ -116,13 +114,13 @@ def _finish(handle: EventHandle, request: Request, result: Any) -> Any:
         try:
             return wrap(result, handle, request)
         except Exception as exc:
-            handle._client.internal_error("could not wrap a stream", exc)
-    handle._end_of_generator(Capture(request.sdk, request, result=result), None, False)
+            handle._client.guard.report("could not wrap a stream", exc)
+    end(handle, Capture(request.sdk, request, result=result))
     return result
 
 
 def _fail(handle: EventHandle, request: Request, error: BaseException) -> None:
-    handle._end_of_generator(Capture(request.sdk, request), error, False)
+    end(handle, Capture(request.sdk, request), error)
 
 
 async def _finish_later(handle: EventHandle, request: Request, pending: Awaitable[Any]) -> Any:

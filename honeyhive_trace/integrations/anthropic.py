@@ -12,6 +12,7 @@ built; :func:`wrap_anthropic` is the one entry point users call.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -24,6 +25,8 @@ from honeyhive_trace.integrations._access import (
     plain,
     token_count,
 )
+from honeyhive_trace.integrations._capture import register_sdk
+from honeyhive_trace.integrations._wrap import patch, resource
 
 __all__ = ["assemble", "extract", "is_message", "request_fields", "wrap_anthropic"]
 
@@ -300,8 +303,6 @@ def wrap_anthropic(client: C) -> C:
     Raises:
         TypeError: *client* has no ``messages`` resource.
     """
-    from honeyhive_trace.integrations._wrap import patch, resource
-
     patched = 0
     for path, method in _METHODS:
         target = resource(client, path)
@@ -317,3 +318,6 @@ def wrap_anthropic(client: C) -> C:
     if not patched:
         raise TypeError(f"wrap_anthropic() needs an Anthropic client, got {type(client).__name__}")
     return client
+
+
+register_sdk("anthropic", sys.modules[__name__])

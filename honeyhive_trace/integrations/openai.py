@@ -12,6 +12,7 @@ built; :func:`wrap_openai` is the one entry point users call.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -23,6 +24,8 @@ from honeyhive_trace.integrations._access import (
     plain,
     token_count,
 )
+from honeyhive_trace.integrations._capture import register_sdk
+from honeyhive_trace.integrations._wrap import patch, resource
 
 __all__ = [
     "CHAT_COMPLETION",
@@ -618,8 +621,6 @@ def wrap_openai(client: C) -> C:
     Raises:
         TypeError: *client* has none of the resources above.
     """
-    from honeyhive_trace.integrations._wrap import patch, resource
-
     patched = 0
     for path, method, endpoint in _METHODS:
         target = resource(client, path)
@@ -635,3 +636,6 @@ def wrap_openai(client: C) -> C:
     if not patched:
         raise TypeError(f"wrap_openai() needs an OpenAI client, got {type(client).__name__}")
     return client
+
+
+register_sdk("openai", sys.modules[__name__])

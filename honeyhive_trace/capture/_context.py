@@ -12,8 +12,8 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from honeyhive_trace._events import EventHandle
-    from honeyhive_trace._sessions import Session
+    from honeyhive_trace.capture._handle import EventHandle
+    from honeyhive_trace.capture._snapshot import Session
 
 __all__ = ["CURRENT_EVENT", "CURRENT_SESSION"]
 

@@ -25,8 +25,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from honeyhive_trace._serialization import encode
-from honeyhive_trace._transport import Prepared
+from honeyhive_trace._wire import encode
+from honeyhive_trace.delivery.protocol import Prepared
 
 __all__ = ["Spool"]
 

@@ -4,51 +4,17 @@ from __future__ import annotations
 
 import functools
 import inspect
-import uuid
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-from honeyhive_trace._context import CURRENT_SESSION
+from honeyhive_trace.capture._context import CURRENT_SESSION
+from honeyhive_trace.capture._snapshot import Session
+from honeyhive_trace.capture._wrappers import async_generator_wrapper, generator_wrapper
 
 __all__ = ["Session", "session", "current_session"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-#: Namespace of the UUIDs made from session ids that are not UUIDs themselves.
-SESSION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://honeyhive.ai/honeyhive-trace/session")
-
-
-class Session:
-    """One session: an id and an optional name shared by the events inside it.
-
-    Attributes:
-        session_id: the UUID string every event of the session carries.
-        name: the readable name, or None.
-        key: the id the caller gave when it was not a UUID (e.g. ``"conv-42"``),
-            from which ``session_id`` was derived; else None.
-    """
-
-    __slots__ = ("key", "name", "session_id")
-
-    def __init__(self, name: str | None, session_id: str | None) -> None:
-        self.name = name
-        self.key: str | None = None
-        if session_id is None:
-            self.session_id = str(uuid.uuid4())
-            return
-        text = str(session_id)
-        try:
-            self.session_id = str(uuid.UUID(text))
-        except ValueError:
-            # HoneyHive's session_id is a UUID: derive a stable one, so the same
-            # conversation id maps to the same session in every process.
-            self.session_id = str(uuid.uuid5(SESSION_NAMESPACE, text))
-            self.key = text
-
-    def __repr__(self) -> str:
-        return f"Session(name={self.name!r}, session_id={self.session_id!r})"
 
 
 class SessionScope:
@@ -99,8 +65,6 @@ class SessionScope:
 
     def __call__(self, fn: F) -> F:
         """Decorate *fn* so that each call runs in a new session."""
-        from honeyhive_trace._decorators import async_generator_wrapper, generator_wrapper
-
         if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
 
             def begin(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

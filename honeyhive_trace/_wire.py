@@ -25,7 +25,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
-from honeyhive_trace.records import ModelEvent, Usage
+from honeyhive_trace.records import FREE_FORM_KEY, ROLE_KEY, Event, ModelEvent, Usage
 
 __all__ = [
     "converter",
@@ -241,6 +241,23 @@ def _as_is(value: Any) -> Any:
     return value
 
 
+def _unstructure_hook(cls: type) -> Any:
+    """The unstructure function of record class *cls*, derived from its field roles.
+
+    Required fields are always written; every other field is left out while it
+    is ``None``. Free-form fields pass through untouched (see :func:`_as_is`).
+    """
+    overrides = {}
+    for field in attrs.fields(cls):
+        free = field.metadata.get(FREE_FORM_KEY, False)
+        optional = field.metadata.get(ROLE_KEY) != "required" and field.default is None
+        if free or optional:
+            overrides[field.name] = override(
+                omit_if_default=optional, unstruct_hook=_as_is if free else None
+            )
+    return make_dict_unstructure_fn(cls, converter, **overrides)  # type: ignore[arg-type]
+
+
 converter = cattrs.Converter()
 """The one converter that knows the wire format of every record."""
 
@@ -248,37 +265,11 @@ converter.register_unstructure_hook(
     Usage,
     make_dict_unstructure_fn(Usage, converter, _cattrs_omit_if_default=True),
 )
-
-_free_form = override(unstruct_hook=_as_is)
-_optional = override(omit_if_default=True)
-_optional_free_form = override(omit_if_default=True, unstruct_hook=_as_is)
-
-converter.register_unstructure_hook(
-    ModelEvent,
-    make_dict_unstructure_fn(
-        ModelEvent,
-        converter,
-        messages=_free_form,
-        response=_free_form,
-        session_id=_optional,
-        parent_id=_optional,
-        cost=_optional,
-        error=_optional,
-        source=_optional,
-        event_name=_optional,
-        tool_choice=_optional,
-        hyperparameters=_optional_free_form,
-        template=_optional_free_form,
-        template_inputs=_optional_free_form,
-        tools=_optional_free_form,
-        response_format=_optional_free_form,
-        inputs=_optional_free_form,
-        metadata=_optional_free_form,
-    ),
-)
+for _record in (Event, ModelEvent):
+    converter.register_unstructure_hook(_record, _unstructure_hook(_record))
 
 
-def unstructure_event(event: ModelEvent) -> dict[str, Any]:
+def unstructure_event(event: Event) -> dict[str, Any]:
     """Return the ``model_event`` object for *event*, JSON-safe.
 
     Prefer :func:`encode_event`, which needs the slow, careful conversion only
@@ -291,7 +282,7 @@ def unstructure_event(event: ModelEvent) -> dict[str, Any]:
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
-def encode_event(event: ModelEvent) -> bytes:
+def encode_event(event: Event) -> bytes:
     """Return the JSON of the ``model_event`` object for *event*, as UTF-8 bytes.
 
     The C encoder handles plain data (the common case) in one pass; anything

@@ -9,85 +9,25 @@ failure.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
-import attrs
 import requests
 
 from honeyhive_trace._config import Config
-from honeyhive_trace._serialization import encode, record_truncation, truncate_strings
 from honeyhive_trace._version import __version__
+from honeyhive_trace._wire import encode
+from honeyhive_trace.delivery import protocol
+from honeyhive_trace.delivery.protocol import Delivery, Prepared
+from honeyhive_trace.delivery.retry import RETRY_STATUSES, backoff, retry_after_seconds
 
-__all__ = ["HttpTransport", "Delivery", "Prepared", "RETRY_STATUSES", "retry_after_seconds"]
+__all__ = ["HttpTransport"]
 
 logger = logging.getLogger("honeyhive_trace")
-
-SINGLE_PATH = "/events/model"
-BATCH_PATH = "/events/model/batch"
-
-#: Answers worth retrying: the request may succeed later unchanged.
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-
-#: Backoff: full jitter over an exponential ceiling (AWS architecture blog).
-BACKOFF_BASE = 0.1
-BACKOFF_CAP = 8.0
-
-#: Longest string kept when an event alone is too large for the server; each
-#: further 413 halves it, down to TRUNCATE_FLOOR.
-TRUNCATE_START = 64 * 1024
-TRUNCATE_FLOOR = 256
-TRUNCATION_MARKER = MARKER = "...[truncated]"
-
-
-class Prepared(NamedTuple):
-    """One event ready to send: its id and its ``model_event`` JSON (UTF-8).
-
-    Encoded once on the worker; the same bytes go into batch bodies, the spool
-    and the dead-letter file.
-    """
-
-    event_id: str
-    data: bytes
-
-
-@attrs.define
-class Delivery:
-    """What became of the events given to :meth:`HttpTransport.deliver`."""
-
-    #: event_id -> id the server answered with.
-    acked: dict[str, str] = attrs.field(factory=dict)
-    #: (event, reason) for events the server refused for good.
-    rejected: list[tuple[Prepared, str]] = attrs.field(factory=list)
-    #: events not delivered before the deadline; the caller spools them.
-    unsent: list[Prepared] = attrs.field(factory=list)
-    retries: int = 0
-    truncated: int = 0
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Parse a ``Retry-After`` header: delay seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
 
 
 class _Reply:
@@ -98,42 +38,6 @@ class _Reply:
         self.body = body
         self.retry_after = retry_after
         self.text = text
-
-
-def _by_size(events: list[Prepared], limit: int) -> list[list[Prepared]]:
-    """Cut *events* into runs whose JSON takes at most *limit* bytes (at least one each)."""
-    chunks: list[list[Prepared]] = []
-    current: list[Prepared] = []
-    size = 0
-    for event in events:
-        length = len(event.data) + 1  # and its comma
-        if current and size + length > limit:
-            chunks.append(current)
-            current, size = [], 0
-        current.append(event)
-        size += length
-    if current:
-        chunks.append(current)
-    return chunks
-
-
-def truncate_event(event: dict[str, Any], limit: int) -> tuple[dict[str, Any], int]:
-    """Shorten every string longer than *limit* characters in *event*.
-
-    The original lengths go to ``metadata.original_lengths`` by path, as the
-    ``truncate`` processor records them.
-
-    Returns:
-        The shortened event and how many strings were cut.
-    """
-    cut: dict[str, int] = {}
-    shortened = {
-        key: value if key == "event_id" else truncate_strings(value, limit, MARKER, key, cut)
-        for key, value in event.items()
-    }
-    if cut:
-        shortened["metadata"] = record_truncation(shortened.get("metadata"), cut, limit)
-    return shortened, len(cut)
 
 
 class HttpTransport:
@@ -209,7 +113,7 @@ class HttpTransport:
         with self._lock:  # one delivery at a time keeps ordering and the batch flag sane
             report = Delivery()
             # Chunks are popped from the end: reversed, they go out in order.
-            work = _by_size(events, self._max_batch_bytes)[::-1]
+            work = protocol.by_size(events, self._max_batch_bytes)[::-1]
             attempt = 0
             limits: dict[str, tuple[Prepared, int]] = {}
             while work:
@@ -223,7 +127,7 @@ class HttpTransport:
                     continue
                 # retryable: `outcome` is the server's Retry-After, or -1 for none
                 report.retries += 1
-                delay = outcome if outcome >= 0 else self._backoff(attempt)
+                delay = outcome if outcome >= 0 else backoff(attempt)
                 attempt += 1
                 if time.monotonic() + delay >= deadline:
                     report.unsent.extend(chunk)
@@ -233,10 +137,6 @@ class HttpTransport:
                     continue
                 work.append(chunk)
             return report
-
-    @staticmethod
-    def _backoff(attempt: int) -> float:
-        return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt)))
 
     def _send_chunk(
         self,
@@ -251,11 +151,9 @@ class HttpTransport:
             return None
         batch = len(chunk) > 1
         if batch:
-            path = BATCH_PATH
-            data = b'{"model_events":[' + b",".join(e.data for e in chunk) + b"]}"
+            path, data = protocol.BATCH_PATH, protocol.batch_body(chunk)
         else:
-            path = SINGLE_PATH
-            data = b'{"model_event":' + chunk[0].data + b"}"
+            path, data = protocol.SINGLE_PATH, protocol.single_body(chunk[0])
         try:
             reply = self._post(path, data)
         except requests.RequestException as exc:
@@ -268,7 +166,7 @@ class HttpTransport:
 
         status = reply.status
         if 200 <= status < 300:
-            self._ack(chunk, reply.body, report, batch)
+            report.acked.update(protocol.parse_ack(chunk, reply.body, batch))
             return None
         if batch and status in (404, 405):
             logger.info("honeyhive_trace: server has no batch endpoint; sending one by one")
@@ -284,7 +182,8 @@ class HttpTransport:
             and isinstance(reply.body, dict)
             and reply.body.get("event_ids")
         ):
-            acked = self._ack_partial(chunk, reply.body, report)
+            acked = protocol.parse_partial(chunk, reply.body)
+            report.acked.update((event_id, event_id) for event_id in acked)
             rest = [e for e in chunk if e.event_id not in acked]
             logger.warning(
                 "honeyhive_trace: server stored %d of %d events (%s); retrying the rest",
@@ -309,23 +208,6 @@ class HttpTransport:
         report.rejected.extend((e, reason) for e in chunk)
         return None
 
-    @staticmethod
-    def _ack(chunk: list[Prepared], body: Any, report: Delivery, batch: bool) -> None:
-        ids: list[Any] = []
-        if isinstance(body, dict):
-            ids = body.get("event_ids") or [] if batch else [body.get("event_id")]
-        for index, event in enumerate(chunk):
-            server_id = ids[index] if index < len(ids) and isinstance(ids[index], str) else None
-            report.acked[event.event_id] = server_id or event.event_id
-
-    @staticmethod
-    def _ack_partial(chunk: list[Prepared], body: dict[str, Any], report: Delivery) -> set[str]:
-        sent = {e.event_id for e in chunk}
-        acked = {i for i in body.get("event_ids", []) if isinstance(i, str) and i in sent}
-        for event_id in acked:
-            report.acked[event_id] = event_id
-        return acked
-
     def _split_or_truncate(
         self,
         chunk: list[Prepared],
@@ -340,21 +222,21 @@ class HttpTransport:
             return
         event_id = chunk[0].event_id
         # Each further 413 halves the limit, always cutting the original event.
-        original, previous = limits.get(event_id, (chunk[0], TRUNCATE_START * 2))
+        original, previous = limits.get(event_id, (chunk[0], protocol.TRUNCATE_START * 2))
         limit = previous // 2
-        if limit < TRUNCATE_FLOOR:
+        if limit < protocol.TRUNCATE_FLOOR:
             reason = "HTTP 413: event too large even with every string truncated"
             logger.error("honeyhive_trace: %s (event %s)", reason, event_id)
             report.rejected.append((original, reason))
             return
         limits[event_id] = (original, limit)
-        shortened, cut = truncate_event(json.loads(original.data), limit)
-        if cut == 0 and limit < TRUNCATE_START:
+        shortened, cut = protocol.truncate_event(json.loads(original.data), limit)
+        if cut == 0 and limit < protocol.TRUNCATE_START:
             reason = "HTTP 413: event too large and has no long strings to truncate"
             logger.error("honeyhive_trace: %s (event %s)", reason, event_id)
             report.rejected.append((original, reason))
             return
-        if previous == TRUNCATE_START * 2:  # count events, not attempts
+        if previous == protocol.TRUNCATE_START * 2:  # count events, not attempts
             report.truncated += 1
         logger.warning(
             "honeyhive_trace: event %s too large for the server; strings cut to %d chars",

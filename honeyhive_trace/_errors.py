@@ -1,0 +1,121 @@
+"""The one error policy for failures of tracing itself.
+
+Every place that can fail inside the library (starting an event, an extractor,
+a stream proxy, a processor, the worker, the spool) reports to one
+:class:`ErrorGuard`, naming its *site*. The guard counts each failure (in
+total and per site), logs the first failure of each site with its traceback and
+later ones at DEBUG only (so a broken extractor does not flood the log once per
+call), and raises :class:`~honeyhive_trace.exceptions.TracingError` when the
+configuration is ``strict``. The user's own exceptions never come here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+from honeyhive_trace.exceptions import TracingError
+
+__all__ = ["Counters", "ErrorGuard", "logger"]
+
+logger = logging.getLogger("honeyhive_trace")
+
+
+class Counters:
+    """Thread-safe named counters (the numbers behind ``hh.stats()``)."""
+
+    __slots__ = ("_counts", "_lock")
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, name: str, n: int = 1) -> None:
+        """Add *n* to counter *name*."""
+        if n:
+            with self._lock:
+                self._counts[name] += n
+
+    def snapshot(self) -> dict[str, int]:
+        """A copy of every counter."""
+        with self._lock:
+            return dict(self._counts)
+
+    def after_fork(self) -> None:
+        """In a forked child: fresh counts, and a lock no other thread can hold."""
+        self._counts = Counter()
+        self._lock = threading.Lock()
+
+
+class ErrorGuard:
+    """Counts, logs once per site, and raises in strict mode.
+
+    Args:
+        strict: raise :class:`TracingError` instead of only logging.
+        counters: where ``internal_errors`` (or the *counter* a site names) is counted.
+    """
+
+    __slots__ = ("_counters", "_seen", "_sites", "strict")
+
+    def __init__(self, strict: bool, counters: Counters) -> None:
+        self.strict = strict
+        self._counters = counters
+        self._seen: set[str] = set()
+        self._sites: Counter[str] = Counter()
+
+    def report(
+        self,
+        site: str,
+        exc: BaseException | None = None,
+        *,
+        counter: str = "internal_errors",
+        raise_in_strict: bool = True,
+        level: int = logging.ERROR,
+    ) -> None:
+        """Report one failure of tracing at *site*.
+
+        Args:
+            site: what failed, in words (``"could not start an event"``); the
+                unit of "log once".
+            exc: the exception, if any (its traceback is logged the first time).
+            counter: the ``stats()`` counter to add one to.
+            raise_in_strict: raise in strict mode (False where raising would
+                lose data, e.g. on the worker).
+            level: the log level of the first report of the site.
+
+        Raises:
+            TracingError: in strict mode, when *raise_in_strict*.
+        """
+        self._counters.add(counter)
+        self._sites[site] += 1
+        if self.strict and raise_in_strict:
+            raise TracingError(site) from exc
+        first = site not in self._seen
+        if first:
+            self._seen.add(site)
+        logger.log(
+            level if first else logging.DEBUG,
+            "honeyhive_trace: %s%s",
+            site,
+            "" if first else f" (again: {self._sites[site]} times so far)",
+            exc_info=exc if first and exc is not None else None,
+        )
+
+    def by_site(self) -> dict[str, int]:
+        """How many failures each site reported."""
+        return dict(self._sites)
+
+    def call(self, site: str, fn: Callable[[], object]) -> bool:
+        """Run *fn*; report (not raise, unless strict) what it raises.
+
+        Returns:
+            True when *fn* returned normally.
+        """
+        try:
+            fn()
+        except Exception as exc:
+            self.report(site, exc)
+            return False
+        return True

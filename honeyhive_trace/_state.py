@@ -1,0 +1,62 @@
+"""The one resettable global: the current recorder, and how to get one.
+
+Capture code asks :data:`STATE` for the current recorder on every traced call.
+The recorder is built by the runtime (:mod:`honeyhive_trace._client`), which
+installs itself as :attr:`_State.resolve` when imported, so this module needs
+nothing above it. Tests swap the recorder with :func:`swap`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from honeyhive_trace._config import Config
+from honeyhive_trace._errors import ErrorGuard
+from honeyhive_trace._providers import Registry
+
+if TYPE_CHECKING:
+    from honeyhive_trace.capture._snapshot import EndedCall
+
+__all__ = ["STATE", "Recorder", "swap"]
+
+
+class Recorder(Protocol):
+    """What the capture path needs of a client."""
+
+    #: Read on every traced call: whether events are recorded at all.
+    recording: bool
+    config: Config
+    guard: ErrorGuard
+    providers: Registry
+
+    def submit(self, ended: EndedCall) -> None:
+        """Take an ended call; must not block, raise or do I/O (in background mode)."""
+
+
+def _unresolved() -> Recorder:
+    raise RuntimeError("honeyhive_trace._client was not imported")
+
+
+class _State:
+    """The process-wide recorder and the ``configure()`` settings it came from."""
+
+    __slots__ = ("client", "lock", "resolve", "settings")
+
+    def __init__(self) -> None:
+        self.client: Any = None
+        self.settings: dict[str, Any] = {}
+        self.lock = threading.RLock()
+        #: Builds a recorder from the environment on first use (set by the runtime).
+        self.resolve: Callable[[], Recorder] = _unresolved
+
+
+STATE = _State()
+
+
+def swap(client: Any) -> Any:
+    """Install *client* as the current recorder; return the one it replaces."""
+    with STATE.lock:
+        previous, STATE.client = STATE.client, client
+    return previous

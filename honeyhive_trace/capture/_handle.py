@@ -1,0 +1,265 @@
+"""The live handle of one event: what code inside the event uses to enrich it.
+
+A handle lives on the thread (or task) that runs the event and is never read
+by another: when the event ends, :meth:`EventHandle._end` packs what it
+gathered into an immutable :class:`~honeyhive_trace.capture._snapshot.EndedCall`
+and hands only that to the recorder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from random import getrandbits
+from time import perf_counter_ns, time_ns
+from typing import TYPE_CHECKING, Any
+
+from honeyhive_trace import _shapes
+from honeyhive_trace._errors import logger
+from honeyhive_trace.capture._context import CURRENT_EVENT, CURRENT_SESSION
+from honeyhive_trace.capture._snapshot import (
+    CallSpec,
+    EndedCall,
+    Session,
+    new_ended_call,
+    uuid4_text,
+)
+from honeyhive_trace.records import ModelEvent, fields_with
+
+if TYPE_CHECKING:
+    from honeyhive_trace._state import Recorder
+
+__all__ = ["NOOP_HANDLE", "SETTABLE_FIELDS", "EventHandle", "current_event"]
+
+#: Fields a user may set through ``model_event(**fields)`` or :meth:`EventHandle.update`.
+SETTABLE_FIELDS = frozenset(fields_with(ModelEvent, settable=True))
+
+_UNSET = _shapes.UNSET
+_current_event = CURRENT_EVENT.get
+_current_session = CURRENT_SESSION.get
+
+
+class EventHandle:
+    """The live handle of one event, for code that runs inside it to enrich.
+
+    Obtained from ``with model_event(...) as ev`` or :func:`current_event`.
+    Every setter is safe to call with any value and never raises; calls made
+    after the event has ended are ignored with a warning.
+    """
+
+    __slots__ = (
+        "_client",
+        "_spec",
+        "_args",
+        "_kwargs",
+        "_parent_bits",
+        "_session",
+        "_bits",
+        "_wall_ns",
+        "_start_ns",
+        "_updates",
+        "_chunks",
+        "_first_chunk_ns",
+        "_done",
+        "_outcome",
+        "_id",
+    )
+
+    def __init__(
+        self,
+        client: Recorder,
+        spec: CallSpec | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        # This runs on the caller's thread for every traced call: only what is
+        # needed now is stored.
+        self._client = client
+        self._spec = spec
+        self._args = args
+        self._kwargs = kwargs
+        parent = _current_event()
+        self._parent_bits: int | None = parent._bits if parent is not None else None
+        self._session: Session | None = _current_session()
+        self._bits: int = getrandbits(128)
+        self._updates: dict[str, Any] | None = None
+        self._chunks: list[Any] | None = None
+        self._done = False
+        self._outcome: list[Any] | None = None
+        self._id: str | None = None
+        self._wall_ns = time_ns()
+        self._start_ns = perf_counter_ns()
+
+    # -- what user code calls -------------------------------------------------
+
+    @property
+    def record(self) -> ModelEvent | None:
+        """The finished record, once built (after the event ended and was processed)."""
+        return self._outcome[0] if self._outcome is not None else None
+
+    @property
+    def server_event_id(self) -> str | None:
+        """The id the server answered with, once the event was delivered."""
+        return self._outcome[1] if self._outcome is not None else None
+
+    @property
+    def event_id(self) -> str:
+        """The event's id (a UUID4 string), known from the start."""
+        if self._id is None:  # formatted on first use, off the caller's hot path
+            self._id = uuid4_text(self._bits)
+        return self._id
+
+    @property
+    def session_id(self) -> str | None:
+        """The id of the session the event belongs to, if any."""
+        return self._session.session_id if self._session is not None else None
+
+    @property
+    def parent_id(self) -> str | None:
+        """The id of the enclosing event, if any."""
+        return uuid4_text(self._parent_bits) if self._parent_bits is not None else None
+
+    def _set(self, name: str, value: Any) -> None:
+        if self._done:
+            logger.warning("honeyhive_trace: %s set after the event ended; ignored", name)
+            return
+        if self._updates is None:
+            self._updates = {}
+        self._updates[name] = value
+
+    def _merge(self, name: str, values: Any, kwargs: dict[str, Any]) -> None:
+        merged = _shapes.merge_into(None, (self._updates or {}).get(name))
+        _shapes.merge_into(merged, values)
+        merged.update(kwargs)
+        self._set(name, merged)
+
+    def set_response(self, response: Any) -> None:
+        """Set the model's response: a message dict, a string, or an SDK object."""
+        self._set("response", response)
+
+    def set_usage(
+        self,
+        usage: Any = None,
+        *,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        total_tokens: int | None = None,
+    ) -> None:
+        """Set token counts, as keywords or as a mapping/object with those names.
+
+        ``total_tokens`` is computed from the other two when not given.
+        """
+        self._set(
+            "usage", _shapes.usage_from(usage, prompt_tokens, completion_tokens, total_tokens)
+        )
+
+    def set_cost(self, cost: float) -> None:
+        """Set the cost of the call (e.g. in USD)."""
+        self._set("cost", cost)
+
+    def set_error(self, error: BaseException | str) -> None:
+        """Record an error without raising one (e.g. a refusal you handled)."""
+        self._set("error", error)
+
+    def add_metadata(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        """Add keys to the event's ``metadata``."""
+        self._merge("metadata", values, kwargs)
+
+    def add_hyperparameters(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        """Add keys to the event's ``hyperparameters``."""
+        self._merge("hyperparameters", values, kwargs)
+
+    def add_inputs(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        """Add keys to the event's ``inputs``."""
+        self._merge("inputs", values, kwargs)
+
+    def update(self, **fields: Any) -> None:
+        """Set any contract field by name, e.g. ``update(model="gpt-4o", tools=[...])``.
+
+        Unknown names are ignored, logged as an error and counted as
+        ``internal_errors`` (raised as ``TracingError`` with ``strict=True``).
+        """
+        for name, value in fields.items():
+            if name in SETTABLE_FIELDS:
+                self._set(name, value)
+            else:
+                self._client.guard.report(f"update(): {name!r} is not an event field")
+
+    def __repr__(self) -> str:
+        state = "ended" if self._done else "live"
+        return f"<EventHandle {self.event_id} {state}>"
+
+    # -- what the capture path calls ------------------------------------------
+
+    def _add_chunk(self, chunk: Any) -> None:
+        if self._chunks is None:
+            self._chunks = []
+            self._first_chunk_ns = perf_counter_ns()
+        self._chunks.append(chunk)
+
+    def _end(
+        self, result: Any = _UNSET, error: BaseException | None = None, closed_early: bool = False
+    ) -> None:
+        """End the event once; later calls do nothing. Never raises (unless strict)."""
+        end_ns = perf_counter_ns()
+        if self._done:
+            return
+        self._done = True
+        chunks = self._chunks
+        outcome = self._outcome = [None, None]
+        ended: EndedCall = new_ended_call(
+            EndedCall,
+            (
+                self._spec,
+                self._args,
+                self._kwargs,
+                self._bits,
+                self._parent_bits,
+                self._session,
+                self._wall_ns,
+                self._start_ns,
+                end_ns,
+                self._updates,
+                result,
+                error,
+                chunks,
+                self._first_chunk_ns if chunks is not None else 0,
+                closed_early,
+                outcome,
+                self._id,
+            ),
+        )
+        # The handle lets go of everything the worker now owns.
+        self._updates = self._chunks = None
+        self._client.submit(ended)
+
+
+class _NoopHandle(EventHandle):
+    """Handed out when tracing is off, so user code calling setters still works."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:  # deliberately skips the clocks and context
+        self._bits = 0
+        self._done = True
+        self._updates = None
+        self._parent_bits = None
+        self._session = None
+        self._outcome = None
+        self._id = None
+
+    def _set(self, name: str, value: Any) -> None:
+        pass
+
+    def update(self, **fields: Any) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "<EventHandle (tracing off)>"
+
+
+NOOP_HANDLE: EventHandle = _NoopHandle()
+
+
+def current_event() -> EventHandle | None:
+    """Return the live handle of the innermost event, or ``None`` outside any."""
+    return CURRENT_EVENT.get()

@@ -1,0 +1,185 @@
+"""The one capture path: start an event, let the code inside enrich it, end it.
+
+``@trace_model``, ``model_event``, the wrapped SDK clients and the stream
+proxies all start events with :func:`start` and end them with :func:`finish`,
+:func:`fail` or :func:`end`. None of these raises into the caller (unless the
+configuration is ``strict``): a tracing failure goes to the client's one
+:class:`~honeyhive_trace._errors.ErrorGuard`, and the traced code runs as if
+untraced.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from honeyhive_trace import _shapes
+from honeyhive_trace._state import STATE, Recorder
+from honeyhive_trace.capture._context import CURRENT_EVENT
+from honeyhive_trace.capture._handle import NOOP_HANDLE, EventHandle
+from honeyhive_trace.capture._snapshot import CallSpec
+
+__all__ = [
+    "ModelEventScope",
+    "end",
+    "fail",
+    "finish",
+    "model_event",
+    "recorder",
+    "snapshot_args",
+    "snapshot_kwargs",
+    "start",
+]
+
+_UNSET = _shapes.UNSET
+_COPIED = (list, dict)
+
+
+def recorder() -> Recorder:
+    """The current recorder, resolved from the environment on first use."""
+    client = STATE.client
+    if client is None:
+        client = STATE.resolve()
+    return client  # type: ignore[no-any-return]
+
+
+# Lists and dicts passed to a traced call are copied one level deep when the
+# call starts, so that a chat loop appending the reply to its `messages` list
+# after the call does not change what the event recorded.
+
+
+def snapshot_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Copy list and dict arguments one level deep."""
+    for value in args:
+        if type(value) in _COPIED:
+            return tuple(v.copy() if type(v) in _COPIED else v for v in args)
+    return args
+
+
+def snapshot_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Copy list and dict keyword arguments one level deep, into a new dict."""
+    for value in kwargs.values():
+        if type(value) in _COPIED:
+            return {k: (v.copy() if type(v) in _COPIED else v) for k, v in kwargs.items()}
+    return kwargs
+
+
+def start(
+    client: Recorder, spec: CallSpec | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> EventHandle | None:
+    """Start an event for one call (its arguments are copied), or None if that failed."""
+    try:
+        return EventHandle(client, spec, snapshot_args(args), snapshot_kwargs(kwargs))
+    except Exception as exc:
+        client.guard.report("could not start an event", exc)
+        return None
+
+
+def end(
+    handle: EventHandle,
+    result: Any = _UNSET,
+    error: BaseException | None = None,
+    closed_early: bool = False,
+) -> None:
+    """End *handle*'s event; a tracing failure is reported, never raised (unless strict)."""
+    try:
+        handle._end(result, error, closed_early)
+    except Exception as exc:  # never let tracing replace the user's outcome
+        handle._client.guard.report("could not end an event", exc)
+
+
+def fail(handle: EventHandle, error: BaseException) -> None:
+    """End *handle*'s event with the user's *error* (which the caller re-raises)."""
+    end(handle, error=error if not isinstance(error, GeneratorExit) else None)
+
+
+def finish(handle: EventHandle, result: Any) -> Any:
+    """End the event with *result*, or hand both to a stream wrapper.
+
+    A stream's event ends only when the stream is consumed, so the caller gets
+    a transparent proxy back instead of the stream itself.
+
+    Returns:
+        *result*, or the proxy standing in for it.
+    """
+    client = handle._client
+    try:
+        wrap = client.providers.stream_wrapper(type(result), client.guard)
+        if wrap is not None:
+            return wrap(result, handle)
+    except Exception as exc:
+        client.guard.report("could not wrap a stream", exc)
+    end(handle, result)
+    return result
+
+
+class ModelEventScope:
+    """``with``/``async with`` block that records one model event.
+
+    Created by :func:`model_event`; each ``with`` starts a new event.
+    """
+
+    __slots__ = ("_fields", "_handle", "_token")
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self._fields = fields
+        self._handle: EventHandle | None = None
+        self._token: Any = None
+
+    def __enter__(self) -> EventHandle:
+        client = recorder()
+        if not client.recording:
+            return NOOP_HANDLE
+        try:
+            handle = EventHandle(client, None, (), snapshot_kwargs(self._fields))
+            self._token = CURRENT_EVENT.set(handle)
+        except Exception as exc:  # tracing must never break the block
+            client.guard.report("could not start model_event", exc)
+            return NOOP_HANDLE
+        self._handle = handle
+        return handle
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        handle, self._handle = self._handle, None
+        if handle is None:
+            return
+        try:
+            CURRENT_EVENT.reset(self._token)
+        except ValueError:  # exited in another context than entered; keep going
+            pass
+        if exc is not None:
+            fail(handle, exc)
+        else:
+            end(handle)
+
+    async def __aenter__(self) -> EventHandle:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+def model_event(**fields: Any) -> ModelEventScope:
+    """Record the model call made inside a ``with`` (or ``async with``) block.
+
+    Args:
+        **fields: any contract field known before the call: ``model``,
+            ``provider``, ``messages``, ``event_name``, ``hyperparameters``,
+            ``tools``, ... Hyperparameter names (``temperature``, ``top_p``,
+            ``max_tokens``, ...) may be given directly. Other names go to
+            ``inputs``.
+
+    Returns:
+        A context manager whose ``__enter__`` gives the :class:`EventHandle`.
+    """
+    return ModelEventScope(fields)

@@ -1,0 +1,66 @@
+"""Inline mode: each event is posted on the thread that ends it, before the call returns."""
+
+from __future__ import annotations
+
+import threading
+
+from honeyhive_trace._errors import ErrorGuard
+from honeyhive_trace.capture import EndedCall
+from honeyhive_trace.delivery.pipeline import Pipeline
+from honeyhive_trace.delivery.sender import REPLAY_BUDGET, Sender
+
+__all__ = ["InlineDispatcher"]
+
+
+class InlineDispatcher:
+    """Posts each event in the caller's thread when it ends (``mode="inline"``)."""
+
+    def __init__(self, pipeline: Pipeline, sender: Sender, guard: ErrorGuard) -> None:
+        self._pipeline = pipeline
+        self._sender = sender
+        self._guard = guard
+        self._replay_in_background()
+
+    def submit(self, ended: EndedCall) -> None:
+        """Deliver one ended event now, within the short inline retry budget."""
+        try:
+            events = self._pipeline.prepare([ended])
+            if not events:
+                return  # dropped by a processor (counted)
+            report = self._sender.deliver(events, self._sender.config.inline_retry_budget)
+            reachable = self._sender.settle([ended], report)
+        except Exception as exc:
+            self._guard.report("inline delivery failed", exc)
+            return
+        if reachable and self._sender.ledger.spool_dirty:
+            self._replay_in_background()
+
+    def _replay_in_background(self) -> None:
+        if not self._sender.ledger.spool.pending_files():
+            return
+        threading.Thread(
+            target=self._sender.replay_spool,
+            args=(REPLAY_BUDGET,),
+            name="honeyhive-trace-replay",
+            daemon=True,
+        ).start()
+
+    def flush(self, timeout: float | None = None, include_spool: bool = False) -> bool:
+        """Nothing waits in inline mode: every event was settled when it ended.
+
+        With *include_spool*, True only when the spool is empty as well.
+        """
+        return not include_spool or not self._sender.ledger.spool.pending_files()
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Close the transport."""
+        self._sender.transport.close()
+        return True
+
+    def pending(self) -> int:
+        """Events waiting: none in inline mode."""
+        return 0
+
+    def after_fork(self) -> None:
+        """In a forked child: own connections."""
+        self._sender.after_fork()

@@ -1,0 +1,44 @@
+"""When and how long to wait before sending again.
+
+Full jitter over an exponential ceiling (AWS architecture blog), and the
+server's ``Retry-After`` (delay seconds or an HTTP date) when it gives one.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+
+__all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "RETRY_STATUSES", "backoff", "retry_after_seconds"]
+
+#: Answers worth retrying: the request may succeed later unchanged.
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+#: Backoff: full jitter over an exponential ceiling (AWS architecture blog).
+BACKOFF_BASE = 0.1
+BACKOFF_CAP = 8.0
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry number *attempt* (0-based): full jitter."""
+    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt)))
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Parse a ``Retry-After`` header: delay seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)

@@ -1,0 +1,99 @@
+"""What both delivery modes share: posting, settling, and replaying the spool."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from honeyhive_trace._config import Config
+from honeyhive_trace._errors import logger
+from honeyhive_trace.capture import EndedCall
+from honeyhive_trace.delivery.http import HttpTransport
+from honeyhive_trace.delivery.ledger import Ledger
+from honeyhive_trace.delivery.protocol import Delivery, Prepared
+
+__all__ = ["IDLE_REPLAY_INTERVAL", "REPLAY_BUDGET", "Sender"]
+
+#: Seconds between replay attempts while idle (picks up other processes' files).
+IDLE_REPLAY_INTERVAL = 30.0
+#: Seconds each spool file may spend being retried during a replay.
+REPLAY_BUDGET = 1.0
+
+
+class Sender:
+    """Posts encoded events, settles the outcome, and replays the spool."""
+
+    def __init__(self, config: Config, transport: HttpTransport, ledger: Ledger) -> None:
+        self.config = config
+        self.transport = transport
+        self.ledger = ledger
+        self._replay_lock = threading.Lock()
+        self.last_replay = 0.0
+        #: Whether the last delivery reached the server (so replaying may work).
+        self.reachable = True
+
+    def after_fork(self) -> None:
+        """In a forked child: own connections, and locks no other thread holds."""
+        self._replay_lock = threading.Lock()
+        self.transport = HttpTransport(self.config)
+        self.ledger.spool.after_fork()
+
+    def deliver(self, events: list[Prepared], budget: float) -> Delivery:
+        """Post *events*, retrying for at most *budget* seconds."""
+        return self.transport.deliver(events, time.monotonic() + budget)
+
+    def settle(self, calls: list[EndedCall], report: Delivery) -> bool:
+        """Leave the server's ids for the handles, and count/spool the outcome.
+
+        Returns:
+            Whether the server answered (nothing left unsent), so that
+            replaying the spool may work now.
+        """
+        for ended in calls:
+            ended.outcome[1] = report.acked.get(ended.event_id)
+        self.ledger.settle(report, "unreachable")
+        self.reachable = not report.unsent
+        return self.reachable
+
+    def replay_spool(self, budget: float, max_files: int | None = None) -> bool:
+        """Send what the spool holds; put back what still cannot be sent.
+
+        Args:
+            budget: seconds each file may spend being retried.
+            max_files: replay at most this many files now, so that a large spool
+                does not hold up live events; None for all.
+
+        Returns:
+            True when files were left for a later call.
+        """
+        spool, ledger = self.ledger.spool, self.ledger
+        count = ledger.counters.add
+        if not self._replay_lock.acquire(blocking=False):
+            return False
+        more = False
+        try:
+            self.last_replay = time.monotonic()
+            ledger.spool_dirty = False
+            for done, (path, events, unreadable) in enumerate(spool.claim()):
+                if unreadable:
+                    count("replay_unreadable", unreadable)
+                if not events:
+                    spool.settle(path, [])
+                    continue
+                report = self.deliver(events, budget)
+                count("replayed", len(report.acked))
+                count("replay_rejected", len(report.rejected))
+                spool.dead_letter(report.rejected)
+                spool.settle(path, report.unsent)
+                if report.unsent:
+                    ledger.spool_dirty = True
+                    self.reachable = False
+                    break  # still unreachable: try again later
+                if max_files is not None and done + 1 >= max_files:
+                    more = ledger.spool_dirty = bool(spool.pending_files())
+                    break
+        except OSError as exc:
+            logger.error("honeyhive_trace: could not replay the spool: %s", exc)
+        finally:
+            self._replay_lock.release()
+        return more

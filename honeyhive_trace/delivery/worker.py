@@ -1,0 +1,268 @@
+"""Background mode: the caller appends, one worker thread does everything else.
+
+The caller's thread only appends the :class:`~honeyhive_trace.capture.EndedCall`
+to a deque (or, when the queue is full, to an overflow deque the worker spools;
+beyond :data:`OVERFLOW_BATCHES` spool batches the event is dropped, counted and logged). The worker
+takes batches, runs the :class:`~.pipeline.Pipeline`, posts them through the
+:class:`~.sender.Sender`, settles the outcome, and replays the spool when the
+server answers. One thread: preparing a batch and waiting for the server
+never overlap, but nothing contends for the GIL either (``benchmarks/throughput.py``).
+
+``flush()`` needs no marker in the queue: the worker counts the calls it took
+and settled, and a flush waits until everything enqueued before it is settled.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+
+from honeyhive_trace._errors import Counters, ErrorGuard, logger
+from honeyhive_trace.capture import EndedCall
+from honeyhive_trace.delivery.pipeline import Pipeline
+from honeyhive_trace.delivery.protocol import Prepared
+from honeyhive_trace.delivery.sender import IDLE_REPLAY_INTERVAL, REPLAY_BUDGET, Sender
+
+__all__ = ["BackgroundDispatcher"]
+
+#: Spool files replayed between two live batches while both are waiting.
+REPLAY_FILES_PER_BATCH = 1
+#: Overflowing events are spooled this many at a time (one fsync).
+SPILL_BATCH = 1000
+#: The overflow holds at most this many spool batches (or queues, if larger)
+#: while the worker writes them out; beyond it events are dropped and counted.
+OVERFLOW_BATCHES = 10
+
+
+class BackgroundDispatcher:
+    """A bounded queue drained in batches by one worker thread."""
+
+    def __init__(
+        self, pipeline: Pipeline, sender: Sender, guard: ErrorGuard, counters: Counters
+    ) -> None:
+        self._pipeline = pipeline
+        self._sender = sender
+        self._guard = guard
+        self._counters = counters
+        config = sender.config
+        self._batch_size = config.batch_size
+        self._max_queue = config.max_queue_size
+        self._max_overflow = OVERFLOW_BATCHES * max(config.max_queue_size, SPILL_BATCH)
+        self._interval = config.flush_interval
+        self._init_state()
+        self._start()
+
+    def _init_state(self) -> None:
+        self._queue: deque[EndedCall] = deque()
+        self._overflow: deque[EndedCall] = deque()
+        self._wake = threading.Event()
+        # Guards the worker's position (taken/settled) and the batch in flight;
+        # flush() and shutdown() read them under it. The caller never takes it.
+        self._lock = threading.Lock()
+        self._progress = threading.Condition(self._lock)
+        self._taken = 0
+        self._settled = 0
+        self._inflight: tuple[list[EndedCall], list[Prepared]] | None = None
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._run, name="honeyhive-trace-worker", daemon=True
+        )
+        self._thread.start()
+
+    # -- caller's thread: append only ---------------------------------------------
+
+    def submit(self, ended: EndedCall) -> None:
+        """Queue an ended event. Never blocks, encodes or touches the disk."""
+        queue = self._queue
+        if len(queue) < self._max_queue and not self._stopping:
+            queue.append(ended)
+            if len(queue) >= self._batch_size:
+                self._wake.set()
+            return
+        if len(self._overflow) >= self._max_overflow:
+            self._counters.add("dropped_queue_full")
+            self._guard.report(
+                "the queue and its overflow are full; events are dropped "
+                "(raise max_queue_size, or check that the server answers)",
+                counter="queue_full_reports",
+                raise_in_strict=False,
+                level=30,
+            )
+            return
+        self._overflow.append(ended)
+        self._wake.set()
+
+    # -- flush and shutdown ------------------------------------------------------
+
+    def flush(self, timeout: float | None = None, include_spool: bool = False) -> bool:
+        """Wait until everything queued before this call is delivered or spooled.
+
+        Args:
+            timeout: seconds to wait at most; None waits as long as it takes.
+            include_spool: also wait until the spool has been replayed (True
+                only when it is empty).
+
+        Returns:
+            True when it was all settled in time.
+        """
+        if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
+            return not self.pending() and not (include_spool and self._spool_pending())
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            target = self._taken + len(self._queue) + len(self._overflow)
+            self._wake.set()
+            while self._settled < target:
+                if not self._progress.wait(_left(deadline)) and _left(deadline) == 0:
+                    return False
+        if not include_spool:
+            return True
+        while self._spool_pending():
+            with self._lock:
+                self._sender.ledger.spool_dirty = True
+                self._wake.set()
+                self._progress.wait(min(0.05, _left(deadline) or 0.05))
+            if _left(deadline) == 0:
+                return not self._spool_pending()
+        return True
+
+    def _spool_pending(self) -> bool:
+        return bool(self._sender.ledger.spool.pending_files())
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Flush within *timeout*, then spool whatever is still pending and stop."""
+        self._stopping = True
+        delivered = self.flush(timeout)
+        if not delivered:
+            self._sender.transport.abort()
+            with self._lock:
+                left: list[Prepared] = []
+                calls: list[EndedCall] = []
+                if self._inflight is not None:
+                    left = self._inflight[1]
+                    self._inflight = None
+                while self._queue:
+                    calls.append(self._queue.popleft())
+                while self._overflow:
+                    calls.append(self._overflow.popleft())
+            left += self._pipeline.prepare(calls)
+            if left:
+                logger.warning(
+                    "honeyhive_trace: %d event(s) not delivered before shutdown; spooling them",
+                    len(left),
+                )
+                self._sender.ledger.spool_events(left, "shutdown")
+        self._wake.set()
+        thread = self._thread
+        if delivered and thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=1.0)
+        self._sender.transport.close()
+        return delivered
+
+    def pending(self) -> int:
+        """Events queued or being sent right now (approximate while running)."""
+        inflight = self._inflight
+        return len(self._queue) + len(self._overflow) + (len(inflight[0]) if inflight else 0)
+
+    # -- the worker thread -------------------------------------------------------
+
+    def _run(self) -> None:
+        self._guarded(lambda: self._replay(max_files=8))
+        while True:
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            self._guarded(self._turn)
+            if self._stopping and not self._queue and not self._overflow:
+                return
+
+    def _guarded(self, step: object) -> None:
+        try:
+            step()  # type: ignore[operator]
+        except BaseException as exc:  # keep the worker alive whatever happens
+            self._guard.report("worker failed", exc, raise_in_strict=False)
+
+    def _turn(self) -> None:
+        while self._overflow:
+            self._spill()
+        while self._queue:
+            self._send_one_batch()
+            while self._overflow:
+                self._spill()
+        ledger, sender = self._sender.ledger, self._sender
+        if ledger.spool_dirty and sender.reachable:
+            # Idle, and the server answers: work through the spool a few files
+            # per turn, coming back to live events between.
+            self._replay(max_files=8)
+        elif time.monotonic() - sender.last_replay > IDLE_REPLAY_INTERVAL:
+            self._replay(max_files=8)  # other processes' files
+
+    def _replay(self, max_files: int) -> None:
+        if self._sender.replay_spool(REPLAY_BUDGET, max_files=max_files):
+            self._wake.set()  # more to replay: the loop goes on with it
+        with self._lock:
+            self._progress.notify_all()
+
+    def _take(self, source: deque[EndedCall], limit: int) -> list[EndedCall]:
+        calls: list[EndedCall] = []
+        with self._lock:
+            while source and len(calls) < limit:
+                calls.append(source.popleft())
+            self._taken += len(calls)
+        return calls
+
+    def _settle(self, n: int) -> None:
+        with self._lock:
+            self._settled += n
+            self._progress.notify_all()
+
+    def _spill(self) -> None:
+        calls = self._take(self._overflow, SPILL_BATCH)
+        try:
+            self._sender.ledger.spool_events(self._pipeline.prepare(calls), "queue_full")
+        finally:
+            self._settle(len(calls))
+
+    def _send_one_batch(self) -> None:
+        calls = self._take(self._queue, self._batch_size)
+        try:
+            events = self._pipeline.prepare(calls)
+            with self._lock:
+                self._inflight = (calls, events)
+            report = self._sender.deliver(events, self._sender.config.retry_budget)
+            with self._lock:
+                mine = self._inflight is not None
+                self._inflight = None
+            if not mine:
+                return  # shutdown() took this batch over and spooled it
+            if self._sender.settle(calls, report) and self._sender.ledger.spool_dirty:
+                # The server answers again: send what piled up while it did not,
+                # a file at a time between live batches.
+                self._sender.replay_spool(REPLAY_BUDGET, max_files=REPLAY_FILES_PER_BATCH)
+        except Exception as exc:  # a bug must not lose the batch: spool it
+            self._guard.report("delivery failed", exc, raise_in_strict=False)
+            with self._lock:
+                held, self._inflight = self._inflight, None
+            if held is not None:
+                self._sender.ledger.spool_events(held[1], "internal_error")
+        finally:
+            self._settle(len(calls))
+
+    def after_fork(self) -> None:
+        """In a forked child: an empty queue and a fresh thread and locks.
+
+        The parent still owns (and will send) what was queued before the fork.
+        """
+        self._sender.after_fork()
+        self._init_state()
+        self._start()
+
+
+def _left(deadline: float | None) -> float | None:
+    if deadline is None:
+        return None
+    return max(0.0, deadline - time.monotonic())
