@@ -1,20 +1,33 @@
-"""A thread-safe script of failures for the collector to inject, for testing clients.
+"""A thread-safe script of failures for the collector to inject, and the layer applying it.
 
 Faults are a constructor option of :class:`~honeyhive_trace.collector.Collector` and are never
 reachable over HTTP. They apply only to the ingest endpoints (``POST /events/model`` and
 ``POST /events/model/batch``), so a test can always read state back through ``GET /events``.
+
+:class:`FaultLayer` is WSGI middleware around the ingest endpoint, so faults come after the
+collector's checks (a fault never hides a 401, 413 or 415) and after the body was read (a
+recorded request shows it). ``respond``, ``delay`` and ``partial`` are plain WSGI. ``drop`` and
+``hang`` need the raw socket: the layer raises :class:`ConnectionAbortedError` and the
+collector's server (``_server.py``) closes the connection without an answer.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-BATCH_PATH = "/events/model/batch"
+from honeyhive_trace.collector._decode import decode_envelope
+from honeyhive_trace.collector._validate import ValidationError, parse_batch
+from honeyhive_trace.collector._wsgi import BATCH_PATH, read_exactly, respond
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 FaultKind = Literal["respond", "delay", "drop", "hang", "partial"]
 
@@ -262,3 +275,113 @@ class Faults:
                 headers = (("Content-Type", "application/json"),)
                 return Fault("respond", status=self._rate_status, body=body, headers=headers)
         return None
+
+
+class _Captured:
+    """A ``start_response`` that keeps the answer's status and headers for a layer."""
+
+    def __init__(self) -> None:
+        self.status = ""
+        self.headers: list[tuple[str, str]] = []
+
+    def __call__(
+        self,
+        status: str,
+        headers: list[tuple[str, str]],
+        exc_info: OptExcInfo | None = None,
+        /,
+    ) -> Callable[[bytes], object]:
+        self.status, self.headers = status, list(headers)
+        return self._write
+
+    def _write(self, data: bytes) -> None:
+        raise RuntimeError("the ingest endpoint does not use write()")
+
+
+class FaultLayer:
+    """WSGI middleware that applies a :class:`Faults` script to the ingest requests it sees.
+
+    Args:
+        app: The ingest endpoint.
+        faults: The script.
+        stopping: Set when the collector stops; it cuts ``delay`` and ``hang`` short.
+    """
+
+    def __init__(self, app: WSGIApplication, faults: Faults, stopping: threading.Event) -> None:
+        """Wrap ``app``."""
+        self.app = app
+        self.faults = faults
+        self.stopping = stopping
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Apply the next fault, if any, to one ingest request (a WSGI application).
+
+        Raises:
+            ConnectionAbortedError: To close the connection without an answer (``drop``,
+                ``hang``, or a ``delay`` cut short by the collector stopping).
+        """
+        fault = self.faults.take(environ.get("PATH_INFO", ""))
+        if fault is None:
+            return self.app(environ, start_response)
+        if fault.kind == "respond":
+            return respond(
+                start_response, fault.status, fault.body, fault.headers, content_type=None
+            )
+        if fault.kind == "delay":
+            if self.stopping.wait(fault.seconds):
+                raise ConnectionAbortedError("collector stopping")
+            return self.app(environ, start_response)
+        if fault.kind == "hang":
+            self.stopping.wait()
+            raise ConnectionAbortedError("hung request released by stop()")
+        if fault.kind == "drop":
+            if not fault.after_store:
+                raise ConnectionAbortedError("dropped by injected fault")
+            captured = _Captured()
+            body = b"".join(self.app(environ, captured))
+            if captured.status.startswith("200"):
+                raise ConnectionAbortedError("answer dropped by injected fault")
+            start_response(captured.status, captured.headers)
+            return [body]
+        return self._partial(environ, start_response, fault.reject)
+
+    def _partial(
+        self, environ: WSGIEnvironment, start_response: StartResponse, reject: int
+    ) -> Iterable[bytes]:
+        """Pass on the batch without its last ``reject`` events; answer 500 "partly created"."""
+        raw = read_exactly(environ, int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(raw)
+        try:
+            body, texts = decode_envelope(raw, "model_events", many=True)
+            events = parse_batch(body)
+        except ValidationError:
+            return self.app(environ, start_response)  # the endpoint explains the 400
+        keep = max(0, len(events) - reject)
+        rejected = [
+            f"event {ev.get('event_id') or f'#{i}'}: rejected by injected fault"
+            for i, ev in enumerate(events[keep:], start=keep)
+        ]
+        stored: list[str] = []
+        if keep:
+            kept = (
+                texts[:keep]
+                if texts is not None
+                else [json.dumps(e, separators=(",", ":")) for e in events[:keep]]
+            )
+            parts = [
+                f"{json.dumps(name)}:{json.dumps(value)}"
+                for name, value in body.items()
+                if name != "model_events"
+            ]
+            parts.append('"model_events":[' + ",".join(kept) + "]")
+            shorter = ("{" + ",".join(parts) + "}").encode()
+            environ["wsgi.input"] = io.BytesIO(shorter)
+            environ["CONTENT_LENGTH"] = str(len(shorter))
+            captured = _Captured()
+            answer = b"".join(self.app(environ, captured))
+            if not captured.status.startswith("200"):
+                start_response(captured.status, captured.headers)
+                return [answer]
+            stored = json.loads(answer)["event_ids"]
+        payload = {"event_ids": stored, "errors": rejected, "success": True}
+        return respond(start_response, 500, json.dumps(payload).encode())

@@ -1,65 +1,297 @@
-"""The :class:`Collector`: a local HoneyHive-compatible server, its lifecycle and settings."""
+"""The thin threaded HTTP/1.1 server that runs the collector's WSGI application.
+
+It owns what a WSGI application cannot: sockets, keep-alive, the per-connection timeout and
+the overall deadline for a request body (against slow clients), JSON answers to requests too
+malformed to reach the application (400, 414, 431, 501, 505), recording requests, and the
+two faults that need the raw socket: when the application raises :class:`ConnectionError` or
+:class:`TimeoutError` (``drop``, ``hang`` and ``delay`` cut short by ``stop()``, or a
+truncated or stalled body), the connection is closed without an answer.
+
+The connection is also closed after an answer when the application set
+``environ[CLOSE_CONNECTION]`` or did not read the whole request body.
+"""
 
 from __future__ import annotations
 
-import json
+import io
 import logging
-import os
 import selectors
 import socket
 import sys
 import threading
-from http.server import ThreadingHTTPServer
-from importlib import resources
-from pathlib import Path
-from types import TracebackType
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
-from honeyhive_trace.collector._faults import Faults
-from honeyhive_trace.collector._handler import CollectorHandler, RecordedRequest
-from honeyhive_trace.collector._store import MEMORY, EventQuery, EventStore
-from honeyhive_trace.locations import is_loopback, user_data_dir
+from honeyhive_trace import __version__
+from honeyhive_trace.collector._wsgi import CLOSE_CONNECTION, one_error
 
 if TYPE_CHECKING:
-    from typing import Self
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
 
 logger = logging.getLogger("honeyhive_trace.collector")
 
-DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
-_CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".ico": "image/x-icon",
-}
+_CHUNK = 1 << 20
 
 
-def default_db_path() -> Path:
-    """Return the events database the CLI uses when no ``--db`` is given.
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as the collector received it (with ``record_requests=True``).
 
-    Returns:
-        ``user_data_dir() / "events.db"``.
+    Attributes:
+        method: The HTTP method, e.g. ``POST``.
+        path: The request target, including any query string.
+        headers: The request headers (the last value wins for repeated names).
+        body: The raw body; empty when the collector did not read it.
     """
-    return user_data_dir() / "events.db"
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
 
 
-def _load_static() -> dict[str, tuple[bytes, str]]:
-    files: dict[str, tuple[bytes, str]] = {}
-    folder = resources.files("honeyhive_trace.collector") / "static"
-    if not folder.is_dir():
-        return files
-    for entry in folder.iterdir():
-        content_type = _CONTENT_TYPES.get(os.path.splitext(entry.name)[1])
-        if entry.is_file() and content_type is not None:
-            files[entry.name] = (entry.read_bytes(), content_type)
-    return files
+class _Body(io.RawIOBase):
+    """``wsgi.input``: at most Content-Length bytes of the body, read within one deadline."""
+
+    def __init__(
+        self,
+        rfile: io.BufferedIOBase,
+        length: int,
+        timeout: float,
+        on_complete: Callable[[bytes], None] | None,
+    ) -> None:
+        super().__init__()
+        self._rfile = rfile
+        self.remaining = length
+        self._timeout = timeout
+        self._deadline: float | None = None
+        self._on_complete = on_complete
+        self._seen: list[bytes] = []
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        size = min(len(view), self.remaining, _CHUNK)
+        if size == 0:
+            return 0
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self._timeout
+        chunk = self._rfile.read1(size)
+        if chunk and time.monotonic() > self._deadline:
+            raise TimeoutError("request body not received in time")
+        view[: len(chunk)] = chunk
+        self.remaining -= len(chunk)
+        if self._on_complete is not None and chunk:
+            self._seen.append(chunk)
+            if self.remaining == 0:
+                self._on_complete(b"".join(self._seen))
+                self._on_complete = None
+        return len(chunk)
 
 
-class _HTTPServer(ThreadingHTTPServer):
+class _Handler(BaseHTTPRequestHandler):
+    """Turns each request of a (keep-alive) connection into one WSGI call."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = f"honeyhive-trace-collector/{__version__}"
+    sys_version = ""
+    # Buffer each answer so headers and body leave in one segment; with Nagle's algorithm
+    # and delayed ACKs, two small writes cost the client 40 ms per request.
+    wbufsize = 64 * 1024
+    server: CollectorServer
+
+    def version_string(self) -> str:
+        """Return the ``Server`` header value."""
+        return self.server_version
+
+    def setup(self) -> None:
+        """Set the socket timeout, buffer the streams and register the connection."""
+        self.request.settimeout(self.server.request_timeout)
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.track(self.connection, add=True)
+
+    def finish(self) -> None:
+        """Flush and unregister the connection."""
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, add=False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Route the base class's per-request logging to a quiet logger."""
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s %s", self.address_string(), format % args)
+
+    def send_error(
+        self, code: int, message: str | None = None, explain: str | None = None
+    ) -> None:
+        """Answer protocol errors found by the base class (bad request line, ...) with JSON."""
+        text = message or HTTPStatus(code).phrase
+        if not self.request_version.startswith("HTTP/1."):
+            # The base class answers unparseable request lines HTTP/0.9-style: body only.
+            # Nobody speaks 0.9 any more; a status line helps every real client.
+            self.request_version = "HTTP/1.0"
+        logger.debug("%s protocol error %d: %s", self.address_string(), code, text)
+        body = one_error("", text)
+        self._write(code, None, _json_headers(body), body, True)
+
+    def do_GET(self) -> None:
+        """Hand the request to the WSGI application."""
+        self._run()
+
+    do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+
+    def _environ(self, body: _Body) -> WSGIEnvironment:
+        target = urlsplit(self.path)
+        host, port = self.server.server_address[:2]
+        environ: WSGIEnvironment = {
+            "REQUEST_METHOD": self.command,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote(target.path, "latin-1"),
+            "QUERY_STRING": target.query,
+            "SERVER_NAME": str(host),
+            "SERVER_PORT": str(port),
+            "SERVER_PROTOCOL": self.request_version,
+            "REMOTE_ADDR": self.client_address[0],
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": body,
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for name, value in self.headers.items():
+            if "_" in name:  # would be confused with a dash once in the environ
+                continue
+            key = name.upper().replace("-", "_")
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = "HTTP_" + key
+            environ.setdefault(key, value)  # the first value, as the collector always read
+        return environ
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        recorder = self.server.recorder
+        recorded = False
+
+        def record(raw: bytes) -> None:
+            nonlocal recorded
+            if recorder is not None and not recorded:
+                recorded = True
+                headers = dict(self.headers.items())
+                recorder(RecordedRequest(self.command, self.path, headers, raw))
+
+        # Framing is the server's business: never read past this request's body.
+        text = (self.headers.get("Content-Length") or "").strip()
+        length = int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else 0
+        chunked = "Transfer-Encoding" in self.headers
+        timeout = self.server.request_timeout
+        body = _Body(self.rfile, 0 if chunked else length, timeout, record if recorder else None)
+        environ = self._environ(body)
+        answer: list[Any] = []
+        written: list[bytes] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None, /
+        ) -> Callable[[bytes], object]:
+            answer[:] = [status, list(headers)]
+            return written.append
+
+        try:
+            result: Iterable[bytes] = self.server.app(environ, start_response)
+            try:
+                data = b"".join([*written, *result])
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            if not answer:
+                raise RuntimeError("the application did not call start_response")
+        except (ConnectionError, TimeoutError) as exc:
+            logger.debug("%s %s: connection closed: %s", self.command, self.path, exc)
+            self.close_connection = True
+            return
+        except Exception:
+            logger.exception("collector failed on %s %s", self.command, self.path)
+            error = one_error("", "internal collector error")
+            self._write(500, None, _json_headers(error), error, True)
+            return
+        finally:
+            record(b"")  # a request whose body was not (completely) read
+            logger.debug(
+                "%s %s took %.2f ms",
+                self.command,
+                self.path,
+                (time.perf_counter() - started) * 1e3,
+            )
+        status, headers = answer
+        code, _, reason = status.partition(" ")
+        if not any(name.lower() == "content-length" for name, _ in headers):
+            headers.append(("Content-Length", str(len(data))))
+        close = bool(environ.get(CLOSE_CONNECTION)) or chunked or body.remaining > 0
+        self._write(int(code), reason or None, headers, data, close)
+
+    def _write(
+        self,
+        code: int,
+        reason: str | None,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        close: bool,
+    ) -> None:
+        self.send_response(code, reason)
+        for name, value in headers:
+            self.send_header(name, value)
+        if close:
+            self.send_header("Connection", "close")  # also ends the keep-alive loop
+        self.end_headers()
+        if self.command != "HEAD" and body:
+            self.wfile.write(body)
+
+
+class CollectorServer(ThreadingHTTPServer):
+    """A threaded HTTP/1.1 server for one WSGI application, stoppable at once.
+
+    Args:
+        address: ``(host, port)`` to bind; an IPv6 host is bound as such.
+        app: The WSGI application.
+        request_timeout: Socket timeout per connection and deadline for reading a body, s.
+        stopping: Set when the owner stops; connections accepted after that are cut off.
+        recorder: Called with every request that reached the application, or None.
+    """
+
     daemon_threads = True
     allow_reuse_address = True  # restart on the same port while old sockets are in TIME_WAIT
     request_queue_size = 128
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        app: WSGIApplication,
+        *,
+        request_timeout: float,
+        stopping: threading.Event,
+        recorder: Callable[[RecordedRequest], None] | None = None,
+    ) -> None:
+        """Bind and listen; :meth:`run` serves."""
+        self.app = app
+        self.request_timeout = request_timeout
+        self.recorder = recorder
+        self._stopping = stopping
+        self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        super().__init__(address, _Handler)
 
     def server_activate(self) -> None:
         """Listen, and make the socket pair that :meth:`wake` uses."""
@@ -92,286 +324,38 @@ class _HTTPServer(ThreadingHTTPServer):
             pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # Resets and broken pipes from misbehaving clients are routine; keep stderr quiet.
+        """Keep resets and broken pipes from misbehaving clients (routine) off stderr."""
         logger.debug("connection from %s failed", client_address, exc_info=sys.exc_info())
 
-
-class _HTTPServer6(_HTTPServer):
-    address_family = socket.AF_INET6
-
-
-class Collector:
-    """A local server that speaks HoneyHive's ``/events/model`` API and stores to SQLite.
-
-    Every event is committed to the database before the 200 answer. ``GET /events`` and
-    ``GET /events/<id>`` read them back, and ``GET /`` serves a small viewer.
-
-    Example:
-        >>> with Collector() as c:
-        ...     c.url.startswith("http://127.0.0.1:")
-        True
-
-    Args:
-        host: Interface to bind; loopback unless ``allow_remote`` and ``api_key`` are set.
-        port: TCP port; 0 picks a free one (see :attr:`port` after :meth:`start`).
-        db: SQLite file (parent directories are created), ``":memory:"``, or None for
-            :func:`default_db_path`.
-        api_key: When set, every API request must carry ``Authorization: Bearer <key>``.
-        max_body_bytes: Larger request bodies are answered with 413.
-        faults: A :class:`Faults` script to inject failures, for testing clients.
-        record_requests: Keep every request in :attr:`requests`.
-        allow_remote: Allow binding a non-loopback interface (requires ``api_key``).
-        request_timeout: Socket timeout per connection and deadline for reading a body, s.
-
-    Raises:
-        ValueError: If a setting is invalid, e.g. a remote ``host`` without ``allow_remote``.
-        honeyhive_trace.collector.StoreError: If the database cannot be opened.
-    """
-
-    def __init__(
-        self,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        *,
-        db: str | os.PathLike[str] | None = MEMORY,
-        api_key: str | None = None,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        faults: Faults | None = None,
-        record_requests: bool = False,
-        allow_remote: bool = False,
-        request_timeout: float = 30.0,
-    ) -> None:
-        """Check the settings and open the database; :meth:`start` binds the port."""
-        if not is_loopback(host) and not (allow_remote and api_key):
-            raise ValueError(
-                f"binding non-loopback host {host!r} requires allow_remote=True and an api_key"
-            )
-        if not 0 <= port <= 65535:
-            raise ValueError(f"port must be between 0 and 65535, got {port}")
-        if max_body_bytes < 1:
-            raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
-        if not request_timeout > 0:
-            raise ValueError(f"request_timeout must be positive, got {request_timeout}")
-        if api_key is not None and (not api_key or not api_key.isprintable()):
-            raise ValueError("api_key must be a non-empty printable string")
-        self.host = host
-        self.allow_remote = allow_remote
-        self.max_body_bytes = max_body_bytes
-        self.faults = faults
-        self.record_requests = record_requests
-        self.request_timeout = float(request_timeout)
-        self._api_key_bytes = api_key.encode() if api_key is not None else None
-        self._requested_port = port
-        self.db = str(db) if db is not None else str(default_db_path())
-        self.store = EventStore(self.db)
-        self._static = _load_static()
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._connections: set[socket.socket] = set()
-        self._stopping = threading.Event()
-        self._server: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def __repr__(self) -> str:
-        """Describe the collector without its api key."""
-        where = self.url if self._server is not None else f"{self.host}:{self._requested_port}"
-        return f"<Collector {where} db={self.db!r}>"
-
-    # -- lifecycle ------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        """Bind the port and serve in a background daemon thread.
-
-        Returns:
-            This collector, so ``c = Collector().start()`` works.
-
-        Raises:
-            RuntimeError: If the collector was stopped (create a new one instead).
-            OSError: If the port cannot be bound.
-        """
-        with self._lock:
-            if self._stopping.is_set():
-                raise RuntimeError("a stopped collector cannot be restarted; create a new one")
-            if self._server is not None:
-                return self
-            attrs = {"collector": self, "timeout": self.request_timeout}
-            handler = type("Handler", (CollectorHandler,), attrs)
-            server_class = _HTTPServer6 if ":" in self.host else _HTTPServer
-            self._server = server_class((self.host.strip("[]"), self._requested_port), handler)
-            self._thread = threading.Thread(
-                target=self._server.run,
-                name=f"honeyhive-trace-collector:{self.port}",
-                daemon=True,
-            )
-            self._thread.start()
-        logger.info("collector listening on %s (db: %s)", self.url, self.db)
-        return self
-
-    def serve_forever(self) -> None:
-        """Serve until :meth:`stop` is called or the calling thread is interrupted (Ctrl-C).
-
-        Raises:
-            OSError: If the port cannot be bound.
-        """
-        self.start()
-        try:
-            self._stopping.wait()
-        finally:
-            self.stop()
-
-    def stop(self) -> None:
-        """Stop serving, close open connections and release hanging requests; idempotent.
-
-        The database stays readable through :meth:`events` and :meth:`count`.
-        """
-        with self._lock:
-            already = self._stopping.is_set()
-            self._stopping.set()
-            server, thread = self._server, self._thread
-        if already or server is None:
-            return
-        server.wake()
-        if thread is not None:
-            thread.join()
-        server.server_close()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        logger.info("collector on %s stopped", self.url)
-
-    def __enter__(self) -> Self:
-        """Start the collector."""
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Stop the collector."""
-        self.stop()
-
-    # -- addresses ------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        """The bound TCP port.
-
-        Raises:
-            RuntimeError: Before :meth:`start`.
-        """
-        if self._server is None:
-            raise RuntimeError("the collector is not started")
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        """The base URL clients use, e.g. ``http://127.0.0.1:8719``.
-
-        Raises:
-            RuntimeError: Before :meth:`start`.
-        """
-        host = self.host.strip("[]")
-        if host in ("", "0.0.0.0"):
-            host = "127.0.0.1"
-        elif host == "::":
-            host = "::1"
-        if ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{self.port}"
-
-    # -- data, for tests and the CLI ------------------------------------------------------
-
-    def events(
-        self,
-        *,
-        project: str | None = None,
-        model: str | None = None,
-        session_id: str | None = None,
-        event_name: str | None = None,
-        has_error: bool | None = None,
-        since: float | None = None,
-        until: float | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[dict[str, Any]]:
-        """Return stored events, newest first, with the filters of ``GET /events``.
-
-        Args:
-            project: Only events of this project.
-            model: Only events of this model.
-            session_id: Only events of this session.
-            event_name: Only events with this name.
-            has_error: True for failed calls only, False for successful ones only.
-            since: Only events with ``start_time >= since`` (unix ms).
-            until: Only events with ``start_time < until`` (unix ms).
-            limit: Most events to return; None (unlike ``GET /events``) for all.
-            offset: Events to skip.
-
-        Returns:
-            The events as they were posted (plus ``event_id`` where the collector set it).
-        """
-        query = EventQuery(
-            project,
-            model,
-            session_id,
-            event_name,
-            has_error,
-            since,
-            until,
-            limit,
-            offset,
-        )
-        bodies, _ = self.store.query(query)
-        return [json.loads(body) for body in bodies]
-
-    def event(self, event_id: str) -> dict[str, Any] | None:
-        """Return one stored event.
-
-        Args:
-            event_id: Its id.
-
-        Returns:
-            The event, or None if no such event is stored.
-        """
-        body = self.store.get(event_id)
-        return None if body is None else dict(json.loads(body))
-
-    def count(self) -> int:
-        """Return the number of stored events."""
-        return self.store.count()
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """A snapshot of the requests received so far (with ``record_requests=True``)."""
-        with self._lock:
-            return list(self._requests)
-
-    def clear_requests(self) -> None:
-        """Forget the recorded requests."""
-        with self._lock:
-            self._requests.clear()
-
-    # -- called by the handler ------------------------------------------------------------
-
-    def _record(self, request: RecordedRequest) -> None:
-        with self._lock:
-            self._requests.append(request)
-
-    def _track(self, conn: socket.socket, *, add: bool) -> None:
+    def track(self, conn: socket.socket, *, add: bool) -> None:
+        """Register (or forget) an open connection, for :meth:`close_connections`."""
         with self._lock:
             if add:
                 self._connections.add(conn)
             else:
                 self._connections.discard(conn)
         if add and self._stopping.is_set():
-            # Accepted while stopping: do not let it be served by a collector that is gone.
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            # Accepted while stopping: do not let it be served by a server that is gone.
+            _shut(conn)
+
+    def close_connections(self) -> None:
+        """Shut down every open connection (idle keep-alive ones and hanging requests)."""
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            _shut(conn)
+
+
+def _json_headers(body: bytes) -> list[tuple[str, str]]:
+    return [
+        ("Content-Type", "application/json"),
+        ("Cache-Control", "no-store"),
+        ("Content-Length", str(len(body))),
+    ]
+
+
+def _shut(conn: socket.socket) -> None:
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass

@@ -26,6 +26,7 @@ from honeyhive_trace.collector._validate import FieldError, ValidationError
 
 MEMORY = ":memory:"
 SCHEMA_VERSION = 1
+#: The most events one ``GET /events`` page holds (its ``limit``).
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 

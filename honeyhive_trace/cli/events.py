@@ -1,0 +1,235 @@
+"""``honeyhive-trace events``: print recent events, as a table or JSON lines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from honeyhive_trace.cli._common import API_KEY_ENV, fail, positive_int
+from honeyhive_trace.collector import (
+    MAX_LIMIT,
+    EventQuery,
+    EventStore,
+    StoreError,
+    default_db_path,
+    is_loopback,
+)
+
+HELP = "print recent events as a table or JSON lines"
+DESCRIPTION = (
+    "Print the most recent events, oldest first, from a collector database (read-only) or a "
+    "running collector."
+)
+
+
+def _limit(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_LIMIT}, got {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``events`` to its parser."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--db", help=f"database to read (default {default_db_path()})")
+    source.add_argument("--url", help="read from a running collector, e.g. http://127.0.0.1:8719")
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get(API_KEY_ENV),
+        help=f"key for --url (default ${API_KEY_ENV})",
+    )
+    parser.add_argument(
+        "--limit", type=_limit, default=20, help="how many events (default %(default)s)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON event per line")
+    parser.add_argument("--project", help="only this project")
+    parser.add_argument("--model", help="only this model")
+    parser.add_argument("--event-name", help="only events with this name")
+    parser.add_argument("--session-id", help="only events of this session")
+    parser.add_argument("--errors", action="store_true", help="only failed calls")
+
+
+def _query(args: argparse.Namespace) -> EventQuery:
+    return EventQuery(
+        project=args.project,
+        model=args.model,
+        session_id=args.session_id,
+        event_name=args.event_name,
+        has_error=True if args.errors else None,
+        limit=args.limit,
+    )
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects, so the API key is never forwarded to another server."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _fetch_from_url(url: str, query: EventQuery, api_key: str | None) -> tuple[list[Any], int]:
+    params = {
+        name: value
+        for name, value in (
+            ("project", query.project),
+            ("model", query.model),
+            ("session_id", query.session_id),
+            ("event_name", query.event_name),
+            ("has_error", "true" if query.has_error else None),
+            ("limit", str(query.limit)),
+        )
+        if value is not None
+    }
+    target = url.rstrip("/") + "/events?" + urllib.parse.urlencode(params)
+    request = urllib.request.Request(target, headers={"Accept": "application/json"})
+    if api_key:
+        request.add_header("Authorization", f"Bearer {api_key}")
+    handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+    if is_loopback(urllib.parse.urlsplit(target).hostname or ""):
+        handlers.append(urllib.request.ProxyHandler({}))  # never send a local read via a proxy
+    with urllib.request.build_opener(*handlers).open(request, timeout=10) as response:
+        data = json.load(response)
+    return list(data["events"]), int(data["total"])
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the events.
+
+    Args:
+        args: The parsed options of ``events``.
+
+    Returns:
+        The exit status.
+    """
+    query = _query(args)
+    if args.url is not None:
+        if urllib.parse.urlsplit(args.url).scheme not in ("http", "https"):
+            return fail(f"--url must be an http:// or https:// URL, got {args.url!r}", 2)
+        try:
+            events, total = _fetch_from_url(args.url, query, args.api_key)
+        except urllib.error.HTTPError as exc:
+            return fail(f"{args.url} answered HTTP {exc.code}: {_error_detail(exc)}")
+        except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+            return fail(f"cannot read events from {args.url}: {exc}")
+        where = args.url
+    else:
+        path = Path(args.db) if args.db is not None else default_db_path()
+        try:
+            store = EventStore(path, readonly=True)
+        except StoreError as exc:
+            return fail(str(exc))
+        try:
+            bodies, total = store.query(query)
+        finally:
+            store.close()
+        events = [json.loads(body) for body in bodies]
+        where = str(path)
+    events.reverse()  # oldest first, like a log
+    if args.json:
+        for event in events:
+            print(json.dumps(event, separators=(",", ":")))
+    else:
+        print_table(events, sys.stdout)
+        print(f"{len(events)} of {total} events from {where}")
+    return 0
+
+
+def _error_detail(exc: urllib.error.HTTPError) -> str:
+    try:
+        body = json.loads(exc.read())
+        return "; ".join(f"{e['field']}: {e['message']}" for e in body["errors"])
+    except (ValueError, KeyError, TypeError, OSError):
+        return str(exc.reason)
+
+
+# -- the table ----------------------------------------------------------------------------
+
+_COLUMNS = ("TIME", "NAME", "MODEL", "PROVIDER", "DURATION", "TOKENS", "COST", "ERROR")
+_RIGHT = frozenset({"DURATION", "TOKENS", "COST"})
+_WIDEST = {"NAME": 36, "MODEL": 28, "PROVIDER": 14, "ERROR": 48}
+
+
+def _clean(text: str, width: int | None = None) -> str:
+    """Make event text safe for a terminal: no control characters or escape sequences."""
+    out = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    if width is not None and len(out) > width:
+        out = out[: width - 1] + "…"
+    return out
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _duration(ms: float | None) -> str:
+    if ms is None:
+        return "-"
+    return f"{ms:,.0f} ms" if ms >= 100 else f"{ms:.1f} ms"
+
+
+def _cells(event: dict[str, Any]) -> list[str]:
+    start = _number(event.get("start_time"))
+    when = (
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(start / 1000))
+        if start is not None
+        else "-"
+    )
+    duration = _number(event.get("duration"))
+    usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
+    tokens = usage.get("total_tokens") if isinstance(usage, dict) else None
+    if not isinstance(tokens, int) and isinstance(usage, dict):
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        if isinstance(prompt, int) and isinstance(completion, int):
+            tokens = prompt + completion
+    cost = _number(event.get("cost"))
+    error = event.get("error")
+    return [
+        when,
+        str(event.get("event_name") or "-"),
+        str(event.get("model", "-")),
+        str(event.get("provider", "-")),
+        _duration(duration),
+        f"{tokens:,}" if isinstance(tokens, int) else "-",
+        f"${cost:.6f}" if cost is not None else "-",
+        str(error) if error else "",
+    ]
+
+
+def print_table(events: Sequence[dict[str, Any]], out: TextIO) -> None:
+    """Print events as an aligned, terminal-safe table.
+
+    Args:
+        events: The events, in the order to print them.
+        out: Where to print.
+    """
+    if not events:
+        print("no events", file=out)
+        return
+    rows = [
+        [_clean(cell, _WIDEST.get(name)) for name, cell in zip(_COLUMNS, _cells(ev), strict=True)]
+        for ev in events
+    ]
+    widths = [max(len(name), *(len(row[i]) for row in rows)) for i, name in enumerate(_COLUMNS)]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            cell.rjust(width) if name in _RIGHT else cell.ljust(width)
+            for name, cell, width in zip(_COLUMNS, cells, widths, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    print(line(_COLUMNS), file=out)
+    for row in rows:
+        print(line(row), file=out)

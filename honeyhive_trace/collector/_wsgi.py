@@ -1,0 +1,111 @@
+"""WSGI plumbing shared by the collector's application, its layers and its server.
+
+The collector keeps to plain WSGI (PEP 3333), with two extensions that servers may ignore:
+
+* ``environ[CLOSE_CONNECTION]``: the application sets it to True when the connection should
+  not be kept alive after its answer (a rejected request whose body may be unread). The
+  collector's own server honours it; WSGI forbids an application to send ``Connection``.
+* Raising :class:`ConnectionError` (or :class:`TimeoutError`) from the application means
+  "the client is gone or must be cut off: close without an answer". The collector's server
+  does exactly that; other servers log the error and close or answer 500.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from honeyhive_trace.collector._validate import FieldError
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+SINGLE_PATH = "/events/model"
+BATCH_PATH = "/events/model/batch"
+EVENTS_PATH = "/events"
+INGEST_PATHS = frozenset({SINGLE_PATH, BATCH_PATH})
+
+#: ``environ`` key the application sets to True to have the connection closed after answering.
+CLOSE_CONNECTION = "honeyhive_trace.collector.close_connection"
+
+#: The type of a WSGI application, as public signatures spell it.
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+Headers = Sequence[tuple[str, str]]
+
+
+def error_body(errors: list[FieldError]) -> bytes:
+    """Return the JSON body of an error answer."""
+    return json.dumps({"success": False, "errors": errors}).encode()
+
+
+def one_error(field: str, message: str) -> bytes:
+    """Return the JSON body of an error answer about one field."""
+    return error_body([{"field": field, "message": message}])
+
+
+def status_line(status: int) -> str:
+    """Return a WSGI status string such as ``"404 Not Found"``."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+
+
+def respond(
+    start_response: StartResponse,
+    status: int,
+    body: bytes,
+    headers: Headers = (),
+    *,
+    content_type: str | None = "application/json",
+    exc_info: OptExcInfo | None = None,
+) -> list[bytes]:
+    """Start a complete answer and return its body, for ``return respond(...)``.
+
+    JSON answers are marked ``Cache-Control: no-store``; every answer has a Content-Length.
+    """
+    out: list[tuple[str, str]] = []
+    if content_type is not None:
+        out.append(("Content-Type", content_type))
+    if content_type == "application/json":
+        out.append(("Cache-Control", "no-store"))
+    out.append(("Content-Length", str(len(body))))
+    out.extend(headers)
+    start_response(status_line(status), out, exc_info)
+    return [body]
+
+
+def reject(
+    environ: WSGIEnvironment,
+    start_response: StartResponse,
+    status: int,
+    body: bytes,
+    headers: Headers = (),
+    *,
+    exc_info: OptExcInfo | None = None,
+) -> list[bytes]:
+    """Answer with an error and ask the server to close the connection afterwards."""
+    environ[CLOSE_CONNECTION] = True
+    return respond(start_response, status, body, headers, exc_info=exc_info)
+
+
+def read_exactly(environ: WSGIEnvironment, length: int) -> bytes:
+    """Read ``length`` bytes of the request body.
+
+    Raises:
+        ConnectionAbortedError: If the body ends early (the client gave up).
+    """
+    stream = environ["wsgi.input"]
+    chunks: list[bytes] = []
+    remaining = length
+    while remaining:
+        chunk = stream.read(min(remaining, 1 << 20))
+        if not chunk:
+            raise ConnectionAbortedError("request body truncated")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
