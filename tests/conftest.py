@@ -1,4 +1,7 @@
-"""Shared fixtures: an isolated environment and a real loopback collector."""
+"""Shared fixtures: an isolated environment and a real loopback collector.
+
+Only fixtures and hooks live here; helpers are in :mod:`tests._support`.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +16,7 @@ import honeyhive_trace as hh
 from honeyhive_trace import _client
 from honeyhive_trace._config import ENV_VARS
 from honeyhive_trace.collector import Collector, Faults
-
-API_KEY = "hh-test-key-3f1c9a7e5d"
+from tests._support.wire import API_KEY
 
 
 @pytest.fixture(autouse=True)
@@ -48,8 +50,8 @@ def collector(faults: Faults) -> Iterator[Collector]:
 
 @pytest.fixture
 def provider() -> Iterator[Any]:
-    """A fake OpenAI/Anthropic server on 127.0.0.1 (see tests/fake_provider.py)."""
-    from tests.fake_provider import FakeProvider
+    """A fake OpenAI/Anthropic server on 127.0.0.1 (see tests/_support/fake_provider.py)."""
+    from tests._support.fake_provider import FakeProvider
 
     with FakeProvider() as fake:
         yield fake
@@ -96,28 +98,3 @@ def log_text(caplog: pytest.LogCaptureFixture) -> Any:
         )
 
     return _text
-
-
-def sent_bodies(collector: Collector) -> list[dict[str, Any]]:
-    """Every model_event the library posted to *collector*, in order, from raw requests."""
-    import json
-
-    events: list[dict[str, Any]] = []
-    for request in collector.requests:
-        if request.method != "POST" or not request.path.startswith("/events/model"):
-            continue
-        body = json.loads(request.body)
-        if "model_events" in body:
-            events.extend(body["model_events"])
-        else:
-            events.append(body["model_event"])
-    return events
-
-
-#: Keys whose values differ on every run; tests check them separately.
-DYNAMIC = ("event_id", "start_time", "end_time", "duration", "session_id", "parent_id")
-
-
-def stable(event: dict[str, Any]) -> dict[str, Any]:
-    """*event* without its run-dependent keys."""
-    return {k: v for k, v in event.items() if k not in DYNAMIC}

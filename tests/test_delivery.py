@@ -21,7 +21,7 @@ import honeyhive_trace as hh
 from honeyhive_trace import _client
 from honeyhive_trace._transport import TRUNCATION_MARKER, retry_after_seconds
 from honeyhive_trace.collector import Collector, Faults
-from tests.conftest import API_KEY, sent_bodies
+from tests._support.wire import API_KEY, sent_bodies
 
 
 def produce(n: int, prefix: str = "e", size: int = 0) -> list[str]:

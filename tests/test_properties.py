@@ -9,7 +9,7 @@ function and through ``model_event``. Each example checks that:
   value and yielded items (same objects), or the same exception object;
 - no event stays current afterwards, and arguments are not consumed or called;
 - exactly one event is built, and its ``model_event`` body satisfies the
-  contract of ``shared/API.md`` (:mod:`tests.contract`) and the collector's own
+  contract of ``shared/API.md`` (:mod:`tests._support.contract`) and the collector's own
   validator, as it would be sent on the wire.
 
 For speed, the bulk of the examples does not go through HTTP: tracing is
@@ -51,7 +51,7 @@ from honeyhive_trace._serialization import encode
 from honeyhive_trace.collector import Collector
 from honeyhive_trace.collector._validate import ValidationError, parse_single
 from honeyhive_trace.processors import redact, truncate
-from tests.contract import check_model_event
+from tests._support.contract import check_model_event
 
 settings.register_profile(
     "hh-properties",
