@@ -11,21 +11,42 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 import honeyhive_trace as hh
 from honeyhive_trace import _client
 from honeyhive_trace._config import ENV_VARS
 from honeyhive_trace.collector import Collector, Faults
+from tests._support.isolation import (
+    pytest_configure,
+    pytest_sessionfinish,
+    pytest_sessionstart,
+    pytest_unconfigure,
+)
 from tests._support.wire import API_KEY
+
+#: The real-home guard and Hypothesis's temporary home (see tests/_support/isolation.py).
+__all__ = ["pytest_configure", "pytest_sessionfinish", "pytest_sessionstart", "pytest_unconfigure"]
+
+# Hypothesis keeps no example database here (property tests set their own profiles).
+settings.register_profile("hh-default", database=None)
+settings.load_profile("hh-default")
 
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No HH_* variable leaks in; spool and data dirs live under tmp_path; reset after."""
+    """No HH_* variable leaks in; HOME and the XDG dirs live under tmp_path; reset after.
+
+    Subprocesses a test starts inherit ``os.environ``, so they are isolated too.
+    """
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     _client.reset()
     yield
     _client.reset()
