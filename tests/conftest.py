@@ -1,4 +1,7 @@
-"""Shared fixtures: an isolated environment and a real loopback collector."""
+"""Shared fixtures: an isolated environment and a real loopback collector.
+
+Only fixtures and hooks live here; helpers are in :mod:`tests._support`.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +11,42 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 import honeyhive_trace as hh
 from honeyhive_trace import _client
 from honeyhive_trace._config import ENV_VARS
 from honeyhive_trace.collector import Collector, Faults
+from tests._support.isolation import (
+    pytest_configure,
+    pytest_sessionfinish,
+    pytest_sessionstart,
+    pytest_unconfigure,
+)
+from tests._support.wire import API_KEY
 
-API_KEY = "hh-test-key-3f1c9a7e5d"
+#: The real-home guard and Hypothesis's temporary home (see tests/_support/isolation.py).
+__all__ = ["pytest_configure", "pytest_sessionfinish", "pytest_sessionstart", "pytest_unconfigure"]
+
+# Hypothesis keeps no example database here (property tests set their own profiles).
+settings.register_profile("hh-default", database=None)
+settings.load_profile("hh-default")
 
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No HH_* variable leaks in; spool and data dirs live under tmp_path; reset after."""
+    """No HH_* variable leaks in; HOME and the XDG dirs live under tmp_path; reset after.
+
+    Subprocesses a test starts inherit ``os.environ``, so they are isolated too.
+    """
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     _client.reset()
     yield
     _client.reset()
@@ -48,8 +71,8 @@ def collector(faults: Faults) -> Iterator[Collector]:
 
 @pytest.fixture
 def provider() -> Iterator[Any]:
-    """A fake OpenAI/Anthropic server on 127.0.0.1 (see tests/fake_provider.py)."""
-    from tests.fake_provider import FakeProvider
+    """A fake OpenAI/Anthropic server on 127.0.0.1 (see tests/_support/fake_provider.py)."""
+    from tests._support.fake_provider import FakeProvider
 
     with FakeProvider() as fake:
         yield fake
@@ -96,28 +119,3 @@ def log_text(caplog: pytest.LogCaptureFixture) -> Any:
         )
 
     return _text
-
-
-def sent_bodies(collector: Collector) -> list[dict[str, Any]]:
-    """Every model_event the library posted to *collector*, in order, from raw requests."""
-    import json
-
-    events: list[dict[str, Any]] = []
-    for request in collector.requests:
-        if request.method != "POST" or not request.path.startswith("/events/model"):
-            continue
-        body = json.loads(request.body)
-        if "model_events" in body:
-            events.extend(body["model_events"])
-        else:
-            events.append(body["model_event"])
-    return events
-
-
-#: Keys whose values differ on every run; tests check them separately.
-DYNAMIC = ("event_id", "start_time", "end_time", "duration", "session_id", "parent_id")
-
-
-def stable(event: dict[str, Any]) -> dict[str, Any]:
-    """*event* without its run-dependent keys."""
-    return {k: v for k, v in event.items() if k not in DYNAMIC}

@@ -19,7 +19,7 @@ import requests
 
 from honeyhive_trace import cli
 from honeyhive_trace.collector import Collector
-from tests.collector_helpers import ServeProcess, cli_env, minimal_event, run_cli
+from tests._support.collector import ServeProcess, cli_env, minimal_event, run_cli
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -28,7 +28,7 @@ from honeyhive_trace.collector import (
     StoreError,
     default_db_path,
 )
-from tests.collector_helpers import (
+from tests._support.collector import (
     ServeProcess,
     full_event,
     minimal_event,

@@ -11,7 +11,7 @@ import pytest
 import honeyhive_trace as hh
 from honeyhive_trace import _client
 from honeyhive_trace.exceptions import ConfigurationError
-from tests.conftest import API_KEY, sent_bodies
+from tests._support.wire import API_KEY, sent_bodies
 
 
 class TestEnvironment:

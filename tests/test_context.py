@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import honeyhive_trace as hh
-from tests.conftest import sent_bodies
+from tests._support.wire import sent_bodies
 
 
 class TestNesting:

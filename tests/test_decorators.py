@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import honeyhive_trace as hh
-from tests.conftest import sent_bodies, stable
+from tests._support.wire import sent_bodies, stable
 
 KINDS = ("sync", "async", "gen", "agen")
 PLACEMENTS = ("function", "method", "classmethod", "staticmethod")

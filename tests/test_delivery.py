@@ -1,4 +1,4 @@
-"""Background batching, retries, spool and shutdown (tests for _dispatch.py, _transport.py)."""
+"""Background batching, retries, spool and shutdown (tests for delivery/)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from honeyhive_trace import _client
 from honeyhive_trace.collector import Collector, Faults
 from honeyhive_trace.delivery.protocol import TRUNCATION_MARKER
 from honeyhive_trace.delivery.retry import retry_after_seconds
-from tests.conftest import API_KEY, sent_bodies
+from tests._support.wire import API_KEY, sent_bodies
 
 
 def produce(n: int, prefix: str = "e", size: int = 0) -> list[str]:
@@ -257,7 +257,9 @@ class TestSpool:
         faults.delay(1.0)  # hold the worker on its first batch
         configure(mode="background", max_queue_size=10, batch_size=5, flush_interval=60)
         ids = produce(100)
-        assert hh.flush(30)
+        # include_spool: flush() alone returns once every event is sent or spooled;
+        # this waits for the spooled ones to be replayed too.
+        assert hh.flush(30, include_spool=True)
         stats = hh.stats()
         assert 100 == settled(stats)
         assert stats["spooled"] > 0

@@ -9,7 +9,7 @@ import pytest
 
 import honeyhive_trace as hh
 from honeyhive_trace.exceptions import TracingError
-from tests.conftest import sent_bodies, stable
+from tests._support.wire import sent_bodies, stable
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 

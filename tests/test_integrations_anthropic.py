@@ -13,7 +13,7 @@ import pytest
 import honeyhive_trace as hh
 from honeyhive_trace.collector import Collector
 from honeyhive_trace.integrations import wrap_anthropic
-from tests.fake_provider import (
+from tests._support.fake_provider import (
     ELAPSED,
     FakeProvider,
     anthropic_error,

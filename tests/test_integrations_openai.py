@@ -16,7 +16,7 @@ import honeyhive_trace as hh
 from honeyhive_trace.collector import Collector
 from honeyhive_trace.integrations import complete_fields, wrap_openai
 from honeyhive_trace.integrations._enrich import provider_from_url
-from tests.fake_provider import (
+from tests._support.fake_provider import (
     ELAPSED,
     FakeProvider,
     openai_chat,

@@ -91,13 +91,19 @@ class TestSdist:
             "docs/index.rst",
             "tests/__init__.py",
             "tests/conftest.py",
+            "tests/_support/__init__.py",
             "tests/typing/usage.py",
         }
         assert set() == expected - names
 
     def test_every_test_module_and_helper_is_included(self, dists: dict[str, Path]) -> None:
         names = _sdist_names(dists["sdist"])
-        here = {f"tests/{p.name}" for p in (ROOT / "tests").glob("*.py")}
+        here = {
+            p.relative_to(ROOT).as_posix()
+            for p in (ROOT / "tests").rglob("*.py")
+            if "__pycache__" not in p.parts
+        }
+        assert "tests/_support/wire.py" in here
         assert set() == here - names
 
     def test_leaves_out_build_output_and_caches(self, dists: dict[str, Path]) -> None:

@@ -22,8 +22,8 @@ from honeyhive_trace.processors import (
     truncate,
 )
 from honeyhive_trace.records import ModelEvent, Usage
-from tests.conftest import sent_bodies
-from tests.contract import check_model_event
+from tests._support.contract import check_model_event
+from tests._support.wire import sent_bodies
 
 MARK = "[REDACTED]"
 

@@ -8,20 +8,28 @@ function and through ``model_event``. Each example checks that:
 - the caller gets exactly what the untraced function gives: the same return
   value and yielded items (same objects), or the same exception object;
 - no event stays current afterwards, and arguments are not consumed or called;
-- exactly one event is built, and its ``model_event`` body satisfies the
-  contract of ``shared/API.md`` (:mod:`tests.contract`) and the collector's own
-  validator, as it would be sent on the wire.
+- exactly one event is built, with the traced call's event id, nothing is
+  dropped and tracing itself reports no internal error;
+- its ``model_event`` body is valid JSON and UTF-8 without NaN or infinities,
+  and satisfies the contract of ``shared/API.md`` (:mod:`tests._support.contract`)
+  and the collector's own validator.
 
-For speed, the bulk of the examples does not go through HTTP: tracing is
-configured against the collector in background mode, and the client's
-dispatcher is swapped for :class:`MemoryDispatcher`, which keeps ended events;
-each example then runs them through ``Client.prepare`` (record, processors,
-encoding) exactly as the worker would. A smaller number of examples goes
-through inline mode and real HTTP to the collector.
+The bulk of the examples runs in process through the public test seam,
+:func:`honeyhive_trace.testing.capture_events` (``strict=False``, as in
+production): it builds each ended event's record, processors included, in the
+ending thread, and :meth:`~honeyhive_trace.testing.CapturedEvents.bodies` gives
+the JSON bodies as they would be sent; :func:`honeyhive_trace.stats` gives the
+counters. A smaller number of examples goes through inline mode and real HTTP
+to a collector on 127.0.0.1, checking the bytes on the wire.
 
-Example counts come from a Hypothesis profile: ``hh-properties`` (the default,
-about 12,000 examples) or ``hh-properties-quick``; pick one with the
-``HH_PROPERTY_PROFILE`` environment variable.
+How many examples: the Hypothesis profile ``hh-properties`` (the default,
+400 per in-process test, about 2,800 in all, some 35 s on two cores),
+``hh-properties-long`` (1,700 per test, about 12,000 in all, for a long run)
+or ``hh-properties-quick`` (30 per test), chosen with the
+``HH_PROPERTY_PROFILE`` environment variable; ``HH_PROPERTY_EXAMPLES=N`` sets
+the in-process count of any profile (the HTTP tests run a tenth of it, at
+least 10). Examples are derandomised, so a run is reproducible; a long run
+explores what the default one does not reach.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import decimal
 import enum
 import itertools
 import json
+import math
 import os
 import sys
 import uuid
@@ -46,23 +55,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import honeyhive_trace as hh
-from honeyhive_trace import _client
-from honeyhive_trace._wire import encode
-from honeyhive_trace.collector import Collector
-from honeyhive_trace.collector._validate import ValidationError, parse_single
+from honeyhive_trace.collector import Collector, ValidationError
+
+# The collector's validator is public only behind HTTP (a 400 naming the
+# fields); calling it in process keeps the bulk of the examples fast.
+from honeyhive_trace.collector._validate import parse_single
 from honeyhive_trace.processors import redact, truncate
-from tests.contract import check_model_event
+from honeyhive_trace.testing import CapturedEvents, capture_events
+from tests._support.contract import check_model_event
 
 settings.register_profile(
     "hh-properties",
-    max_examples=1700,
+    max_examples=400,
     deadline=None,
     derandomize=True,
     database=None,
     print_blob=True,
     suppress_health_check=[
-        # The fixtures hold one configured client for all examples on purpose;
-        # each example empties the in-memory dispatcher itself.
+        # The HTTP tests hold one configured client and collector for all
+        # examples on purpose; each example reads and clears what was posted.
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
         HealthCheck.data_too_large,
@@ -70,11 +81,14 @@ settings.register_profile(
     ],
 )
 settings.register_profile(
-    "hh-properties-quick", parent=settings.get_profile("hh-properties"), max_examples=100
+    "hh-properties-long", parent=settings.get_profile("hh-properties"), max_examples=1700
+)
+settings.register_profile(
+    "hh-properties-quick", parent=settings.get_profile("hh-properties"), max_examples=30
 )
 PROFILE = settings.get_profile(os.environ.get("HH_PROPERTY_PROFILE", "hh-properties"))
 #: In-process examples per test; the inline (HTTP) tests run a tenth of this.
-EXAMPLES = PROFILE.max_examples
+EXAMPLES = int(os.environ.get("HH_PROPERTY_EXAMPLES") or PROFILE.max_examples)
 HTTP_EXAMPLES = max(10, EXAMPLES // 10)
 
 
@@ -419,64 +433,52 @@ def drain_async(agen: Any) -> list[Any]:
             return items
 
 
-# -- the in-memory dispatcher -------------------------------------------------------------
+# -- checking bodies ------------------------------------------------------------------------
 
 
-class MemoryDispatcher:
-    """Keeps ended events instead of sending them; the test prepares them itself."""
+def _not_json_safe(event: Any) -> list[str]:
+    """Where a decoded body holds NaN or an infinity, or text that is not valid UTF-8.
 
-    def __init__(self) -> None:
-        self.handles: list[hh.EventHandle] = []
-        self.baseline: dict[str, int] = {}
-
-    def begin(self) -> None:
-        """Start an example: forget ended events, remember the counters."""
-        self.handles = []
-        client = _client.STATE.client
-        assert client is not None
-        self.baseline = client.stats()
-
-    def submit(self, handle: hh.EventHandle) -> None:
-        self.handles.append(handle)
-
-    def take(self) -> list[hh.EventHandle]:
-        handles, self.handles = self.handles, []
-        return handles
-
-    def flush(self, timeout: float | None = None) -> bool:
-        return True
-
-    def shutdown(self, timeout: float | None = None) -> bool:
-        return True
-
-    def pending(self) -> int:
-        return len(self.handles)
+    Iterative: bodies nest deeper than the recursion limit.
+    """
+    problems: list[str] = []
+    stack: list[tuple[str, Any]] = [("model_event", event)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(f"{path}: {value!r}")
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                problems.append(f"{path}: not UTF-8: {value[:40]!r}")
+        elif isinstance(value, dict):
+            stack.extend((f"{path} key", key) for key in value)
+            stack.extend((f"{path}.{key}", item) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+    return sorted(problems)
 
 
-def wire_bodies(prepared: list[Any]) -> list[bytes]:
-    """The ``POST /events/model`` request bodies for what ``Client.prepare`` returned."""
-    bodies: list[bytes] = []
-    for item in prepared:
-        data = getattr(item, "data", None)
-        if isinstance(data, bytes):  # pre-encoded model_event JSON
-            bodies.append(b'{"model_event":' + data + b"}")
-        else:  # a JSON-ready dict
-            bodies.append(encode({"model_event": item}))
-    return bodies
+def check_event(event: dict[str, Any]) -> dict[str, Any]:
+    """Check a decoded ``model_event`` object as the contract and the collector would."""
+    # json.loads (inside bodies()) turns the constants NaN/Infinity into floats
+    # and lets UTF-8-encoded surrogates through; both show up here.
+    assert [] == _not_json_safe(event)
+    problems = check_model_event(event)
+    assert [] == problems, problems
+    try:
+        parse_single({"model_event": event})
+    except ValidationError as exc:  # pragma: no cover - the message is the point
+        raise AssertionError(f"the collector refuses the body: {exc}") from None
+    return event
 
 
 def check_wire(wire: bytes) -> dict[str, Any]:
     """Decode a request body as the server would and check it; return the event."""
     text = wire.decode("utf-8")  # strict: the body must be valid UTF-8
     body = json.loads(text, parse_constant=_no_constants)
-    event = body["model_event"]
-    problems = check_model_event(event)
-    assert [] == problems, problems
-    try:
-        parse_single(body)
-    except ValidationError as exc:  # pragma: no cover - the message is the point
-        raise AssertionError(f"the collector refuses the body: {exc}") from None
-    return event  # type: ignore[no-any-return]
+    return check_event(body["model_event"])
 
 
 def _no_constants(name: str) -> Any:
@@ -485,56 +487,26 @@ def _no_constants(name: str) -> Any:
 
 @pytest.fixture(scope="module")
 def module_collector() -> Iterator[Collector]:
-    """One collector for the whole module (examples share it)."""
+    """One collector for the whole module (the HTTP examples share it)."""
     with Collector(db=":memory:", record_requests=True) as server:
         yield server
 
 
-def memory_client(url: str, spool: Path, **extra: Any) -> MemoryDispatcher:
-    """Configure tracing against *url* and keep ended events in memory."""
-    hh.configure(
-        api_key="hh-property-key",
-        server_url=url,
-        project="properties",
-        mode="background",
-        strict=False,
-        spool_dir=spool,
-        **extra,
-    )
-    client = _client.STATE.client
-    assert client is not None
-    client._dispatcher.shutdown(5)  # stop the real worker before taking its place
-    dispatcher = MemoryDispatcher()
-    client._dispatcher = dispatcher
-    client.submit = dispatcher.submit  # type: ignore[method-assign]
-    return dispatcher
+def capture(**settings: Any) -> Any:
+    """Capture events in memory as production would build them (internal errors counted)."""
+    return capture_events(strict=False, project="properties", **settings)
 
 
-@pytest.fixture
-def memory(module_collector: Collector, tmp_path: Path) -> MemoryDispatcher:
-    """Tracing configured against the collector, with ended events kept in memory."""
-    return memory_client(module_collector.url, tmp_path / "spool")
-
-
-def settle(dispatcher: MemoryDispatcher, expected_events: int = 1) -> list[dict[str, Any]]:
-    """Prepare the ended events as the worker would; check and return their bodies."""
-    client = _client.STATE.client
-    assert client is not None
-    handles = dispatcher.take()
-    assert expected_events == len(handles)
-    events = [check_wire(wire) for wire in wire_bodies(client.prepare(handles))]
-    stats = client.stats()
-    bad = {
-        k: v - dispatcher.baseline.get(k, 0)
-        for k, v in stats.items()
-        if k.startswith(("dropped_", "internal_errors")) and v != dispatcher.baseline.get(k, 0)
-    }
+def settle(events: CapturedEvents, event_id: str) -> dict[str, Any]:
+    """Check that exactly one event, *event_id*, was built cleanly; return its body."""
+    stats = hh.stats()
+    bad = {k: v for k, v in stats.items() if k.startswith(("dropped", "internal_errors")) and v}
     assert {} == bad
-    assert expected_events == len(events)
-    for handle, event in zip(handles, events, strict=True):
-        assert handle.event_id == event["event_id"]
+    assert 1 == len(events)
+    [event] = [check_event(body) for body in events.bodies()]
+    assert event_id == events[0].event_id == event["event_id"]
     assert hh.current_event() is None
-    return events
+    return event
 
 
 # -- what a call gives back -----------------------------------------------------------------
@@ -563,27 +535,36 @@ def assert_error_recorded(event: dict[str, Any], error: BaseException | None) ->
         assert type(error).__name__ in event["error"]
 
 
-def make_functions(result: Any, items: list[Any], error: BaseException | None) -> dict[str, Any]:
-    """One plain function per kind, each returning/yielding the given objects or raising."""
+def make_functions(
+    result: Any, items: list[Any], error: BaseException | None, seen: list[Any]
+) -> dict[str, Any]:
+    """One plain function per kind, each returning/yielding the given objects or raising.
+
+    Each appends the event current while it runs to *seen* (None when untraced).
+    """
 
     def sync_fn(*args: Any, **kwargs: Any) -> Any:
+        seen.append(hh.current_event())
         if error is not None:
             raise error
         return result
 
     async def async_fn(*args: Any, **kwargs: Any) -> Any:
+        seen.append(hh.current_event())
         await asyncio.sleep(0)
         if error is not None:
             raise error
         return result
 
     def gen_fn(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        seen.append(hh.current_event())
         yield from items
         if error is not None:
             raise error
         return result
 
     async def agen_fn(*args: Any, **kwargs: Any) -> Any:
+        seen.append(hh.current_event())
         for item in items:
             await asyncio.sleep(0)
             yield item
@@ -625,7 +606,6 @@ class TestDecoratorsInProcess:
     )
     def test_any_call_is_transparent_and_gives_a_valid_body(  # noqa: PLR0917
         self,
-        memory: MemoryDispatcher,
         kind: str,
         args: list[Any],
         kwargs: dict[str, Any],
@@ -634,20 +614,22 @@ class TestDecoratorsInProcess:
         error: BaseException | None,
         defaults: dict[str, Any],
     ) -> None:
-        memory.begin()
-        plain = make_functions(result, items, error)[kind]
-        traced = hh.trace_model(**defaults)(plain)
-        probe_gen = (i for i in range(2))
-        probe_mock = mock.MagicMock()
-        expected = run(kind, plain, [*args, probe_gen], {**kwargs, "probe": probe_mock})
-        assert [] == memory.handles  # the plain call recorded nothing
-        probe_gen = (i for i in range(2))
-        probe_mock = mock.MagicMock()
+        seen: list[Any] = []
+        plain = make_functions(result, items, error, seen)[kind]
+        with capture() as events:
+            traced = hh.trace_model(**defaults)(plain)
+            probe_gen = (i for i in range(2))
+            probe_mock = mock.MagicMock()
+            expected = run(kind, plain, [*args, probe_gen], {**kwargs, "probe": probe_mock})
+            assert ([None], 0) == (seen, len(events))  # the plain call recorded nothing
+            probe_gen = (i for i in range(2))
+            probe_mock = mock.MagicMock()
 
-        got = run(kind, traced, [*args, probe_gen], {**kwargs, "probe": probe_mock})
+            got = run(kind, traced, [*args, probe_gen], {**kwargs, "probe": probe_mock})
 
-        assert_same_outcome(got, expected)
-        [event] = settle(memory)
+            assert_same_outcome(got, expected)
+            [_, handle] = seen
+            event = settle(events, handle.event_id)
         assert [0, 1] == list(probe_gen)  # not consumed by tracing
         assert [] == probe_mock.mock_calls  # not called by tracing
         assert_error_recorded(event, error)
@@ -675,7 +657,6 @@ class TestModelEventInProcess:
     )
     def test_any_block_is_transparent_and_gives_a_valid_body(  # noqa: PLR0917
         self,
-        memory: MemoryDispatcher,
         use_async: bool,
         fields: dict[str, Any],
         response: Any,
@@ -689,9 +670,10 @@ class TestModelEventInProcess:
         updates: dict[str, Any],
         error: BaseException | None,
     ) -> None:
-        memory.begin()
+        handles: list[hh.EventHandle] = []
 
         def body(ev: hh.EventHandle) -> None:
+            handles.append(ev)
             if response is not None:
                 ev.set_response(response)
             if usage is not None or usage_counts:
@@ -717,22 +699,17 @@ class TestModelEventInProcess:
                 await asyncio.sleep(0)
                 body(ev)
 
-        got = outcome(lambda: drive(async_block()) if use_async else sync_block())
+        with capture() as events:
+            got = outcome(lambda: drive(async_block()) if use_async else sync_block())
 
-        if error is None:
-            assert ("returned", None) == got
-        else:
-            assert_same_outcome(got, ("raised", error))
-        [event] = settle(memory)
+            if error is None:
+                assert ("returned", None) == got
+            else:
+                assert_same_outcome(got, ("raised", error))
+            [handle] = handles
+            event = settle(events, handle.event_id)
         if error is not None and set_error is None and "error" not in {**fields, **updates}:
             assert type(error).__name__ in event["error"]
-
-
-@pytest.fixture
-def processed(module_collector: Collector, tmp_path: Path) -> MemoryDispatcher:
-    """As `memory`, with the redact and truncate processors configured."""
-    processors = [redact(fields=["customer"]), truncate(50)]
-    return memory_client(module_collector.url, tmp_path / "spool", processors=processors)
 
 
 class TestProcessorsOnAnyEvent:
@@ -740,21 +717,24 @@ class TestProcessorsOnAnyEvent:
     @given(fields=FIELDS, result=VALUES, error=OUTCOMES)
     def test_redact_and_truncate_keep_bodies_valid(
         self,
-        processed: MemoryDispatcher,
         fields: dict[str, Any],
         result: Any,
         error: BaseException | None,
     ) -> None:
-        processed.begin()
+        handles: list[hh.EventHandle] = []
 
         def block() -> None:
             with hh.model_event(**fields) as ev:
+                handles.append(ev)
                 ev.set_response(result)
                 if error is not None:
                     raise error
 
-        assert_same_outcome(outcome(block), ("raised", error) if error else ("returned", None))
-        [event] = settle(processed)
+        with capture(processors=[redact(fields=["customer"]), truncate(50)]) as events:
+            got = outcome(block)
+            assert_same_outcome(got, ("raised", error) if error else ("returned", None))
+            [handle] = handles
+            event = settle(events, handle.event_id)
         assert all(len(s) <= 50 + len("...[truncated]") for s in _strings(event, skip=_NOT_CUT))
         assert (
             "customer" not in event.get("inputs", {})
@@ -813,13 +793,14 @@ class TestOverHttp:
         items: list[Any],
     ) -> None:
         before = hh.stats()
-        traced = hh.trace_model(make_functions(result, items, None)[kind])
+        seen: list[Any] = []
+        traced = hh.trace_model(make_functions(result, items, None, seen)[kind])
         kind_result = run(kind, traced, args, kwargs)
         assert "returned" == kind_result[0]
         wires = posted(inline)  # more than one when a 413 made the client cut strings
         assert wires
-        for wire in wires:
-            check_wire(wire)
+        [handle] = seen
+        assert {handle.event_id} == {check_wire(wire)["event_id"] for wire in wires}
         after = hh.stats()
         assert (1, 0, 0) == (
             after["sent"] - before["sent"],
@@ -837,7 +818,6 @@ class TestOverHttp:
             ev.update(**updates)
         wires = posted(inline)
         assert wires
-        for wire in wires:
-            check_wire(wire)
+        assert {ev.event_id} == {check_wire(wire)["event_id"] for wire in wires}
         assert 1 == hh.stats()["sent"] - before
         assert 0 == hh.stats()["rejected"]

@@ -25,7 +25,7 @@ from honeyhive_trace import _client
 from honeyhive_trace._config import from_settings
 from honeyhive_trace.collector import Collector, Faults
 from honeyhive_trace.exceptions import ConfigurationError
-from tests.conftest import sent_bodies
+from tests._support.wire import sent_bodies
 
 #: A key distinctive enough that finding it anywhere means it leaked.
 KEY = "hhk-CANARY-4f9c2e7a1b6d8035aa"

@@ -11,7 +11,7 @@ import pytest
 import honeyhive_trace as hh
 from honeyhive_trace.records import ModelEvent
 from honeyhive_trace.testing import CapturedEvents, capture_events
-from tests.conftest import sent_bodies
+from tests._support.wire import sent_bodies
 
 
 @hh.trace_model(model="gpt-4o")

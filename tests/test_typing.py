@@ -14,9 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 USAGE = ROOT / "tests" / "typing" / "usage.py"
 
 
-def test_decorated_functions_keep_their_types_for_type_checkers() -> None:
+def test_decorated_functions_keep_their_types_for_type_checkers(tmp_path: Path) -> None:
     # --follow-imports=silent: report only the usage file, not work in progress
     # elsewhere in the package (the package has its own `mypy --strict` run).
+    # The cache goes to tmp_path, so the run leaves no .mypy_cache in the checkout.
     result = subprocess.run(
         [
             sys.executable,
@@ -25,6 +26,7 @@ def test_decorated_functions_keep_their_types_for_type_checkers() -> None:
             "--strict",
             "--follow-imports=silent",
             "--no-error-summary",
+            f"--cache-dir={tmp_path / 'mypy_cache'}",
             str(USAGE.relative_to(ROOT)),
         ],
         cwd=ROOT,

@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from honeyhive_trace.collector import Collector
-from tests.collector_helpers import minimal_event
+from tests._support.collector import minimal_event
 
 pytestmark = pytest.mark.timeout(120)
 

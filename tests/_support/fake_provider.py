@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from honeyhive_trace.collector import Collector
-from tests.contract import check_model_event
+from tests._support.contract import check_model_event
 
 CREATED = 1_764_000_000
 
