@@ -54,7 +54,7 @@ nitpick_ignore_regex = [
     (r"py:class", r"honeyhive_trace(\.\w+)*\.[A-Z]"),
     # Docstrings that point into the machinery (``_serialization``, the
     # collector's ``prepare``): private, so not documented; plain text.
-    (r"py:.*", r"honeyhive_trace(\.\w+)*\._\w+"),
+    (r"py:.*", r"honeyhive_trace(\.\w+)*\._\w+(\.\w+)*"),
     (r"py:func", r"prepare"),
 ]
 

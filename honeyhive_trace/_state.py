@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import ErrorGuard
 from honeyhive_trace._providers import Registry
-
-if TYPE_CHECKING:
-    from honeyhive_trace.capture._snapshot import EndedCall
 
 __all__ = ["STATE", "Recorder", "swap"]
 
@@ -31,8 +28,11 @@ class Recorder(Protocol):
     guard: ErrorGuard
     providers: Registry
 
-    def submit(self, ended: EndedCall) -> None:
-        """Take an ended call; must not block, raise or do I/O (in background mode)."""
+    def submit(self, ended: Any) -> None:
+        """Take an ended call (a ``capture.EndedCall``: this layer sits below capture).
+
+        Must not block, raise or do I/O in background mode.
+        """
 
 
 def _unresolved() -> Recorder:

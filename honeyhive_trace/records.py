@@ -33,8 +33,8 @@ __all__ = [
     "role",
 ]
 
-#: The wire role of a field: ``required`` by the contract (always sent), ``identity``
-#: (ids and times; sent unless ``None``) or ``optional`` (sent unless ``None``).
+#: Each field's place on the wire. ``required`` by the contract (always sent),
+#: ``identity`` (ids and times, sent unless ``None``) or ``optional`` (sent unless ``None``).
 Role = Literal["required", "identity", "optional"]
 
 #: Metadata keys of a field's role (read by the converter in :mod:`honeyhive_trace._wire`).

@@ -18,7 +18,7 @@ from wsgiref.validate import validator
 import pytest
 
 from honeyhive_trace.collector import EventStore, make_app
-from tests.collector_helpers import minimal_event
+from tests._support.collector import minimal_event
 
 CLOSE = "honeyhive_trace.collector.close_connection"
 KEY = "in-process-key"

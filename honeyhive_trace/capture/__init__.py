@@ -8,7 +8,6 @@ when the event ends. Nothing here builds records or knows about delivery.
 
 from __future__ import annotations
 
-from honeyhive_trace.capture._context import CURRENT_EVENT, CURRENT_SESSION
 from honeyhive_trace.capture._decorators import trace_model
 from honeyhive_trace.capture._handle import (
     NOOP_HANDLE,
@@ -27,7 +26,13 @@ from honeyhive_trace.capture._path import (
     start,
 )
 from honeyhive_trace.capture._sessions import SessionScope, current_session, session
-from honeyhive_trace.capture._snapshot import CallSpec, EndedCall, Session, uuid4_text
+from honeyhive_trace.capture._snapshot import (
+    CURRENT_SESSION,
+    CallSpec,
+    EndedCall,
+    Session,
+    uuid4_text,
+)
 
 __all__ = [
     "CURRENT_EVENT",

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from honeyhive_trace._state import STATE
-from honeyhive_trace.capture._context import CURRENT_EVENT
-from honeyhive_trace.capture._handle import EventHandle
+from honeyhive_trace.capture._handle import CURRENT_EVENT, EventHandle
 from honeyhive_trace.capture._path import (
     end,
     fail,

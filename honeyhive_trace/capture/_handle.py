@@ -9,14 +9,15 @@ and hands only that to the recorder.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from random import getrandbits
 from time import perf_counter_ns, time_ns
 from typing import TYPE_CHECKING, Any
 
 from honeyhive_trace import _shapes
 from honeyhive_trace._errors import logger
-from honeyhive_trace.capture._context import CURRENT_EVENT, CURRENT_SESSION
 from honeyhive_trace.capture._snapshot import (
+    CURRENT_SESSION,
     CallSpec,
     EndedCall,
     Session,
@@ -28,13 +29,12 @@ from honeyhive_trace.records import ModelEvent, fields_with
 if TYPE_CHECKING:
     from honeyhive_trace._state import Recorder
 
-__all__ = ["NOOP_HANDLE", "SETTABLE_FIELDS", "EventHandle", "current_event"]
+__all__ = ["CURRENT_EVENT", "NOOP_HANDLE", "SETTABLE_FIELDS", "EventHandle", "current_event"]
 
 #: Fields a user may set through ``model_event(**fields)`` or :meth:`EventHandle.update`.
 SETTABLE_FIELDS = frozenset(fields_with(ModelEvent, settable=True))
 
 _UNSET = _shapes.UNSET
-_current_event = CURRENT_EVENT.get
 _current_session = CURRENT_SESSION.get
 
 
@@ -77,7 +77,7 @@ class EventHandle:
         self._spec = spec
         self._args = args
         self._kwargs = kwargs
-        parent = _current_event()
+        parent = CURRENT_EVENT.get()
         self._parent_bits: int | None = parent._bits if parent is not None else None
         self._session: Session | None = _current_session()
         self._bits: int = getrandbits(128)
@@ -258,6 +258,12 @@ class _NoopHandle(EventHandle):
 
 
 NOOP_HANDLE: EventHandle = _NoopHandle()
+
+#: The live handle of the innermost event of the running thread or task (each
+#: inherits its creator's; a new thread starts with none). Reset in ``finally``.
+CURRENT_EVENT: ContextVar[EventHandle | None] = ContextVar(
+    "honeyhive_trace.current_event", default=None
+)
 
 
 def current_event() -> EventHandle | None:

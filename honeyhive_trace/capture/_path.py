@@ -15,8 +15,7 @@ from typing import Any
 
 from honeyhive_trace import _shapes
 from honeyhive_trace._state import STATE, Recorder
-from honeyhive_trace.capture._context import CURRENT_EVENT
-from honeyhive_trace.capture._handle import NOOP_HANDLE, EventHandle
+from honeyhive_trace.capture._handle import CURRENT_EVENT, NOOP_HANDLE, EventHandle
 from honeyhive_trace.capture._snapshot import CallSpec
 
 __all__ = [

@@ -8,8 +8,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-from honeyhive_trace.capture._context import CURRENT_SESSION
-from honeyhive_trace.capture._snapshot import Session
+from honeyhive_trace.capture._snapshot import CURRENT_SESSION, Session
 from honeyhive_trace.capture._wrappers import async_generator_wrapper, generator_wrapper
 
 __all__ = ["Session", "session", "current_session"]

@@ -12,11 +12,19 @@ from __future__ import annotations
 import inspect
 import uuid
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 import attrs
 
-__all__ = ["CallSpec", "EndedCall", "Session", "new_ended_call", "uuid4_text"]
+__all__ = [
+    "CURRENT_SESSION",
+    "CallSpec",
+    "EndedCall",
+    "Session",
+    "new_ended_call",
+    "uuid4_text",
+]
 
 
 def uuid4_text(bits: int) -> str:
@@ -60,6 +68,13 @@ class Session:
 
     def __repr__(self) -> str:
         return f"Session(name={self.name!r}, session_id={self.session_id!r})"
+
+
+#: The innermost open session of the running thread or task (each inherits its
+#: creator's; a new thread starts with none). Reset with the token, in ``finally``.
+CURRENT_SESSION: ContextVar[Session | None] = ContextVar(
+    "honeyhive_trace.current_session", default=None
+)
 
 
 @attrs.frozen
