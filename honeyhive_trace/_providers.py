@@ -117,7 +117,11 @@ def _first_answer(
         except Exception as exc:
             # The value falls back to plain serialisation (raised when strict).
             name = getattr(function, "__name__", function)
-            guard.report(f"{what} {name} failed; falling back to plain serialisation", exc)
+            guard.report(
+                f"{what} {name} failed; falling back to plain serialisation",
+                exc,
+                counter="extractor_errors",
+            )
             continue
         if fields is not None:
             return fields

@@ -761,7 +761,7 @@ class TestOtherValues:
         [event] = recorded(collector)
         assert broken == event["response"]
         assert "extractor _extract_builtin failed" in log_text()
-        assert 1 == hh.stats()["internal_errors"]
+        assert 1 == hh.stats()["extractor_errors"]
 
     def test_a_failing_extractor_raises_in_strict_mode(self) -> None:
         broken = {"object": "chat.completion", "model": "gpt-4o", "choices": 5}
