@@ -138,7 +138,6 @@ class Client:
         pending = self.dispatcher.pending() if self.dispatcher is not None else 0
         counts["enqueued"] = settled + pending
         counts["dropped"] = sum(v for k, v in counts.items() if k.startswith("dropped_"))
-        counts.pop("queue_full_reports", None)
         for name in STAT_NAMES:
             counts.setdefault(name, 0)
         return counts

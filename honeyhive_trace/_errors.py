@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
 
 from honeyhive_trace.exceptions import TracingError
 
@@ -70,7 +69,7 @@ class ErrorGuard:
         site: str,
         exc: BaseException | None = None,
         *,
-        counter: str = "internal_errors",
+        counter: str | None = "internal_errors",
         raise_in_strict: bool = True,
         level: int = logging.ERROR,
     ) -> None:
@@ -80,7 +79,8 @@ class ErrorGuard:
             site: what failed, in words (``"could not start an event"``); the
                 unit of "log once".
             exc: the exception, if any (its traceback is logged the first time).
-            counter: the ``stats()`` counter to add one to.
+            counter: the ``stats()`` counter to add one to (None: count
+                nothing, for a failure another counter already records).
             raise_in_strict: raise in strict mode (False where raising would
                 lose data, e.g. on the worker).
             level: the log level of the first report of the site.
@@ -88,34 +88,17 @@ class ErrorGuard:
         Raises:
             TracingError: in strict mode, when *raise_in_strict*.
         """
-        self._counters.add(counter)
+        if counter is not None:
+            self._counters.add(counter)
         self._sites[site] += 1
         if self.strict and raise_in_strict:
             raise TracingError(site) from exc
-        first = site not in self._seen
-        if first:
+        if site not in self._seen:
             self._seen.add(site)
-        logger.log(
-            level if first else logging.DEBUG,
-            "honeyhive_trace: %s%s",
-            site,
-            "" if first else f" (again: {self._sites[site]} times so far)",
-            exc_info=exc if first and exc is not None else None,
-        )
+            logger.log(level, "honeyhive_trace: %s", site, exc_info=exc)
+        elif logger.isEnabledFor(logging.DEBUG):  # cheap when it repeats on a hot path
+            logger.debug("honeyhive_trace: %s (%d times so far)", site, self._sites[site])
 
     def by_site(self) -> dict[str, int]:
         """How many failures each site reported."""
         return dict(self._sites)
-
-    def call(self, site: str, fn: Callable[[], object]) -> bool:
-        """Run *fn*; report (not raise, unless strict) what it raises.
-
-        Returns:
-            True when *fn* returned normally.
-        """
-        try:
-            fn()
-        except Exception as exc:
-            self.report(site, exc)
-            return False
-        return True

@@ -314,6 +314,32 @@ class TestSpool:
         assert 1 == collector.count()  # another server's events are not sent here
         assert 2 == len(spooled_ids(spool_dir))
 
+    def test_an_event_ending_after_shutdown_is_spooled_not_lost(
+        self, configure: Any, collector: Any, spool_dir: Path
+    ) -> None:
+        configure(mode="background")
+        with hh.model_event(model="m", event_name="late") as ev:
+            assert hh.shutdown(5)  # e.g. the exit hook, while this call still runs
+        assert [ev.event_id] == spooled_ids(spool_dir)
+        stats = hh.stats()
+        assert (1, 1, 0) == (stats["enqueued"], stats["spooled"], stats["sent"])
+        assert 1 == settled(stats)
+
+    def test_a_batch_that_cannot_be_prepared_is_counted_as_dropped(
+        self, configure: Any, collector: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from honeyhive_trace.delivery.pipeline import Pipeline
+
+        def broken(self: Pipeline, calls: list[Any]) -> list[Any]:
+            raise RuntimeError("a bug in the pipeline")
+
+        configure(mode="background", strict=False, batch_size=5)
+        monkeypatch.setattr(Pipeline, "prepare", broken)
+        produce(5)
+        assert hh.flush(10)
+        stats = hh.stats()
+        assert (5, 5, 0) == (stats["enqueued"], stats["dropped_internal_error"], stats["sent"])
+
 
 class TestModes:
     def test_inline_mode_posts_before_the_call_returns(

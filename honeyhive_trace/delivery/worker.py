@@ -14,10 +14,12 @@ and settled, and a flush waits until everything enqueued before it is settled.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace.capture import EndedCall
@@ -66,6 +68,8 @@ class BackgroundDispatcher:
         self._settled = 0
         self._inflight: tuple[list[EndedCall], list[Prepared]] | None = None
         self._stopping = False
+        #: Set once shutdown() has spooled what was left and the worker is gone.
+        self._closed = False
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
 
@@ -85,18 +89,31 @@ class BackgroundDispatcher:
             if len(queue) >= self._batch_size:
                 self._wake.set()
             return
+        if self._closed:
+            self._after_shutdown(ended)
+            return
         if len(self._overflow) >= self._max_overflow:
             self._counters.add("dropped_queue_full")
             self._guard.report(
                 "the queue and its overflow are full; events are dropped "
                 "(raise max_queue_size, or check that the server answers)",
-                counter="queue_full_reports",
+                counter=None,  # counted as dropped_queue_full above
                 raise_in_strict=False,
-                level=30,
+                level=logging.WARNING,
             )
             return
         self._overflow.append(ended)
         self._wake.set()
+
+    def _after_shutdown(self, ended: EndedCall) -> None:
+        # An event that began before shutdown() and ended after it (a call still
+        # running at interpreter exit): no worker is left to take it, so it is
+        # spooled here, on the ending thread. The only disk write a caller makes.
+        try:
+            self._sender.ledger.spool_events(self._pipeline.prepare([ended]), "after shutdown")
+        except Exception as exc:
+            self._counters.add("dropped_internal_error")
+            self._guard.report("could not spool an event that ended after shutdown", exc)
 
     # -- flush and shutdown ------------------------------------------------------
 
@@ -161,6 +178,14 @@ class BackgroundDispatcher:
         thread = self._thread
         if delivered and thread is not None and thread is not threading.current_thread():
             thread.join(timeout=1.0)
+        self._closed = True
+        # Whatever reached the queues while the worker was stopping.
+        with self._lock:
+            late = [*self._queue, *self._overflow]
+            self._queue.clear()
+            self._overflow.clear()
+        for ended in late:
+            self._after_shutdown(ended)
         self._sender.transport.close()
         return delivered
 
@@ -180,9 +205,9 @@ class BackgroundDispatcher:
             if self._stopping and not self._queue and not self._overflow:
                 return
 
-    def _guarded(self, step: object) -> None:
+    def _guarded(self, step: Callable[[], object]) -> None:
         try:
-            step()  # type: ignore[operator]
+            step()
         except BaseException as exc:  # keep the worker alive whatever happens
             self._guard.report("worker failed", exc, raise_in_strict=False)
 
@@ -231,6 +256,12 @@ class BackgroundDispatcher:
         calls = self._take(self._queue, self._batch_size)
         try:
             events = self._pipeline.prepare(calls)
+        except Exception as exc:  # prepare() counts per-event failures; this is a bug
+            self._counters.add("dropped_internal_error", len(calls))
+            self._guard.report("could not prepare a batch", exc, raise_in_strict=False)
+            self._settle(len(calls))
+            return
+        try:
             with self._lock:
                 self._inflight = (calls, events)
             report = self._sender.deliver(events, self._sender.config.retry_budget)
