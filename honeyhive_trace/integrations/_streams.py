@@ -415,10 +415,11 @@ _SDK_STREAMS: dict[tuple[str, str], str] = {
 _PROXY_MODULE = "honeyhive_trace.integrations._streams"
 
 
+@functools.lru_cache(maxsize=1024)  # bounded: classes can be made at run time
 def stream_factory_for(cls: type) -> Callable[..., Any] | None:
     """Return the stream wrapper for an OpenAI/Anthropic stream class, else None.
 
-    Looks only at class and module names, so no SDK is imported.
+    Looks only at class and module names, so no SDK is imported. Cached per class.
     """
     for klass in cls.__mro__:
         module = getattr(klass, "__module__", "") or ""

@@ -17,7 +17,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from honeyhive_trace.capture import EventHandle, end, recorder
+from honeyhive_trace.capture import EventHandle, end, recorder, snapshot_kwargs
 from honeyhive_trace.integrations._capture import Capture, Request
 from honeyhive_trace.integrations._streams import stream_factory_for
 
@@ -25,8 +25,6 @@ __all__ = ["TRACED", "patch", "resource"]
 
 #: Set on the functions :func:`patch` installs, so that wrapping twice is a no-op.
 TRACED = "__hh_traced__"
-
-_FACTORIES: dict[type, Callable[..., Any] | None] = {}
 
 
 def resource(client: Any, path: str) -> Any:
@@ -91,25 +89,14 @@ def _start(event_name: str) -> EventHandle | None:
 
 
 def _request(sdk: str, endpoint: str, kwargs: dict[str, Any], client: Any) -> Request:
-    # Lists and dicts are copied one level deep, as the decorators do, so that a
-    # chat loop appending to its `messages` later does not change this event.
-    body = {k: (v.copy() if type(v) in (list, dict) else v) for k, v in kwargs.items()}
+    # Copied one level deep, as the decorators do, so that a chat loop appending
+    # to its `messages` later does not change this event.
+    body = snapshot_kwargs(kwargs)
     return Request(sdk, endpoint, body, base_url=getattr(client, "base_url", None))
 
 
-def _stream_factory(cls: type) -> Callable[..., Any] | None:
-    try:
-        return _FACTORIES[cls]
-    except KeyError:
-        pass
-    found = stream_factory_for(cls)
-    if len(_FACTORIES) < 1024:
-        _FACTORIES[cls] = found
-    return found
-
-
 def _finish(handle: EventHandle, request: Request, result: Any) -> Any:
-    wrap = _stream_factory(type(result))
+    wrap = stream_factory_for(type(result))  # type: ignore[arg-type]  # classes hash
     if wrap is not None:
         try:
             return wrap(result, handle, request)
