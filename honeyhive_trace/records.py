@@ -88,13 +88,8 @@ def fields_with(
     )
 
 
-def _required(**kwargs: Any) -> Any:
-    free = kwargs.pop("free_form", False)
-    argument = kwargs.pop("argument", False)
-    settable = kwargs.pop("settable", True)
-    return attrs.field(
-        metadata=role("required", free_form=free, settable=settable, argument=argument), **kwargs
-    )
+def _required(*, free_form: bool = False, argument: bool = False, **kwargs: Any) -> Any:
+    return attrs.field(metadata=role("required", free_form=free_form, argument=argument), **kwargs)
 
 
 def _optional(*, free_form: bool = False, argument: bool = False, settable: bool = True) -> Any:

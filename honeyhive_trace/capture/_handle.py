@@ -77,7 +77,7 @@ class EventHandle:
         self._spec = spec
         self._args = args
         self._kwargs = kwargs
-        parent = CURRENT_EVENT.get()
+        parent = _current_event()
         self._parent_bits: int | None = parent._bits if parent is not None else None
         self._session: Session | None = _current_session()
         self._bits: int = getrandbits(128)
@@ -264,6 +264,7 @@ NOOP_HANDLE: EventHandle = _NoopHandle()
 CURRENT_EVENT: ContextVar[EventHandle | None] = ContextVar(
     "honeyhive_trace.current_event", default=None
 )
+_current_event = CURRENT_EVENT.get  # bound once: read in every EventHandle()
 
 
 def current_event() -> EventHandle | None:

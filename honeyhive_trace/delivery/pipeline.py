@@ -7,6 +7,8 @@ here is counted as a drop with its reason; none reaches the caller.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from honeyhive_trace._build import build_record
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
@@ -44,24 +46,23 @@ class Pipeline:
             self._counters.add("dropped_build_error")
             raise
         except Exception as exc:
-            self._counters.add("dropped_build_error")
-            self._guard.report(
-                "could not build an event record",
-                exc,
-                raise_in_strict=False,
-            )
+            self._drop("build_error", "could not build an event record", exc)
             return None
         for processor in self._config.processors:
-            record = self._run(processor, record)  # type: ignore[arg-type]
             if record is None:
-                return None
+                break
+            record = self._run(processor, record)
         ended.outcome[0] = record
         return record
 
-    def _run(self, processor: object, record: Event) -> Event | None:
+    def _drop(self, reason: str, site: str, exc: Exception) -> None:
+        self._counters.add(f"dropped_{reason}")
+        self._guard.report(site, exc, raise_in_strict=False)
+
+    def _run(self, processor: Callable[[Event], Event | None], record: Event) -> Event | None:
         name = getattr(processor, "__name__", processor)
         try:
-            result = processor(record)  # type: ignore[operator]
+            result = processor(record)
             if result is not None and not isinstance(result, Event):
                 raise TypeError(f"returned {type(result).__name__}, not an event record")
         except Exception as exc:
@@ -96,10 +97,5 @@ class Pipeline:
             try:
                 events.append(Prepared(record.event_id, encode_event(record)))
             except Exception as exc:
-                self._counters.add("dropped_serialization_error")
-                self._guard.report(
-                    "could not serialise an event",
-                    exc,
-                    raise_in_strict=False,
-                )
+                self._drop("serialization_error", "could not serialise an event", exc)
         return events
