@@ -1,90 +1,20 @@
-"""Processors: plain functions run on each finished event before it is sent.
-
-A processor takes a finished :class:`~honeyhive_trace.records.ModelEvent` and
-returns an event (the same one, or a changed copy made with
-:func:`attrs.evolve`) or ``None`` to drop it. ``configure(processors=[...])``
-runs them in order on the worker thread in background mode (the default), not
-on the traced call's thread; in inline mode everything, processors included,
-runs on the caller's thread::
-
-    import honeyhive_trace as hh
-    from honeyhive_trace.processors import hide_inputs, redact, sample, truncate
-
-    hh.configure(processors=[sample(0.1), redact(fields=["user_email"]), truncate(4000)])
-
-(Sampling first saves redacting events that are dropped anyway.)
-
-Built in:
-
-- :func:`redact` replaces secrets (API keys, bearer tokens, AWS keys, GitHub
-  tokens, JWTs, ...), e-mail addresses, your own patterns, and the values of
-  keys you name.
-- :func:`truncate` shortens long strings and records their original lengths.
-- :func:`sample` keeps a share of sessions, whole sessions at a time.
-- :func:`hide_inputs` and :func:`hide_outputs` blank what went into and came
-  out of the model, like LangSmith's ``hide_inputs``/``hide_outputs`` options.
-
-When a processor raises, the error is logged and counted
-(``stats()["processor_errors"]``) and the event goes on as the previous
-processor left it, so a bug in an optional enrichment cannot lose data. A
-processor marked with :func:`fail_closed` (every built-in privacy processor
-is) instead drops the event, counted as ``dropped_processor_error``: an event
-that could not be redacted is never sent unredacted.
-
-Processors that look inside values walk the free-form fields (``messages``,
-``response``, ``inputs``, ``metadata``, ``hyperparameters``, ``template``,
-``template_inputs``, ``tools``, ``response_format`` and ``error``), through
-nested dicts and lists. They first turn each field into its JSON form (what
-would be sent: objects become dicts or their ``repr``), so a secret inside an
-SDK object or an exception message is found too.
-"""
+"""The :func:`redact` processor: secrets, e-mail addresses, patterns and named keys."""
 
 from __future__ import annotations
 
-import hashlib
-import math
 import re
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
-from honeyhive_trace._wire import record_truncation, to_jsonable, truncate_strings
+from honeyhive_trace._wire import to_jsonable
 from honeyhive_trace.exceptions import ConfigurationError
+from honeyhive_trace.processors._base import Processor, inspected_fields
 from honeyhive_trace.records import ModelEvent
 
-__all__ = [
-    "Processor",
-    "SECRET_KEYS",
-    "fail_closed",
-    "hide_inputs",
-    "hide_outputs",
-    "redact",
-    "sample",
-    "truncate",
-]
+__all__ = ["SECRET_KEYS", "redact"]
 
-#: What a processor is: a finished event in, an event (or None to drop it) out.
-Processor = Callable[[ModelEvent], ModelEvent | None]
-
-P = TypeVar("P", bound=Callable[..., Any])
-
-#: The free-form fields whose contents processors look into.
-FREE_FORM_FIELDS = (
-    "messages",
-    "response",
-    "inputs",
-    "metadata",
-    "hyperparameters",
-    "template",
-    "template_inputs",
-    "tools",
-    "response_format",
-    "error",
-)
-
-#: Key names whose values ``redact(secrets=True)`` replaces whole, compared
-#: case-insensitively with ``-`` read as ``_``.
 SECRET_KEYS = frozenset(
     {
         "api_key",
@@ -138,33 +68,6 @@ _SECRET_PATTERNS = (
 )
 
 _EMAIL_PATTERN = r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}\b"  # noqa: E501
-
-
-def fail_closed(processor: P) -> P:
-    """Mark *processor* so that an event it fails on is dropped, not sent as it was.
-
-    Use it on your own privacy processors; the built-in ones are marked already.
-    Usable as a decorator.
-
-    Args:
-        processor: a function taking a :class:`ModelEvent`.
-
-    Returns:
-        The same function, marked with ``fail_closed = True``.
-
-    Raises:
-        ConfigurationError: *processor* is not callable or cannot carry the mark
-            (wrap a bound method in a ``def``).
-    """
-    if not callable(processor):
-        raise ConfigurationError("processor", f"expected a callable, got {processor!r}")
-    try:
-        processor.fail_closed = True  # type: ignore[attr-defined]
-    except AttributeError:
-        raise ConfigurationError(
-            "processor", f"{processor!r} cannot be marked; wrap it in a def"
-        ) from None
-    return processor
 
 
 # -- walking free-form values --------------------------------------------------------
@@ -286,7 +189,7 @@ class _Redact:
 
     def __call__(self, event: ModelEvent) -> ModelEvent:
         changes: dict[str, Any] = {}
-        for name in FREE_FORM_FIELDS:
+        for name in inspected_fields(type(event)):
             value = getattr(event, name)
             if value is None:
                 continue
@@ -350,161 +253,3 @@ def redact(
         f"emails={emails}, secrets={secrets}, marker={marker!r}"
     )
     return _Redact(_Scrubber(builtin, user, marker), keys, marker, desc)
-
-
-# -- truncate ---------------------------------------------------------------------------
-
-
-class _Truncate:
-    """The processor :func:`truncate` returns."""
-
-    __name__ = "truncate"
-
-    def __init__(self, max_chars: int, marker: str) -> None:
-        self._limit = max_chars
-        self._marker = marker
-
-    def __repr__(self) -> str:
-        return f"truncate(max_chars={self._limit}, marker={self._marker!r})"
-
-    def __call__(self, event: ModelEvent) -> ModelEvent:
-        cut: dict[str, int] = {}
-        changes: dict[str, Any] = {}
-        for name in (*FREE_FORM_FIELDS, "event_name", "source", "tool_choice"):
-            value = getattr(event, name)
-            if value is None:
-                continue
-            changes[name] = truncate_strings(
-                to_jsonable(value), self._limit, self._marker, name, cut
-            )
-        if not cut:
-            return event
-        changes["metadata"] = record_truncation(changes.get("metadata"), cut, self._limit)
-        return attrs.evolve(event, **changes)
-
-
-def truncate(max_chars: int = 10_000, *, marker: str = "...[truncated]") -> Processor:
-    """Make a processor that shortens every string longer than *max_chars*.
-
-    Each long string keeps its first *max_chars* characters followed by
-    *marker*. The original lengths go to ``metadata.original_lengths`` (by
-    path, e.g. ``{"messages[0].content": 52011}``, at most 100 entries) and the
-    limit to ``metadata.truncated_to_chars``. The event itself is never dropped.
-    ``model``, ``provider`` and ``project`` are left alone.
-
-    Args:
-        max_chars: the longest string kept whole, at least 1.
-        marker: appended to each shortened string.
-
-    Returns:
-        The processor.
-
-    Raises:
-        ConfigurationError: *max_chars* is not a positive integer, or *marker*
-            is not a string.
-    """
-    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
-        raise ConfigurationError("max_chars", f"expected a positive integer, got {max_chars!r}")
-    if not isinstance(marker, str):
-        raise ConfigurationError("marker", f"expected a string, got {marker!r}")
-    return _Truncate(max_chars, marker)
-
-
-# -- sample -------------------------------------------------------------------------------
-
-
-def _share(key: str) -> float:
-    """Map *key* to [0, 1), the same way in every process and on every run."""
-    digest = hashlib.blake2b(key.encode("utf-8", "replace"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
-
-
-class _Sample:
-    """The processor :func:`sample` returns."""
-
-    __name__ = "sample"
-
-    def __init__(self, rate: float) -> None:
-        self._rate = rate
-
-    def __repr__(self) -> str:
-        return f"sample({self._rate!r})"
-
-    def __call__(self, event: ModelEvent) -> ModelEvent | None:
-        key = event.session_id or event.event_id
-        return event if _share(key) < self._rate else None
-
-
-def sample(rate: float) -> Processor:
-    """Make a processor that keeps a share *rate* of events, whole sessions at a time.
-
-    Whether an event is kept depends only on a hash of its ``session_id`` (its
-    ``event_id`` outside sessions), so a session is kept or dropped whole, in
-    every process that samples at the same rate; a lower rate keeps a subset
-    of what a higher rate keeps. Dropped events are counted as
-    ``dropped_by_processor``.
-
-    Args:
-        rate: the share to keep, from 0 (none) to 1 (all).
-
-    Returns:
-        The processor.
-
-    Raises:
-        ConfigurationError: *rate* is not a number between 0 and 1.
-    """
-    if (
-        isinstance(rate, bool)
-        or not isinstance(rate, (int, float))
-        or not math.isfinite(rate)
-        or not 0 <= rate <= 1
-    ):
-        raise ConfigurationError("rate", f"expected a number between 0 and 1, got {rate!r}")
-    return _Sample(float(rate))
-
-
-# -- hide inputs / outputs ----------------------------------------------------------------
-
-
-@fail_closed
-def hide_inputs(event: ModelEvent) -> ModelEvent:
-    """Blank what went into the model: ``messages``, ``inputs``, ``template``, ...
-
-    A ready-made processor (``processors=[hide_inputs]``), the counterpart of
-    LangSmith's ``hide_inputs=True``: ``messages`` becomes ``[]`` (it is
-    required, so it stays present), and ``inputs``, ``template``,
-    ``template_inputs`` and ``tools``, where set, become empty. Model, usage,
-    timing, hyperparameters, metadata and the response are kept. Marked
-    :func:`fail_closed`.
-
-    Args:
-        event: the finished event.
-
-    Returns:
-        A copy with the inputs blanked.
-    """
-    return attrs.evolve(
-        event,
-        messages=[],
-        inputs={} if event.inputs is not None else None,
-        template=[] if event.template is not None else None,
-        template_inputs={} if event.template_inputs is not None else None,
-        tools=[] if event.tools is not None else None,
-    )
-
-
-@fail_closed
-def hide_outputs(event: ModelEvent) -> ModelEvent:
-    """Blank what came out of the model: ``response`` becomes ``{}``.
-
-    A ready-made processor (``processors=[hide_outputs]``), the counterpart of
-    LangSmith's ``hide_outputs=True``. Usage, cost and ``error`` are kept (use
-    :func:`redact` for secrets in error messages). Marked :func:`fail_closed`.
-
-    Args:
-        event: the finished event.
-
-    Returns:
-        A copy with the response blanked.
-    """
-    return attrs.evolve(event, response={})
