@@ -12,7 +12,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
 
@@ -21,16 +21,13 @@ from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace._providers import Registry
 from honeyhive_trace._state import STATE, swap
 from honeyhive_trace.capture import EndedCall
-from honeyhive_trace.delivery.http import HttpTransport
-from honeyhive_trace.delivery.inline import InlineDispatcher
-from honeyhive_trace.delivery.ledger import Ledger
-from honeyhive_trace.delivery.pipeline import Pipeline
-from honeyhive_trace.delivery.sender import Sender
-from honeyhive_trace.delivery.spool import Spool, destination_key
-from honeyhive_trace.delivery.worker import BackgroundDispatcher
 from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.integrations import DEFAULT
-from honeyhive_trace.locations import user_cache_dir
+
+if TYPE_CHECKING:
+    from honeyhive_trace.delivery.http import HttpTransport
+    from honeyhive_trace.delivery.pipeline import Pipeline
+    from honeyhive_trace.delivery.sender import Sender
 
 __all__ = [
     "STATE",
@@ -79,7 +76,7 @@ class Client:
         self.counters = Counters()
         self.guard = ErrorGuard(config.strict, self.counters)
         self.providers = providers
-        self.pipeline = Pipeline(config, self.guard, self.counters, providers)
+        self.pipeline: Pipeline | None = None
         self.sender: Sender | None = None
         self.dispatcher: Dispatcher | None = None
         #: Set by shutdown(); a closed client is never reused by configure().
@@ -102,18 +99,15 @@ class Client:
         self.submit = dispatcher.submit  # type: ignore[method-assign]
 
     def _start_delivery(self) -> None:
-        config = self.config
-        root = config.spool_dir or (user_cache_dir() / "spool")
-        spool = Spool(
-            root, destination_key(config.server_url, config.api_key), config.spool_max_bytes
+        # Imported here, not at the top: requests and the HTTP stack load only
+        # once a client has somewhere to send events (`import honeyhive_trace`
+        # stays cheap). Not a cycle: delivery.start imports nothing above it.
+        from honeyhive_trace.delivery.start import start_http_delivery
+
+        self.pipeline, self.sender, dispatcher = start_http_delivery(
+            self.config, self.providers, self.guard, self.counters
         )
-        self.sender = Sender(config, HttpTransport(config), Ledger(self.counters, spool))
-        if config.mode == "inline":
-            self._install(InlineDispatcher(self.pipeline, self.sender, self.guard))
-        else:
-            self._install(
-                BackgroundDispatcher(self.pipeline, self.sender, self.guard, self.counters)
-            )
+        self._install(dispatcher)
 
     def submit(self, ended: EndedCall) -> None:
         """Accept an ended event (replaced by the dispatcher's when recording)."""

@@ -25,7 +25,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
-from honeyhive_trace.records import FREE_FORM_KEY, ROLE_KEY, Event, ModelEvent, Usage
+from honeyhive_trace.records import FREE_FORM_KEY, ROLE_KEY, Event, Usage
 
 __all__ = [
     "converter",
@@ -261,12 +261,15 @@ def _unstructure_hook(cls: type) -> Any:
 converter = cattrs.Converter()
 """The one converter that knows the wire format of every record."""
 
-converter.register_unstructure_hook(
-    Usage,
-    make_dict_unstructure_fn(Usage, converter, _cattrs_omit_if_default=True),
+# Hook factories: each record class's function is generated on its first use
+# (on the worker), not at `import honeyhive_trace`.
+converter.register_unstructure_hook_factory(
+    lambda cls: cls is Usage,
+    lambda cls: make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True),
 )
-for _record in (Event, ModelEvent):
-    converter.register_unstructure_hook(_record, _unstructure_hook(_record))
+converter.register_unstructure_hook_factory(
+    lambda cls: isinstance(cls, type) and issubclass(cls, Event), _unstructure_hook
+)
 
 
 def unstructure_event(event: Event) -> dict[str, Any]:

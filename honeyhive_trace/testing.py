@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, overload
 from honeyhive_trace import _client
 from honeyhive_trace._config import from_settings
 from honeyhive_trace._wire import encode_event
+from honeyhive_trace.delivery.pipeline import Pipeline
 from honeyhive_trace.records import ModelEvent
 
 if TYPE_CHECKING:
@@ -98,10 +99,15 @@ class _MemoryDispatcher:
     def __init__(self, captured: CapturedEvents, client: Callable[[], _client.Client]) -> None:
         self._captured = captured
         self._client = client
+        self._pipeline: Pipeline | None = None
 
     def submit(self, ended: EndedCall) -> None:
         client = self._client()
-        record = client.pipeline.process(ended)
+        if self._pipeline is None:
+            self._pipeline = Pipeline(
+                client.config, client.guard, client.counters, client.providers
+            )
+        record = self._pipeline.process(ended)
         if record is not None:
             encode_event(record)  # surface serialisation problems in the test
             client.counters.add("sent")

@@ -50,7 +50,7 @@ class InlineDispatcher:
 
         With *include_spool*, True only when the spool is empty as well.
         """
-        return not include_spool or not self._sender.ledger.spool.pending_files()
+        return not include_spool or not self._sender.ledger.spool.holds_events()
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Close the transport."""

@@ -188,6 +188,13 @@ class Spool:
                 pass
             _fsync_dir(self.directory)
 
+    def holds_events(self) -> bool:
+        """Whether any file still holds events: waiting, or claimed for a replay under way."""
+        try:
+            return any(e.name.startswith((_PENDING, _CLAIMED)) for e in os.scandir(self.directory))
+        except FileNotFoundError:
+            return False
+
     def pending_files(self) -> list[Path]:
         """Pending files, oldest first (for tests and the CLI)."""
         try:

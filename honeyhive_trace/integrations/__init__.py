@@ -15,6 +15,7 @@ modules behind them are imported on first use, never at ``import honeyhive_trace
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from honeyhive_trace._errors import Counters, ErrorGuard
@@ -25,7 +26,6 @@ from honeyhive_trace._providers import (
     StreamDetector,
     StreamWrapper,
 )
-from honeyhive_trace.integrations import _enrich
 
 __all__ = [
     "CHUNK_ASSEMBLERS",
@@ -83,9 +83,22 @@ def stream_wrapper(cls: type) -> StreamWrapper | None:
     return DEFAULT.stream_wrapper(cls, _GUARD)
 
 
-#: Called by the record builder once the call's arguments, the extracted response
-#: and the user's updates are merged: fills ``provider`` and ``cost`` when unset.
-complete_fields = _enrich.complete_fields
+def complete_fields(
+    fields: dict[str, Any], prices: Mapping[str, tuple[float, float]] | None = None
+) -> None:
+    """Fill ``provider`` and ``cost`` when unset; put Anthropic's ``system`` first.
+
+    Called by the record builder once the call's arguments, the extracted response
+    and the user's updates are merged (see ``integrations._enrich``, imported on
+    first use to keep ``import honeyhive_trace`` cheap). Never raises.
+
+    Args:
+        fields: the merged event fields, changed in place.
+        prices: ``Config.prices``: USD per million (input, output) tokens by model.
+    """
+    from honeyhive_trace.integrations import _enrich
+
+    _enrich.complete_fields(fields, prices)
 
 
 # -- OpenAI and Anthropic, built in: their modules are imported on first use ----------
