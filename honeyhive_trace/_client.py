@@ -20,7 +20,7 @@ from honeyhive_trace._config import Config, from_settings
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace._providers import Registry
 from honeyhive_trace._state import STATE, swap
-from honeyhive_trace.capture import EndedCall
+from honeyhive_trace.capture import RawCall
 from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.integrations import DEFAULT
 
@@ -50,7 +50,7 @@ STAT_NAMES = ("enqueued", "sent", "retried", "spooled", "replayed", "rejected", 
 class Dispatcher(Protocol):
     """Where a client's ended calls go: background worker, inline, or memory (tests)."""
 
-    def submit(self, ended: EndedCall) -> None:
+    def submit(self, ended: RawCall) -> None:
         """Take one ended call."""
 
     def flush(self, timeout: float | None = None, include_spool: bool = False) -> bool:
@@ -109,7 +109,7 @@ class Client:
         )
         self._install(dispatcher)
 
-    def submit(self, ended: EndedCall) -> None:
+    def submit(self, ended: RawCall) -> None:
         """Accept an ended event (replaced by the dispatcher's when recording)."""
 
     @property

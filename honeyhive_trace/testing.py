@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING, Any, overload
 from honeyhive_trace import _client
 from honeyhive_trace._config import from_settings
 from honeyhive_trace._wire import encode_event
+from honeyhive_trace.capture import named
 from honeyhive_trace.delivery.pipeline import Pipeline
 from honeyhive_trace.records import ModelEvent
 
 if TYPE_CHECKING:
-    from honeyhive_trace.capture import EndedCall
+    from honeyhive_trace.capture import RawCall
 
 __all__ = ["CapturedEvents", "capture_events"]
 
@@ -101,13 +102,13 @@ class _MemoryDispatcher:
         self._client = client
         self._pipeline: Pipeline | None = None
 
-    def submit(self, ended: EndedCall) -> None:
+    def submit(self, raw: RawCall) -> None:
         client = self._client()
         if self._pipeline is None:
             self._pipeline = Pipeline(
                 client.config, client.guard, client.counters, client.providers
             )
-        record = self._pipeline.process(ended)
+        record = self._pipeline.process(named(raw))
         if record is not None:
             encode_event(record)  # surface serialisation problems in the test
             client.counters.add("sent")

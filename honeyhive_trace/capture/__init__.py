@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from honeyhive_trace.capture._decorators import trace_model
 from honeyhive_trace.capture._handle import (
+    CURRENT_EVENT,
     NOOP_HANDLE,
     SETTABLE_FIELDS,
     EventHandle,
@@ -30,7 +31,9 @@ from honeyhive_trace.capture._snapshot import (
     CURRENT_SESSION,
     CallSpec,
     EndedCall,
+    RawCall,
     Session,
+    named,
     uuid4_text,
 )
 
@@ -41,6 +44,7 @@ __all__ = [
     "SETTABLE_FIELDS",
     "CallSpec",
     "EndedCall",
+    "RawCall",
     "EventHandle",
     "ModelEventScope",
     "Session",
@@ -51,6 +55,7 @@ __all__ = [
     "fail",
     "finish",
     "model_event",
+    "named",
     "recorder",
     "session",
     "snapshot_kwargs",

@@ -19,9 +19,8 @@ from honeyhive_trace._errors import logger
 from honeyhive_trace.capture._snapshot import (
     CURRENT_SESSION,
     CallSpec,
-    EndedCall,
+    RawCall,
     Session,
-    new_ended_call,
     uuid4_text,
 )
 from honeyhive_trace.records import ModelEvent, fields_with
@@ -206,27 +205,25 @@ class EventHandle:
         self._done = True
         chunks = self._chunks
         outcome = self._outcome = [None, None]
-        ended: EndedCall = new_ended_call(
-            EndedCall,
-            (
-                self._spec,
-                self._args,
-                self._kwargs,
-                self._bits,
-                self._parent_bits,
-                self._session,
-                self._wall_ns,
-                self._start_ns,
-                end_ns,
-                self._updates,
-                result,
-                error,
-                chunks,
-                self._first_chunk_ns if chunks is not None else 0,
-                closed_early,
-                outcome,
-                self._id,
-            ),
+        # EndedCall's fields, in its order, as a plain tuple (see EndedCall).
+        ended: RawCall = (
+            self._spec,
+            self._args,
+            self._kwargs,
+            self._bits,
+            self._parent_bits,
+            self._session,
+            self._wall_ns,
+            self._start_ns,
+            end_ns,
+            self._updates,
+            result,
+            error,
+            chunks,
+            self._first_chunk_ns if chunks is not None else 0,
+            closed_early,
+            outcome,
+            self._id,
         )
         # The handle lets go of everything the worker now owns.
         self._updates = self._chunks = None

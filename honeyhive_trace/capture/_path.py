@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 _UNSET = _shapes.UNSET
+_MISSING: Any = object()
 _COPIED = (list, dict)
 
 
@@ -102,13 +103,20 @@ def finish(handle: EventHandle, result: Any) -> Any:
         *result*, or the proxy standing in for it.
     """
     client = handle._client
+    providers = client.providers
     try:
-        wrap = client.providers.stream_wrapper(type(result), client.guard)
+        # The registry's cache, read inline: this runs on every traced call.
+        wrap = providers.wrappers.get(type(result), _MISSING)
+        if wrap is _MISSING:
+            wrap = providers.stream_wrapper(type(result), client.guard)
         if wrap is not None:
             return wrap(result, handle)
     except Exception as exc:
         client.guard.report("could not wrap a stream", exc)
-    end(handle, result)
+    try:
+        handle._end(result)
+    except Exception as exc:  # never let tracing replace the user's outcome
+        client.guard.report("could not end an event", exc)
     return result
 
 
@@ -126,11 +134,17 @@ class ModelEventScope:
         self._token: Any = None
 
     def __enter__(self) -> EventHandle:
-        client = recorder()
+        client = STATE.client
+        if client is None:
+            client = STATE.resolve()
         if not client.recording:
             return NOOP_HANDLE
         try:
-            handle = EventHandle(client, None, (), snapshot_kwargs(self._fields))
+            fields = self._fields
+            for name, value in fields.items():  # our own dict (from **fields): copy in place
+                if type(value) in _COPIED:
+                    fields[name] = value.copy()
+            handle = EventHandle(client, None, (), fields)
             self._token = CURRENT_EVENT.set(handle)
         except Exception as exc:  # tracing must never break the block
             client.guard.report("could not start model_event", exc)
@@ -151,10 +165,10 @@ class ModelEventScope:
             CURRENT_EVENT.reset(self._token)
         except ValueError:  # exited in another context than entered; keep going
             pass
-        if exc is not None:
-            fail(handle, exc)
-        else:
-            end(handle)
+        try:
+            handle._end(error=exc if not isinstance(exc, GeneratorExit) else None)
+        except Exception as internal:  # never let tracing replace the user's outcome
+            handle._client.guard.report("could not end model_event", internal)
 
     async def __aenter__(self) -> EventHandle:
         return self.__enter__()

@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable
 
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
-from honeyhive_trace.capture import EndedCall
+from honeyhive_trace.capture import EndedCall, RawCall, named
 from honeyhive_trace.delivery.pipeline import Pipeline
 from honeyhive_trace.delivery.protocol import Prepared
 from honeyhive_trace.delivery.sender import IDLE_REPLAY_INTERVAL, REPLAY_BUDGET, Sender
@@ -66,8 +66,8 @@ class BackgroundDispatcher:
         self._start()
 
     def _init_state(self) -> None:
-        self._queue: deque[EndedCall] = deque()
-        self._overflow: deque[EndedCall] = deque()
+        self._queue: deque[RawCall] = deque()
+        self._overflow: deque[RawCall] = deque()
         self._wake = threading.Event()
         # Guards the worker's position (taken/settled) and the batch in flight;
         # flush() and shutdown() read them under it. The caller never takes it.
@@ -99,7 +99,7 @@ class BackgroundDispatcher:
 
     # -- caller's thread: append only ---------------------------------------------
 
-    def submit(self, ended: EndedCall) -> None:
+    def submit(self, ended: RawCall) -> None:
         """Queue an ended event. Never blocks, encodes or touches the disk."""
         queue = self._queue
         if len(queue) < self._max_queue and not self._stopping:
@@ -123,12 +123,13 @@ class BackgroundDispatcher:
         self._overflow.append(ended)
         self._wake.set()
 
-    def _after_shutdown(self, ended: EndedCall) -> None:
+    def _after_shutdown(self, ended: RawCall) -> None:
         # An event that began before shutdown() and ended after it (a call still
         # running at interpreter exit): no worker is left to take it, so it is
         # spooled here, on the ending thread. The only disk write a caller makes.
         try:
-            self._sender.ledger.spool_events(self._pipeline.prepare([ended]), "after shutdown")
+            calls = [named(ended)]
+            self._sender.ledger.spool_events(self._pipeline.prepare(calls), "after shutdown")
         except Exception as exc:
             self._counters.add("dropped_internal_error")
             self._guard.report("could not spool an event that ended after shutdown", exc)
@@ -194,9 +195,9 @@ class BackgroundDispatcher:
                         left += waiting[1]
                         handed += len(waiting[0])
                 while self._queue:
-                    calls.append(self._queue.popleft())
+                    calls.append(named(self._queue.popleft()))
                 while self._overflow:
-                    calls.append(self._overflow.popleft())
+                    calls.append(named(self._overflow.popleft()))
             left += self._pipeline.prepare(calls)
             if left:
                 logger.warning(
@@ -273,13 +274,13 @@ class BackgroundDispatcher:
         with self._lock:
             self._progress.notify_all()
 
-    def _take(self, source: deque[EndedCall], limit: int) -> list[EndedCall]:
-        calls: list[EndedCall] = []
+    def _take(self, source: deque[RawCall], limit: int) -> list[EndedCall]:
+        raw: list[RawCall] = []
         with self._lock:
-            while source and len(calls) < limit:
-                calls.append(source.popleft())
-            self._taken += len(calls)
-        return calls
+            while source and len(raw) < limit:
+                raw.append(source.popleft())
+            self._taken += len(raw)
+        return [named(r) for r in raw]
 
     def _settle(self, n: int) -> None:
         with self._lock:
