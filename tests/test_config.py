@@ -155,3 +155,30 @@ class TestValidation:
         assert client is not None
         for text in (repr(client), repr(client.config), repr(client.transport)):
             assert API_KEY not in text
+
+
+class TestDeclaredOnce:
+    """configure()'s documented signature, Config's fields and the env table agree."""
+
+    def test_configure_takes_exactly_the_declared_settings_in_order(self) -> None:
+        import inspect
+
+        from honeyhive_trace._config import SETTINGS
+
+        parameters = inspect.signature(hh.configure).parameters
+        assert list(SETTINGS) == list(parameters)
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters.values())
+        assert all(p.default is None for p in parameters.values())
+
+    def test_every_setting_is_documented_in_configures_docstring(self) -> None:
+        from honeyhive_trace._config import SETTINGS
+
+        doc = hh.configure.__doc__ or ""
+        assert [] == [name for name in SETTINGS if f"        {name}: " not in doc]
+
+    def test_each_environment_variable_is_named_in_the_docstring_of_its_setting(self) -> None:
+        from honeyhive_trace._config import ENV_VARS
+
+        doc = hh.configure.__doc__ or ""
+        assert {"HH_API_KEY", "HH_PROJECT", "HH_API_URL", "HH_SOURCE"} <= set(ENV_VARS)
+        assert [] == [env for env in ENV_VARS if f"``{env}" not in doc]

@@ -105,11 +105,13 @@ PUBLIC: dict[str, list[str]] = {
         "EventStore",
         "Fault",
         "Faults",
+        "MAX_LIMIT",
         "RecordedRequest",
         "StoreError",
         "ValidationError",
         "default_db_path",
         "is_loopback",
+        "make_app",
     ],
 }
 

@@ -14,18 +14,16 @@ a thin threaded server; any other WSGI server can run it too.
 This package is standalone: it does not import the tracing library's core.
 """
 
-from honeyhive_trace.collector._app import make_app as make_app
+from honeyhive_trace.collector._app import make_app
 from honeyhive_trace.collector._collector import Collector, default_db_path
 from honeyhive_trace.collector._faults import Fault, Faults
 from honeyhive_trace.collector._server import RecordedRequest
-from honeyhive_trace.collector._store import MAX_LIMIT as MAX_LIMIT
-from honeyhive_trace.collector._store import EventQuery, EventStore, StoreError
+from honeyhive_trace.collector._store import MAX_LIMIT, EventQuery, EventStore, StoreError
 from honeyhive_trace.collector._validate import ValidationError
 from honeyhive_trace.locations import is_loopback
 
-# make_app and MAX_LIMIT are public too; they join __all__ together with the pinned list in
-# tests/test_public_api.py.
 __all__ = [
+    "MAX_LIMIT",
     "Collector",
     "EventQuery",
     "EventStore",
@@ -36,4 +34,5 @@ __all__ = [
     "ValidationError",
     "default_db_path",
     "is_loopback",
+    "make_app",
 ]
