@@ -104,13 +104,17 @@ def complete_fields(
 # -- OpenAI and Anthropic, built in: their modules are imported on first use ----------
 
 _ROOTS = frozenset({"openai", "anthropic"})
-_PROXY_MODULE = "honeyhive_trace.integrations._streams"
+#: Where our own stream proxies live (kept in step with ``_proxy.PROXY_MODULES``,
+#: which this module cannot import without loading the proxies).
+_PROXY_MODULES = frozenset(
+    {"honeyhive_trace.integrations._streams", "honeyhive_trace.integrations._astreams"}
+)
 
 
 def _may_be_builtin(cls: type) -> bool:
     for klass in cls.__mro__:
         module = getattr(klass, "__module__", "") or ""
-        if module.partition(".")[0] in _ROOTS or module == _PROXY_MODULE:
+        if module.partition(".")[0] in _ROOTS or module in _PROXY_MODULES:
             return True
     return False
 

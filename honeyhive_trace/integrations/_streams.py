@@ -1,36 +1,43 @@
 """Streams returned by traced calls: transparent proxies that end the event with the stream.
 
 A traced function (or a wrapped client) that returns an SDK stream hands the
-caller a proxy instead. The proxy iterates, closes, enters and exits exactly as
-the stream does and forwards every other attribute; ``isinstance`` still sees
-the SDK class. Per chunk it does two things on the caller's thread: note the
-time of the first one, and append the chunk to a list. The event ends once,
-when the stream is exhausted, fails, is closed, or is garbage-collected; the
-chunks are assembled into a response later, on the worker.
+caller a proxy instead (a :class:`wrapt.ObjectProxy`, see :mod:`._proxy`). The
+proxy iterates, closes, enters and exits exactly as the stream does and
+forwards every other attribute; ``isinstance`` still sees the SDK class. Per
+chunk it does two things on the caller's thread: note the time of the first
+one, and append the chunk to a list. The event ends once, when the stream is
+exhausted, fails, is closed, or is garbage-collected; the chunks are assembled
+into a response later, on the worker.
 
-What ends the event is a :class:`Capture`: the request (its arguments, or the
-HTTP request to read them from), the chunks or the plain result, and the time
-to the first chunk. :func:`extract_capture` turns it into event fields.
+This module holds the synchronous proxies and the table of which SDK classes
+get which proxy; :mod:`._astreams` holds the asynchronous twins.
 """
 
 from __future__ import annotations
 
 import functools
-import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from time import perf_counter_ns
 from types import TracebackType
 from typing import Any
 
 from honeyhive_trace.capture import EventHandle
-from honeyhive_trace.integrations._access import field
-from honeyhive_trace.integrations._capture import Capture, Request, collected, end, request_of
+from honeyhive_trace.integrations._astreams import (
+    TracedAsyncHelperStream,
+    TracedAsyncStream,
+    TracedAsyncStreamManager,
+)
+from honeyhive_trace.integrations._capture import Capture, Request, request_of
+from honeyhive_trace.integrations._proxy import (
+    PROXY_MODULES,
+    Proxy,
+    consumer,
+    is_text_delta,
+    request_on_enter,
+)
 
 __all__ = [
     "PROXIES",
-    "TracedAsyncHelperStream",
-    "TracedAsyncStream",
-    "TracedAsyncStreamManager",
     "TracedHelperStream",
     "TracedStream",
     "TracedStreamManager",
@@ -40,92 +47,41 @@ __all__ = [
 ]
 
 
-# -- proxies ------------------------------------------------------------------------------
-
-_OWN = frozenset({"_hh_inner", "_hh_handle", "_hh_capture", "_hh_finalizer", "_hh_next"})
-
-
-class _Proxy:
-    """Forwards attribute access to the wrapped object; ends the event once."""
-
-    __slots__ = ("_hh_inner", "_hh_handle", "_hh_capture", "_hh_finalizer", "__weakref__")
-
-    def __init__(self, inner: Any, handle: EventHandle, capture: Capture) -> None:
-        object.__setattr__(self, "_hh_inner", inner)
-        object.__setattr__(self, "_hh_handle", handle)
-        object.__setattr__(self, "_hh_capture", capture)
-        finalizer = weakref.finalize(self, collected, handle, capture)
-        finalizer.atexit = False
-        object.__setattr__(self, "_hh_finalizer", finalizer)
-
-    def _hh_end(self, error: BaseException | None, closed_early: bool) -> None:
-        if not self._hh_capture.done:
-            self._hh_finalizer.detach()
-            end(self._hh_handle, self._hh_capture, error, closed_early)
-
-    # `isinstance(proxy, openai.Stream)` stays true, as with wrapt's proxies.
-    @property  # type: ignore[misc]
-    def __class__(self) -> type:
-        cls: type = self._hh_inner.__class__
-        return cls
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_hh_"):
-            raise AttributeError(name)
-        return getattr(self._hh_inner, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _OWN:
-            object.__setattr__(self, name, value)
-        else:
-            setattr(self._hh_inner, name, value)
-
-    def __delattr__(self, name: str) -> None:
-        delattr(self._hh_inner, name)
-
-    def __dir__(self) -> list[str]:
-        return dir(self._hh_inner)
-
-    def __repr__(self) -> str:
-        return repr(self._hh_inner)
-
-
-class TracedStream(_Proxy):
+class TracedStream(Proxy):
     """A synchronous stream of chunks (``openai.Stream``, ``anthropic.Stream``)."""
-
-    __slots__ = ("_hh_next",)
 
     def __init__(self, inner: Any, handle: EventHandle, capture: Capture) -> None:
         super().__init__(inner, handle, capture)
-        object.__setattr__(self, "_hh_next", inner.__next__)
+        self._self_next = inner.__next__
 
     def __iter__(self) -> Iterator[Any]:
         return self
 
     def __next__(self) -> Any:
         try:
-            item = self._hh_next()
+            item = self._self_next()
         except StopIteration:
-            self._hh_end(None, False)
+            self._self_end(None, False)
             raise
         except BaseException as exc:
-            self._hh_end(exc, False)
+            self._self_end(exc, False)
             raise
-        capture = self._hh_capture
+        capture = self._self_capture
         if not capture.first_ns:
             capture.first_ns = perf_counter_ns()
-        capture.chunks.append(item)
+        if capture.chunks is not None:  # always a list for a stream's capture
+            capture.chunks.append(item)
         return item
 
     def close(self) -> None:
         """Close the stream; an unfinished stream's event ends as closed early."""
         try:
-            self._hh_inner.close()
+            self.__wrapped__.close()
         finally:
-            self._hh_end(None, True)
+            self._self_end(None, True)
 
     def __enter__(self) -> TracedStream:
-        self._hh_inner.__enter__()
+        self.__wrapped__.__enter__()
         return self
 
     def __exit__(
@@ -135,9 +91,22 @@ class TracedStream(_Proxy):
         tb: TracebackType | None,
     ) -> Any:
         try:
-            return self._hh_inner.__exit__(exc_type, exc, tb)
+            return self.__wrapped__.__exit__(exc_type, exc, tb)
         finally:
-            self._hh_end(None, True)
+            self._self_end(None, True)
+
+
+def _consume_then(proxy: TracedHelperStream, method: Any, *args: Any, **kwargs: Any) -> Any:
+    for _ in proxy:
+        pass
+    result = method(*args, **kwargs)
+    return proxy if result is proxy.__wrapped__ else result  # until_done() returns the stream
+
+
+def _text_deltas(stream: Iterator[Any]) -> Iterator[str]:
+    for event in stream:
+        if is_text_delta(event):
+            yield event.delta.text
 
 
 class TracedHelperStream(TracedStream):
@@ -149,151 +118,32 @@ class TracedHelperStream(TracedStream):
     exist on the proxy only when the helper has them.
     """
 
-    __slots__ = ()
+    @property
+    def text_stream(self) -> Iterator[str]:
+        """The helper's text deltas, read through the proxy."""
+        self.__wrapped__.text_stream  # noqa: B018 - AttributeError when the helper has none
+        return _text_deltas(self)
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_hh_"):
-            raise AttributeError(name)
-        value = getattr(self._hh_inner, name)
-        if name == "text_stream":
-            return _text_deltas(self)
-        if name == "until_done" or name in _CONSUMERS:
-            return functools.partial(_consume_then, self, value)
-        return value
-
-
-#: Helper methods that wait for the whole stream, then return what it accumulated.
-_CONSUMERS = frozenset(
-    {"get_final_message", "get_final_text", "get_final_completion", "get_final_response"}
-)
+    until_done = consumer("until_done", _consume_then)
+    get_final_message = consumer("get_final_message", _consume_then)
+    get_final_text = consumer("get_final_text", _consume_then)
+    get_final_completion = consumer("get_final_completion", _consume_then)
+    get_final_response = consumer("get_final_response", _consume_then)
 
 
-def _consume_then(proxy: TracedHelperStream, method: Any, *args: Any, **kwargs: Any) -> Any:
-    for _ in proxy:
-        pass
-    result = method(*args, **kwargs)
-    return proxy if result is proxy._hh_inner else result  # until_done() returns the stream
-
-
-def _is_text_delta(event: Any) -> bool:
-    delta = field(event, "delta")
-    return bool(
-        field(event, "type") == "content_block_delta" and field(delta, "type") == "text_delta"
-    )
-
-
-def _text_deltas(stream: Iterator[Any]) -> Iterator[str]:
-    for event in stream:
-        if _is_text_delta(event):
-            yield event.delta.text
-
-
-class TracedAsyncStream(_Proxy):
-    """An asynchronous stream of chunks (``openai.AsyncStream``, ``anthropic.AsyncStream``)."""
-
-    __slots__ = ("_hh_next",)
-
-    def __init__(self, inner: Any, handle: EventHandle, capture: Capture) -> None:
-        super().__init__(inner, handle, capture)
-        object.__setattr__(self, "_hh_next", inner.__anext__)
-
-    def __aiter__(self) -> AsyncIterator[Any]:
-        return self
-
-    async def __anext__(self) -> Any:
-        try:
-            item = await self._hh_next()
-        except StopAsyncIteration:
-            self._hh_end(None, False)
-            raise
-        except BaseException as exc:
-            self._hh_end(exc, False)
-            raise
-        capture = self._hh_capture
-        if not capture.first_ns:
-            capture.first_ns = perf_counter_ns()
-        capture.chunks.append(item)
-        return item
-
-    async def close(self) -> None:
-        """Close the stream; an unfinished stream's event ends as closed early."""
-        try:
-            await self._hh_inner.close()
-        finally:
-            self._hh_end(None, True)
-
-    async def __aenter__(self) -> TracedAsyncStream:
-        await self._hh_inner.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Any:
-        try:
-            return await self._hh_inner.__aexit__(exc_type, exc, tb)
-        finally:
-            self._hh_end(None, True)
-
-
-class TracedAsyncHelperStream(TracedAsyncStream):
-    """The asynchronous twin of :class:`TracedHelperStream`."""
-
-    __slots__ = ()
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_hh_"):
-            raise AttributeError(name)
-        value = getattr(self._hh_inner, name)
-        if name == "text_stream":
-            return _atext_deltas(self)
-        if name == "until_done" or name in _CONSUMERS:
-            return functools.partial(_aconsume_then, self, value)
-        return value
-
-
-async def _aconsume_then(
-    proxy: TracedAsyncHelperStream, method: Any, *args: Any, **kwargs: Any
-) -> Any:
-    async for _ in proxy:
-        pass
-    result = await method(*args, **kwargs)
-    return proxy if result is proxy._hh_inner else result
-
-
-async def _atext_deltas(stream: AsyncIterator[Any]) -> AsyncIterator[str]:
-    async for event in stream:
-        if _is_text_delta(event):
-            yield event.delta.text
-
-
-def _request_on_enter(capture: Capture, stream: Any) -> None:
-    # A manager sends its request only when entered.
-    if capture.request is None:
-        capture.request = request_of(stream, capture.sdk)
-    elif capture.request.body is None and capture.request.http_request is None:
-        found = request_of(stream, capture.sdk)
-        capture.request.http_request = found.http_request
-        capture.request.base_url = capture.request.base_url or found.base_url
-
-
-class TracedStreamManager(_Proxy):
+class TracedStreamManager(Proxy):
     """A ``with`` manager that opens a helper stream (``client.messages.stream(...)``)."""
-
-    __slots__ = ()
 
     def __enter__(self) -> Any:
         try:
-            stream = self._hh_inner.__enter__()
+            stream = self.__wrapped__.__enter__()
         except BaseException as exc:
-            self._hh_end(exc, False)
+            self._self_end(exc, False)
             raise
         # From here on the stream's proxy owns the event (and its GC safety net).
-        self._hh_finalizer.detach()
-        _request_on_enter(self._hh_capture, stream)
-        return TracedHelperStream(stream, self._hh_handle, self._hh_capture)
+        self._self_finalizer.detach()
+        request_on_enter(self._self_capture, stream)
+        return TracedHelperStream(stream, self._self_handle, self._self_capture)
 
     def __exit__(
         self,
@@ -302,40 +152,13 @@ class TracedStreamManager(_Proxy):
         tb: TracebackType | None,
     ) -> Any:
         try:
-            return self._hh_inner.__exit__(exc_type, exc, tb)
+            return self.__wrapped__.__exit__(exc_type, exc, tb)
         finally:
-            self._hh_end(None, True)
-
-
-class TracedAsyncStreamManager(_Proxy):
-    """An ``async with`` manager that opens an asynchronous helper stream."""
-
-    __slots__ = ()
-
-    async def __aenter__(self) -> Any:
-        try:
-            stream = await self._hh_inner.__aenter__()
-        except BaseException as exc:
-            self._hh_end(exc, False)
-            raise
-        self._hh_finalizer.detach()
-        _request_on_enter(self._hh_capture, stream)
-        return TracedAsyncHelperStream(stream, self._hh_handle, self._hh_capture)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Any:
-        try:
-            return await self._hh_inner.__aexit__(exc_type, exc, tb)
-        finally:
-            self._hh_end(None, True)
+            self._self_end(None, True)
 
 
 #: Stream shape (as named in :mod:`honeyhive_trace.integrations`) -> proxy class.
-PROXIES: dict[str, type[_Proxy]] = {
+PROXIES: dict[str, type[Proxy]] = {
     "stream": TracedStream,
     "async_stream": TracedAsyncStream,
     "helper": TracedHelperStream,
@@ -378,7 +201,7 @@ def proxy_factory(proxy_class: type) -> Callable[..., Any] | None:
         return None
 
     def wrap(stream: Any, handle: EventHandle, request: Request | None = None) -> Any:
-        inner: Capture = stream._hh_capture
+        inner: Capture = stream._self_capture
         return factory(shape, inner.sdk)(stream, handle, request or inner.request)
 
     return wrap
@@ -412,7 +235,6 @@ _SDK_STREAMS: dict[tuple[str, str], str] = {
     ("anthropic", "BetaMessageStreamManager"): "manager",
     ("anthropic", "BetaAsyncMessageStreamManager"): "async_manager",
 }
-_PROXY_MODULE = "honeyhive_trace.integrations._streams"
 
 
 @functools.lru_cache(maxsize=1024)  # bounded: classes can be made at run time
@@ -428,6 +250,6 @@ def stream_factory_for(cls: type) -> Callable[..., Any] | None:
             shape = _SDK_STREAMS.get((root, klass.__name__))
             if shape is not None:
                 return factory(shape, root)
-        elif module == _PROXY_MODULE:
+        elif module in PROXY_MODULES:
             return proxy_factory(klass)
     return None

@@ -1,0 +1,242 @@
+"""OpenAI: recognising values, and reading whole responses into event fields.
+
+Chat Completions (``ChatCompletion``), Responses (``Response``) and legacy
+Completions, as ``openai`` SDK objects or the dicts OpenAI-compatible servers
+return. Nothing here imports the ``openai`` package: objects are recognised by
+the fields their class declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from honeyhive_trace.integrations._access import (
+    discriminator,
+    field,
+    module_root,
+    plain,
+    token_count,
+)
+
+__all__ = [
+    "CHAT_COMPLETION",
+    "CHAT_COMPLETION_CHUNK",
+    "RESPONSE",
+    "TEXT_COMPLETION",
+    "chat_fields",
+    "completion_fields",
+    "is_response_event",
+    "kind",
+    "message_of",
+    "response_fields",
+    "sdk_hint",
+]
+
+CHAT_COMPLETION = "chat.completion"
+CHAT_COMPLETION_CHUNK = "chat.completion.chunk"
+RESPONSE = "response"
+TEXT_COMPLETION = "text_completion"
+_KINDS = frozenset({CHAT_COMPLETION, CHAT_COMPLETION_CHUNK, RESPONSE, TEXT_COMPLETION})
+
+# -- recognising ---------------------------------------------------------------------
+
+
+def kind(value: Any) -> str | None:
+    """Return which OpenAI object *value* is (``"chat.completion"``, ...), or None.
+
+    Dicts without an ``object`` key (some OpenAI-compatible servers omit it)
+    are recognised by the shape of their first choice.
+    """
+    obj = discriminator(value, "object")
+    if obj in _KINDS:
+        return str(obj)
+    if obj is None and isinstance(value, Mapping):
+        choices = value.get("choices")
+        if isinstance(choices, list) and choices and isinstance(choices[0], Mapping):
+            first = choices[0]
+            if "message" in first:
+                return CHAT_COMPLETION
+            if "delta" in first:
+                return CHAT_COMPLETION_CHUNK
+            if "text" in first:
+                return TEXT_COMPLETION
+    return None
+
+
+def is_response_event(value: Any) -> bool:
+    event_type = discriminator(value, "type")
+    return isinstance(event_type, str) and event_type.startswith("response.")
+
+
+def sdk_hint(value: Any) -> str | None:
+    return "openai" if module_root(value) == "openai" else None
+
+
+# -- whole responses -------------------------------------------------------------------
+
+
+def message_of(message: Any) -> dict[str, Any]:
+    data = plain(message)
+    if not isinstance(data, dict):
+        return {"role": "assistant", "content": data}
+    out: dict[str, Any] = {"role": data.get("role") or "assistant", "content": data.get("content")}
+    for key, item in data.items():
+        if key in out or key == "parsed" or item is None or item in ([], {}):
+            continue
+        out[key] = item
+    return out
+
+
+def _chat_usage(usage: Any, metadata: dict[str, Any]) -> dict[str, Any] | None:
+    if usage is None:
+        return None
+    cached = token_count(field(field(usage, "prompt_tokens_details"), "cached_tokens"))
+    if cached:
+        metadata["cached_tokens"] = cached
+    reasoning = token_count(field(field(usage, "completion_tokens_details"), "reasoning_tokens"))
+    if reasoning:
+        metadata["reasoning_tokens"] = reasoning
+    return {
+        "prompt_tokens": token_count(field(usage, "prompt_tokens")),
+        "completion_tokens": token_count(field(usage, "completion_tokens")),
+        "total_tokens": token_count(field(usage, "total_tokens")),
+    }
+
+
+def _common(value: Any, fields: dict[str, Any], metadata: dict[str, Any]) -> None:
+    model = field(value, "model")
+    if isinstance(model, str) and model:
+        fields["model"] = model
+    for source, target in (
+        ("id", "response_id"),
+        ("system_fingerprint", "system_fingerprint"),
+        ("service_tier", "service_tier"),
+    ):
+        item = field(value, source)
+        if isinstance(item, str) and item:
+            metadata[target] = item
+    if metadata:
+        fields["metadata"] = metadata
+
+
+def _choices_fields(value: Any, message_of: Any) -> dict[str, Any]:
+    """Fields of a response with ``choices`` (chat or legacy completion).
+
+    *message_of* turns one choice into an assistant message; with several
+    choices, all of them go to ``response.choices``.
+    """
+    messages: list[dict[str, Any]] = []
+    reasons: list[Any] = []
+    for choice in field(value, "choices") or ():
+        messages.append(message_of(choice))
+        reasons.append(field(choice, "finish_reason"))
+    response: dict[str, Any] = dict(messages[0]) if messages else {}
+    if len(messages) > 1:
+        response["choices"] = messages
+    fields: dict[str, Any] = {"response": response}
+    metadata: dict[str, Any] = {}
+    if reasons and reasons[0] is not None:
+        metadata["finish_reason"] = reasons[0]
+    if len(reasons) > 1:
+        metadata["finish_reasons"] = reasons
+    usage = _chat_usage(field(value, "usage"), metadata)
+    if usage is not None:
+        fields["usage"] = usage
+    _common(value, fields, metadata)
+    return fields
+
+
+def chat_fields(value: Any) -> dict[str, Any]:
+    return _choices_fields(value, lambda choice: message_of(field(choice, "message")))
+
+
+def completion_fields(value: Any) -> dict[str, Any]:
+    return _choices_fields(
+        value, lambda choice: {"role": "assistant", "content": field(choice, "text")}
+    )
+
+
+def response_fields(value: Any) -> dict[str, Any]:
+    texts: list[str] = []
+    refusals: list[str] = []
+    calls: list[dict[str, Any]] = []
+    for item in field(value, "output") or ():
+        item_type = field(item, "type")
+        if item_type == "message":
+            for part in field(item, "content") or ():
+                part_type = field(part, "type")
+                if part_type == "output_text":
+                    texts.append(field(part, "text") or "")
+                elif part_type == "refusal":
+                    refusals.append(field(part, "refusal") or "")
+        elif item_type == "function_call":
+            calls.append(
+                {
+                    "id": field(item, "call_id"),
+                    "type": "function",
+                    "function": {
+                        "name": field(item, "name"),
+                        "arguments": field(item, "arguments") or "",
+                    },
+                }
+            )
+        elif item_type == "custom_tool_call":
+            calls.append(
+                {
+                    "id": field(item, "call_id"),
+                    "type": "custom",
+                    "custom": {"name": field(item, "name"), "input": field(item, "input")},
+                }
+            )
+    response: dict[str, Any] = {"role": "assistant", "content": "".join(texts)}
+    if calls:
+        response["tool_calls"] = calls
+    if refusals:
+        response["refusal"] = "".join(refusals)
+    fields: dict[str, Any] = {"response": response}
+
+    metadata: dict[str, Any] = {}
+    status = field(value, "status")
+    if isinstance(status, str):
+        metadata["status"] = status
+    reason = field(field(value, "incomplete_details"), "reason")
+    if reason is not None:
+        metadata["incomplete_reason"] = reason
+    error = field(value, "error")
+    if error is not None:
+        fields["error"] = f"{field(error, 'code')}: {field(error, 'message')}"
+
+    usage = field(value, "usage")
+    if usage is not None:
+        cached = token_count(field(field(usage, "input_tokens_details"), "cached_tokens"))
+        if cached:
+            metadata["cached_tokens"] = cached
+        reasoning = token_count(field(field(usage, "output_tokens_details"), "reasoning_tokens"))
+        if reasoning:
+            metadata["reasoning_tokens"] = reasoning
+        fields["usage"] = {
+            "prompt_tokens": token_count(field(usage, "input_tokens")),
+            "completion_tokens": token_count(field(usage, "output_tokens")),
+            "total_tokens": token_count(field(usage, "total_tokens")),
+        }
+
+    # The Responses API echoes the settings it ran with.
+    hyper = {
+        name: field(value, name)
+        for name in ("temperature", "top_p", "max_output_tokens")
+        if field(value, name) is not None
+    }
+    if hyper:
+        fields["hyperparameters"] = hyper
+    tools = field(value, "tools")
+    if tools:
+        fields["tools"] = plain(tools)
+        choice = field(value, "tool_choice")
+        if choice is not None:
+            fields["tool_choice"] = plain(choice)
+    text_format = field(field(value, "text"), "format")
+    if text_format is not None and field(text_format, "type") not in (None, "text"):
+        fields["response_format"] = plain(text_format)
+    _common(value, fields, metadata)
+    return fields
