@@ -184,9 +184,24 @@ def resolve_public_name(
     return resolved
 
 
+def public_titles(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Make the hover text of links name the public path, not the private module.
+
+    Type hints in signatures carry where a class is defined
+    (``honeyhive_trace.collector._store.EventQuery``); the link already goes to
+    the public entry, and now its title says so too.
+    """
+    names = app.config.hh_public_names
+    for ref in doctree.findall(nodes.reference):
+        title = ref.get("reftitle", "")
+        if "._" in title and title.rpartition(".")[2] in names:
+            ref["reftitle"] = names[title.rpartition(".")[2]]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     """Register the documentation's own directive and reference resolver."""
     app.add_directive("price-table", PriceTable)
     app.add_config_value("hh_public_names", _public_names(), "env")
     app.connect("missing-reference", resolve_public_name)
+    app.connect("doctree-resolved", public_titles)
     return {"parallel_read_safe": True}

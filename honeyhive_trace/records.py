@@ -7,7 +7,7 @@ processors that want to change one return a new record made with
 Each field says its role on the wire in its attrs metadata (see :func:`role`):
 ``required`` fields are always sent, ``optional`` ones are left out while
 ``None``, and ``free-form`` ones hold whatever the user's code produced (made
-JSON-safe when encoded). The converter in :mod:`honeyhive_trace._wire`, the
+JSON-safe when encoded). The one cattrs converter (in ``_wire``), the
 processors and the capture path all read these roles instead of keeping lists
 of their own.
 
@@ -37,7 +37,7 @@ __all__ = [
 #: ``identity`` (ids and times, sent unless ``None``) or ``optional`` (sent unless ``None``).
 Role = Literal["required", "identity", "optional"]
 
-#: Metadata keys of a field's role (read by the converter in :mod:`honeyhive_trace._wire`).
+#: Metadata keys of a field's role (read by the converter in ``_wire``).
 ROLE_KEY = _ROLE = "honeyhive_trace.role"
 FREE_FORM_KEY = _FREE = "honeyhive_trace.free_form"
 _SETTABLE = "honeyhive_trace.settable"
