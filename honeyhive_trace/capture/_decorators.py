@@ -56,6 +56,9 @@ def _wrap(fn: Callable[..., Any], spec: CallSpec) -> Callable[..., Any]:
             return async_generator_wrapper(fn, begin)
         return generator_wrapper(fn, begin)
 
+    # The async and sync wrappers below are twins on purpose: each kind of
+    # function needs its own wrapper so that `inspect` still sees that kind, and
+    # the sync one inlines start() because it is the hottest path of the library.
     if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)

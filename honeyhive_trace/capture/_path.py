@@ -17,6 +17,7 @@ from honeyhive_trace import _shapes
 from honeyhive_trace._state import STATE, Recorder
 from honeyhive_trace.capture._handle import CURRENT_EVENT, NOOP_HANDLE, EventHandle
 from honeyhive_trace.capture._snapshot import CallSpec
+from honeyhive_trace.capture._wrappers import AsyncWith
 
 __all__ = [
     "ModelEventScope",
@@ -120,7 +121,7 @@ def finish(handle: EventHandle, result: Any) -> Any:
     return result
 
 
-class ModelEventScope:
+class ModelEventScope(AsyncWith[EventHandle]):
     """``with``/``async with`` block that records one model event.
 
     Created by :func:`model_event`; each ``with`` starts a new event.
@@ -169,17 +170,6 @@ class ModelEventScope:
             handle._end(error=exc if not isinstance(exc, GeneratorExit) else None)
         except Exception as internal:  # never let tracing replace the user's outcome
             handle._client.guard.report("could not end model_event", internal)
-
-    async def __aenter__(self) -> EventHandle:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
 
 
 def model_event(**fields: Any) -> ModelEventScope:

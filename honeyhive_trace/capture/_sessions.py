@@ -9,14 +9,18 @@ from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from honeyhive_trace.capture._snapshot import CURRENT_SESSION, Session
-from honeyhive_trace.capture._wrappers import async_generator_wrapper, generator_wrapper
+from honeyhive_trace.capture._wrappers import (
+    AsyncWith,
+    async_generator_wrapper,
+    generator_wrapper,
+)
 
 __all__ = ["Session", "session", "current_session"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class SessionScope:
+class SessionScope(AsyncWith[Session]):
     """A ``with``/``async with`` block or decorator that opens a session.
 
     Each ``with`` (and each call of a decorated function) opens a new session,
@@ -50,17 +54,6 @@ class SessionScope:
             CURRENT_SESSION.reset(token)
         except ValueError:  # exited in another context than entered
             pass
-
-    async def __aenter__(self) -> Session:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
 
     def __call__(self, fn: F) -> F:
         """Decorate *fn* so that each call runs in a new session."""

@@ -12,9 +12,12 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncGenerator, Callable, Generator
 from contextvars import ContextVar
-from typing import Any
+from types import TracebackType
+from typing import Any, Generic, TypeVar
 
-__all__ = ["Begin", "Scope", "async_generator_wrapper", "generator_wrapper"]
+T = TypeVar("T")
+
+__all__ = ["AsyncWith", "Begin", "Scope", "async_generator_wrapper", "generator_wrapper"]
 
 
 #: What a wrapper needs to run one call in a scope: the variable to set while
@@ -90,7 +93,11 @@ def generator_wrapper(fn: Callable[..., Any], begin: Begin) -> Callable[..., Any
 
 
 def async_generator_wrapper(fn: Callable[..., Any], begin: Begin) -> Callable[..., Any]:
-    """The async-generator twin of :func:`generator_wrapper`."""
+    """The async-generator twin of :func:`generator_wrapper`.
+
+    A twin on purpose, not a shared helper: ``yield`` and ``await`` cannot be
+    abstracted over in Python, and the wrapper must itself be an async generator.
+    """
 
     @functools.wraps(fn)
     async def agen_wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
@@ -137,3 +144,31 @@ def async_generator_wrapper(fn: Callable[..., Any], begin: Begin) -> Callable[..
             on_end(None, None, False)
 
     return agen_wrapper
+
+
+class AsyncWith(Generic[T]):
+    """``async with`` for a scope whose ``with`` does no I/O: the same enter and exit."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> T:
+        raise NotImplementedError
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> T:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)

@@ -24,6 +24,7 @@ __all__ = [
     "module_root",
     "plain",
     "token_count",
+    "tool_call",
 ]
 
 
@@ -72,6 +73,11 @@ def dumps(value: Any) -> str:
 def given(value: Any) -> bool:
     """False for None and for the SDKs' "not given" sentinels (``NOT_GIVEN``, ``omit``)."""
     return value is not None and type(value).__name__ not in ("NotGiven", "Omit")
+
+
+def tool_call(call_id: Any, name: Any, arguments: str) -> dict[str, Any]:
+    """One tool call of a response, in the OpenAI Chat Completions shape every provider maps to."""
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
 def token_count(value: Any) -> int | None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from time import perf_counter_ns
-from types import TracebackType
 from typing import Any
 
 from honeyhive_trace.capture import EventHandle
 from honeyhive_trace.integrations._capture import Capture
 from honeyhive_trace.integrations._proxy import (
-    Proxy,
+    ClosedOnAsyncExit,
     consumer,
     is_text_delta,
     request_on_enter,
@@ -24,7 +23,7 @@ from honeyhive_trace.integrations._proxy import (
 __all__ = ["TracedAsyncHelperStream", "TracedAsyncStream", "TracedAsyncStreamManager"]
 
 
-class TracedAsyncStream(Proxy):
+class TracedAsyncStream(ClosedOnAsyncExit):
     """An asynchronous stream of chunks (``openai.AsyncStream``, ``anthropic.AsyncStream``)."""
 
     def __init__(self, inner: Any, handle: EventHandle, capture: Capture) -> None:
@@ -61,17 +60,6 @@ class TracedAsyncStream(Proxy):
         await self.__wrapped__.__aenter__()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Any:
-        try:
-            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
-        finally:
-            self._self_end(None, True)
-
 
 async def _aconsume_then(
     proxy: TracedAsyncHelperStream, method: Any, *args: Any, **kwargs: Any
@@ -104,7 +92,7 @@ class TracedAsyncHelperStream(TracedAsyncStream):
     get_final_response = consumer("get_final_response", _aconsume_then)
 
 
-class TracedAsyncStreamManager(Proxy):
+class TracedAsyncStreamManager(ClosedOnAsyncExit):
     """An ``async with`` manager that opens an asynchronous helper stream."""
 
     async def __aenter__(self) -> Any:
@@ -116,14 +104,3 @@ class TracedAsyncStreamManager(Proxy):
         self._self_finalizer.detach()
         request_on_enter(self._self_capture, stream)
         return TracedAsyncHelperStream(stream, self._self_handle, self._self_capture)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Any:
-        try:
-            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
-        finally:
-            self._self_end(None, True)

@@ -61,18 +61,23 @@ def _unwrap_helper_event(item: Any) -> Any:
     return item
 
 
+def _merge_header(merged: dict[str, Any], chunk: Any, keys: tuple[str, ...]) -> None:
+    """Take each of *keys* from the first chunk that has it; usage from the last that does."""
+    for key in keys:
+        if merged.get(key) is None:
+            merged[key] = field(chunk, key)
+    usage = field(chunk, "usage")
+    if usage is not None:
+        merged["usage"] = usage
+
+
 def merge_chat_chunks(chunks: list[Any]) -> dict[str, Any]:
     merged: dict[str, Any] = {"object": CHAT_COMPLETION}
     choices: dict[int, dict[str, Any]] = {}
     for chunk in chunks:
         if kind(chunk) != CHAT_COMPLETION_CHUNK:
             continue
-        for key in ("id", "model", "system_fingerprint", "service_tier"):
-            if merged.get(key) is None:
-                merged[key] = field(chunk, key)
-        usage = field(chunk, "usage")
-        if usage is not None:
-            merged["usage"] = usage
+        _merge_header(merged, chunk, ("id", "model", "system_fingerprint", "service_tier"))
         for choice in field(chunk, "choices") or ():
             index = field(choice, "index") or 0
             acc = choices.get(index)
@@ -160,12 +165,7 @@ def _merge_text_chunks(chunks: list[Any]) -> dict[str, Any]:
     for chunk in chunks:
         if kind(chunk) != TEXT_COMPLETION:
             continue
-        for key in ("id", "model", "system_fingerprint"):
-            if merged.get(key) is None:
-                merged[key] = field(chunk, key)
-        usage = field(chunk, "usage")
-        if usage is not None:
-            merged["usage"] = usage
+        _merge_header(merged, chunk, ("id", "model", "system_fingerprint"))
         for choice in field(chunk, "choices") or ():
             index = field(choice, "index") or 0
             texts.setdefault(index, []).append(field(choice, "text") or "")

@@ -17,6 +17,7 @@ from honeyhive_trace.integrations._access import (
     module_root,
     plain,
     token_count,
+    tool_call,
 )
 
 __all__ = [
@@ -172,14 +173,9 @@ def response_fields(value: Any) -> dict[str, Any]:
                     refusals.append(field(part, "refusal") or "")
         elif item_type == "function_call":
             calls.append(
-                {
-                    "id": field(item, "call_id"),
-                    "type": "function",
-                    "function": {
-                        "name": field(item, "name"),
-                        "arguments": field(item, "arguments") or "",
-                    },
-                }
+                tool_call(
+                    field(item, "call_id"), field(item, "name"), field(item, "arguments") or ""
+                )
             )
         elif item_type == "custom_tool_call":
             calls.append(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import weakref
 from collections.abc import Callable
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import wrapt
@@ -20,7 +21,15 @@ from honeyhive_trace.capture import EventHandle
 from honeyhive_trace.integrations._access import field
 from honeyhive_trace.integrations._capture import Capture, collected, end, request_of
 
-__all__ = ["PROXY_MODULES", "Proxy", "consumer", "is_text_delta", "request_on_enter"]
+__all__ = [
+    "PROXY_MODULES",
+    "ClosedOnAsyncExit",
+    "ClosedOnExit",
+    "Proxy",
+    "consumer",
+    "is_text_delta",
+    "request_on_enter",
+]
 
 #: The modules whose classes are our proxies (a traced function may return one).
 PROXY_MODULES = frozenset(
@@ -52,6 +61,36 @@ class Proxy(_ObjectProxy):
 
     def __repr__(self) -> str:
         return repr(self.__wrapped__)
+
+
+class ClosedOnExit(Proxy):
+    """A proxy whose ``with`` block ends the event when it ends (closed early if unfinished)."""
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Any:
+        try:
+            return self.__wrapped__.__exit__(exc_type, exc, tb)
+        finally:
+            self._self_end(None, True)
+
+
+class ClosedOnAsyncExit(Proxy):
+    """The ``async with`` twin of :class:`ClosedOnExit`."""
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+        finally:
+            self._self_end(None, True)
 
 
 def consumer(name: str, consume: Callable[..., Any]) -> property:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from time import perf_counter_ns
-from types import TracebackType
 from typing import Any
 
 from honeyhive_trace.capture import EventHandle
@@ -30,6 +29,7 @@ from honeyhive_trace.integrations._astreams import (
 from honeyhive_trace.integrations._capture import Capture, Request, request_of
 from honeyhive_trace.integrations._proxy import (
     PROXY_MODULES,
+    ClosedOnExit,
     Proxy,
     consumer,
     is_text_delta,
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 
-class TracedStream(Proxy):
+class TracedStream(ClosedOnExit):
     """A synchronous stream of chunks (``openai.Stream``, ``anthropic.Stream``)."""
 
     def __init__(self, inner: Any, handle: EventHandle, capture: Capture) -> None:
@@ -83,17 +83,6 @@ class TracedStream(Proxy):
     def __enter__(self) -> TracedStream:
         self.__wrapped__.__enter__()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Any:
-        try:
-            return self.__wrapped__.__exit__(exc_type, exc, tb)
-        finally:
-            self._self_end(None, True)
 
 
 def _consume_then(proxy: TracedHelperStream, method: Any, *args: Any, **kwargs: Any) -> Any:
@@ -131,7 +120,7 @@ class TracedHelperStream(TracedStream):
     get_final_response = consumer("get_final_response", _consume_then)
 
 
-class TracedStreamManager(Proxy):
+class TracedStreamManager(ClosedOnExit):
     """A ``with`` manager that opens a helper stream (``client.messages.stream(...)``)."""
 
     def __enter__(self) -> Any:
@@ -144,17 +133,6 @@ class TracedStreamManager(Proxy):
         self._self_finalizer.detach()
         request_on_enter(self._self_capture, stream)
         return TracedHelperStream(stream, self._self_handle, self._self_capture)
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Any:
-        try:
-            return self.__wrapped__.__exit__(exc_type, exc, tb)
-        finally:
-            self._self_end(None, True)
 
 
 #: Stream shape (as named in :mod:`honeyhive_trace.integrations`) -> proxy class.

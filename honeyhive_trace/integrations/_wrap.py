@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 from honeyhive_trace.capture import EventHandle, end, recorder, snapshot_kwargs
 from honeyhive_trace.integrations._capture import Capture, Request
 from honeyhive_trace.integrations._streams import stream_factory_for
 
-__all__ = ["TRACED", "patch", "resource"]
+__all__ = ["TRACED", "patch", "resource", "wrap_client"]
+
+C = TypeVar("C")
 
 #: Set on the functions :func:`patch` installs, so that wrapping twice is a no-op.
 TRACED = "__hh_traced__"
@@ -36,6 +38,39 @@ def resource(client: Any, path: str) -> Any:
         except Exception:  # a client without this resource (or one that fails to build)
             return None
     return obj
+
+
+def wrap_client(client: C, sdk: str, methods: Iterable[tuple[str, str, str]], needs: str) -> C:
+    """Trace *methods* of this one *client* instance, and return it.
+
+    Args:
+        client: the SDK client.
+        sdk: ``"openai"`` or ``"anthropic"``.
+        methods: (resource path, method name, endpoint) of each call to trace.
+        needs: what the error names when *client* has none of them
+            (``"an OpenAI client"``).
+
+    Returns:
+        The same client object.
+
+    Raises:
+        TypeError: *client* has none of the resources.
+    """
+    patched = 0
+    for path, method, endpoint in methods:
+        target = resource(client, path)
+        if target is not None and patch(
+            target,
+            method,
+            sdk=sdk,
+            endpoint=endpoint,
+            event_name=f"{sdk}.{path}.{method}",
+            client=client,
+        ):
+            patched += 1
+    if not patched:
+        raise TypeError(f"wrap_{sdk}() needs {needs}, got {type(client).__name__}")
+    return client
 
 
 def patch(

@@ -24,9 +24,10 @@ from honeyhive_trace.integrations._access import (
     module_root,
     plain,
     token_count,
+    tool_call,
 )
 from honeyhive_trace.integrations._capture import register_sdk
-from honeyhive_trace.integrations._wrap import patch, resource
+from honeyhive_trace.integrations._wrap import wrap_client
 
 __all__ = ["assemble", "extract", "is_message", "request_fields", "wrap_anthropic"]
 
@@ -54,12 +55,12 @@ _DELTA_PARTS: dict[Any, str] = {
 }
 #: Usage counts kept in ``metadata`` (prompt caching); they are not in ``input_tokens``.
 CACHE_COUNTS = ("cache_creation_input_tokens", "cache_read_input_tokens")
-#: The methods :func:`wrap_anthropic` traces: (resource path, method).
+#: The methods :func:`wrap_anthropic` traces: (resource path, method, endpoint).
 _METHODS = (
-    ("messages", "create"),
-    ("messages", "stream"),
-    ("beta.messages", "create"),
-    ("beta.messages", "stream"),
+    ("messages", "create", "messages"),
+    ("messages", "stream", "messages"),
+    ("beta.messages", "create", "messages"),
+    ("beta.messages", "stream", "messages"),
 )
 
 C = TypeVar("C")
@@ -111,14 +112,9 @@ def _message_fields(message: Any) -> dict[str, Any]:
             texts.append(field(block, "text") or "")
         elif block_type == "tool_use":
             calls.append(
-                {
-                    "id": field(block, "id"),
-                    "type": "function",
-                    "function": {
-                        "name": field(block, "name"),
-                        "arguments": _arguments(field(block, "input")),
-                    },
-                }
+                tool_call(
+                    field(block, "id"), field(block, "name"), _arguments(field(block, "input"))
+                )
             )
         elif block_type == "thinking":
             thinking.append(field(block, "thinking") or "")
@@ -303,21 +299,7 @@ def wrap_anthropic(client: C) -> C:
     Raises:
         TypeError: *client* has no ``messages`` resource.
     """
-    patched = 0
-    for path, method in _METHODS:
-        target = resource(client, path)
-        if target is not None and patch(
-            target,
-            method,
-            sdk="anthropic",
-            endpoint="messages",
-            event_name=f"anthropic.{path}.{method}",
-            client=client,
-        ):
-            patched += 1
-    if not patched:
-        raise TypeError(f"wrap_anthropic() needs an Anthropic client, got {type(client).__name__}")
-    return client
+    return wrap_client(client, "anthropic", _METHODS, "an Anthropic client")
 
 
 register_sdk("anthropic", sys.modules[__name__])

@@ -33,7 +33,7 @@ from honeyhive_trace.integrations._openai_read import (
     response_fields,
     sdk_hint,
 )
-from honeyhive_trace.integrations._wrap import patch, resource
+from honeyhive_trace.integrations._wrap import wrap_client
 
 __all__ = [
     "CHAT_COMPLETION",
@@ -221,21 +221,7 @@ def wrap_openai(client: C) -> C:
     Raises:
         TypeError: *client* has none of the resources above.
     """
-    patched = 0
-    for path, method, endpoint in _METHODS:
-        target = resource(client, path)
-        if target is not None and patch(
-            target,
-            method,
-            sdk="openai",
-            endpoint=endpoint,
-            event_name=f"openai.{path}.{method}",
-            client=client,
-        ):
-            patched += 1
-    if not patched:
-        raise TypeError(f"wrap_openai() needs an OpenAI client, got {type(client).__name__}")
-    return client
+    return wrap_client(client, "openai", _METHODS, "an OpenAI client")
 
 
 register_sdk("openai", sys.modules[__name__])
