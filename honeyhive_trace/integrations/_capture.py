@@ -178,8 +178,13 @@ def end(
 
 
 def collected(handle: EventHandle, capture: Capture) -> None:
-    # Runs from the garbage collector: never let an exception escape.
+    # Runs from the garbage collector: never let an exception escape, strict or not.
     try:
         end(handle, capture, None, True)
-    except Exception:
-        logger.exception("honeyhive_trace: could not end the event of a discarded stream")
+    except Exception as exc:
+        try:
+            handle._client.guard.report(
+                "could not end the event of a discarded stream", exc, raise_in_strict=False
+            )
+        except Exception:
+            logger.exception("honeyhive_trace: could not end the event of a discarded stream")
