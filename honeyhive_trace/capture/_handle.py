@@ -83,8 +83,8 @@ class EventHandle:
         self._updates: dict[str, Any] | None = None
         self._chunks: list[Any] | None = None
         self._done = False
-        self._outcome: list[Any] | None = None
         self._id: str | None = None
+        # _outcome starts unset: _end() sets it (one store fewer per traced call).
         self._wall_ns = time_ns()
         self._start_ns = perf_counter_ns()
 
@@ -93,12 +93,14 @@ class EventHandle:
     @property
     def record(self) -> ModelEvent | None:
         """The finished record, once built (after the event ended and was processed)."""
-        return self._outcome[0] if self._outcome is not None else None
+        outcome: list[Any] | None = getattr(self, "_outcome", None)
+        return outcome[0] if outcome is not None else None
 
     @property
     def server_event_id(self) -> str | None:
         """The id the server answered with, once the event was delivered."""
-        return self._outcome[1] if self._outcome is not None else None
+        outcome: list[Any] | None = getattr(self, "_outcome", None)
+        return outcome[1] if outcome is not None else None
 
     @property
     def event_id(self) -> str:
@@ -241,7 +243,6 @@ class _NoopHandle(EventHandle):
         self._updates = None
         self._parent_bits = None
         self._session = None
-        self._outcome = None
         self._id = None
 
     def _set(self, name: str, value: Any) -> None:
