@@ -92,12 +92,7 @@ def message_of(message: Any) -> dict[str, Any]:
 def _chat_usage(usage: Any, metadata: dict[str, Any]) -> dict[str, Any] | None:
     if usage is None:
         return None
-    cached = token_count(field(field(usage, "prompt_tokens_details"), "cached_tokens"))
-    if cached:
-        metadata["cached_tokens"] = cached
-    reasoning = token_count(field(field(usage, "completion_tokens_details"), "reasoning_tokens"))
-    if reasoning:
-        metadata["reasoning_tokens"] = reasoning
+    _token_details(usage, "prompt_tokens_details", "completion_tokens_details", metadata)
     return {
         "prompt_tokens": token_count(field(usage, "prompt_tokens")),
         "completion_tokens": token_count(field(usage, "completion_tokens")),
@@ -205,12 +200,7 @@ def response_fields(value: Any) -> dict[str, Any]:
 
     usage = field(value, "usage")
     if usage is not None:
-        cached = token_count(field(field(usage, "input_tokens_details"), "cached_tokens"))
-        if cached:
-            metadata["cached_tokens"] = cached
-        reasoning = token_count(field(field(usage, "output_tokens_details"), "reasoning_tokens"))
-        if reasoning:
-            metadata["reasoning_tokens"] = reasoning
+        _token_details(usage, "input_tokens_details", "output_tokens_details", metadata)
         fields["usage"] = {
             "prompt_tokens": token_count(field(usage, "input_tokens")),
             "completion_tokens": token_count(field(usage, "output_tokens")),
@@ -236,3 +226,13 @@ def response_fields(value: Any) -> dict[str, Any]:
         fields["response_format"] = plain(text_format)
     _common(value, fields, metadata)
     return fields
+
+
+def _token_details(usage: Any, inputs: str, outputs: str, metadata: dict[str, Any]) -> None:
+    """Put cached input and reasoning output token counts (when not zero) in *metadata*."""
+    cached = token_count(field(field(usage, inputs), "cached_tokens"))
+    if cached:
+        metadata["cached_tokens"] = cached
+    reasoning = token_count(field(field(usage, outputs), "reasoning_tokens"))
+    if reasoning:
+        metadata["reasoning_tokens"] = reasoning
