@@ -1,8 +1,11 @@
-"""honeyhive_trace: fast, lossless tracing of LLM calls for HoneyHive.
+"""honeyhive_trace: fast, lossless tracing of LLM applications for HoneyHive.
 
-Decorate a function that calls a model with :func:`trace_model`, or wrap a
-block in :func:`model_event`; each call becomes one ``model_event`` posted to
-HoneyHive's ``POST /events/model``. Unconfigured, the library does nothing.
+Decorate a function that calls a model with :func:`trace_model` (or wrap a
+block in :func:`model_event`), a tool with :func:`trace_tool`, a step that
+runs others with :func:`trace_chain`, and a whole run with :func:`session`:
+each call becomes one event of the session's tree, posted to HoneyHive
+(``POST /events/model``, ``POST /events``, ``POST /session/start``). Feedback
+comes later with :func:`log_feedback`. Unconfigured, the library does nothing.
 """
 
 from __future__ import annotations
@@ -19,12 +22,19 @@ from honeyhive_trace.capture import (
     Session,
     current_event,
     current_session,
+    enrich_session,
+    event,
+    log_feedback,
     model_event,
     session,
+    trace,
+    trace_chain,
     trace_model,
+    trace_tool,
+    update_event,
 )
 from honeyhive_trace.exceptions import ConfigurationError, HoneyHiveTraceError, TracingError
-from honeyhive_trace.records import ModelEvent, Usage
+from honeyhive_trace.records import ModelEvent, Record, Usage
 
 __all__ = [
     "ConfigurationError",
@@ -38,12 +48,19 @@ __all__ = [
     "configure",
     "current_event",
     "current_session",
+    "enrich_session",
+    "event",
     "flush",
+    "log_feedback",
     "model_event",
     "session",
     "shutdown",
     "stats",
+    "trace",
+    "trace_chain",
     "trace_model",
+    "trace_tool",
+    "update_event",
 ]
 
 logging.getLogger("honeyhive_trace").addHandler(logging.NullHandler())
@@ -57,7 +74,7 @@ def configure(
     source: str | None = None,
     enabled: bool | None = None,
     mode: Literal["background", "inline"] | None = None,
-    processors: Sequence[Callable[[ModelEvent], ModelEvent | None]] | None = None,
+    processors: Sequence[Callable[[Record], Record | None]] | None = None,
     strict: bool | None = None,
     allow_insecure_http: bool | None = None,
     verify: bool | str | os.PathLike[str] | None = None,
@@ -88,8 +105,9 @@ def configure(
             (``HH_TRACING_ENABLED=false``); checked on every call.
         mode: ``"background"`` (default; a worker thread sends batches) or
             ``"inline"`` (sent when each event ends) (``HH_TRACE_MODE``).
-        processors: functions run on each finished event, in order, on the
-            worker; each returns the event (possibly changed) or None to drop it.
+        processors: functions run on each finished record (events of every
+            type, session starts, updates), in order, on the worker; each
+            returns the record (possibly changed) or None to drop it.
         strict: raise internal tracing errors instead of logging them (for tests).
         allow_insecure_http: allow sending the key over plain ``http://`` to a
             host that is not this machine.

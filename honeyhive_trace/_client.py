@@ -12,6 +12,8 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+from collections import OrderedDict
+from time import time_ns
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
@@ -20,7 +22,7 @@ from honeyhive_trace._config import Config, from_settings
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace._providers import Registry
 from honeyhive_trace._state import STATE, swap
-from honeyhive_trace.capture import RawCall
+from honeyhive_trace.capture import Session, SessionCall, Submitted
 from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.integrations import DEFAULT
 
@@ -43,6 +45,10 @@ __all__ = [
     "swap_client",
 ]
 
+#: Session ids a client remembers having started; beyond it the oldest is
+#: forgotten (and started again if it comes back: the server keeps one session).
+STARTED_SESSIONS_KEPT = 100_000
+
 #: The counters :func:`stats` always reports, even at zero.
 STAT_NAMES = ("enqueued", "sent", "retried", "spooled", "replayed", "rejected", "truncated")
 
@@ -50,8 +56,8 @@ STAT_NAMES = ("enqueued", "sent", "retried", "spooled", "replayed", "rejected", 
 class Dispatcher(Protocol):
     """Where a client's ended calls go: background worker, inline, or memory (tests)."""
 
-    def submit(self, ended: RawCall) -> None:
-        """Take one ended call."""
+    def submit(self, ended: Submitted) -> None:
+        """Take one ended call, session start or update."""
 
     def flush(self, timeout: float | None = None, include_spool: bool = False) -> bool:
         """Wait for what was submitted before."""
@@ -81,6 +87,8 @@ class Client:
         self.dispatcher: Dispatcher | None = None
         #: Set by shutdown(); a closed client is never reused by configure().
         self.closed = False
+        self._started: OrderedDict[str, None] = OrderedDict()
+        self._started_lock = threading.Lock()
         if dispatcher is not None:
             self.recording = config.enabled
             self._install(dispatcher)
@@ -109,8 +117,24 @@ class Client:
         )
         self._install(dispatcher)
 
-    def submit(self, ended: RawCall) -> None:
+    def submit(self, ended: Submitted) -> None:
         """Accept an ended event (replaced by the dispatcher's when recording)."""
+
+    def start_session(self, session: Session) -> None:
+        """Queue *session*'s start, unless this client started that session id already.
+
+        Queued on the caller's thread, before any event of the session can
+        end, so the worker sends the start first.
+        """
+        with self._started_lock:
+            started = self._started
+            if session.session_id in started:
+                started.move_to_end(session.session_id)
+                return
+            started[session.session_id] = None
+            if len(started) > STARTED_SESSIONS_KEPT:
+                started.popitem(last=False)
+        self.submit(SessionCall(session, time_ns(), session._fields))
 
     @property
     def transport(self) -> HttpTransport | None:
@@ -120,8 +144,8 @@ class Client:
     def stats(self) -> dict[str, int]:
         """Counters since this client started, including ``dropped_<reason>`` ones.
 
-        ``enqueued`` is every event handed over for delivery; once flushed it
-        equals sent + spooled + rejected + all drops.
+        ``enqueued`` is every item (event, session start, update) handed over
+        for delivery; once flushed it equals sent + spooled + rejected + all drops.
         """
         counts = self.counters.snapshot()
         settled = sum(
@@ -157,6 +181,7 @@ class Client:
         child, and pooled sockets must not be shared with the parent.
         """
         self.counters.after_fork()
+        self._started_lock = threading.Lock()
         after_fork = getattr(self.dispatcher, "after_fork", None)
         if after_fork is not None:
             after_fork()

@@ -31,6 +31,7 @@ __all__ = [
     "messages",
     "obj",
     "optional",
+    "outputs_from",
     "response_from",
     "response_from_chunks",
     "str_field",
@@ -129,6 +130,18 @@ def response_from(result: Any) -> dict[str, Any]:
     if isinstance(converted, dict):
         return converted
     return {"role": "assistant", "content": converted}
+
+
+def outputs_from(value: Any) -> dict[str, Any] | None:
+    """A step's ``outputs``: a mapping as it is, anything else as ``{"result": value}``.
+
+    None (or no result at all) gives None: nothing to send.
+    """
+    if value is None or value is _UNSET:
+        return None
+    if isinstance(value, Mapping):
+        return obj(value)
+    return {"result": value}
 
 
 def response_from_chunks(chunks: list[Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from honeyhive_trace._config import Config
 from honeyhive_trace._errors import ErrorGuard
 from honeyhive_trace._providers import Registry
 
-__all__ = ["STATE", "Recorder", "swap"]
+__all__ = ["STATE", "Recorder", "recorder", "swap"]
 
 
 class Recorder(Protocol):
@@ -29,10 +29,13 @@ class Recorder(Protocol):
     providers: Registry
 
     def submit(self, ended: Any) -> None:
-        """Take an ended call (a ``capture.EndedCall``: this layer sits below capture).
+        """Take an ended call, or a session start or update (``capture``'s types).
 
         Must not block, raise or do I/O in background mode.
         """
+
+    def start_session(self, session: Any) -> None:
+        """Start *session* (a ``capture.Session``), unless this client already did."""
 
 
 def _unresolved() -> Recorder:
@@ -53,6 +56,14 @@ class _State:
 
 
 STATE = _State()
+
+
+def recorder() -> Recorder:
+    """The current recorder, resolved from the environment on first use."""
+    client = STATE.client
+    if client is None:
+        client = STATE.resolve()
+    return client  # type: ignore[no-any-return]
 
 
 def swap(client: Any) -> Any:

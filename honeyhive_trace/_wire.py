@@ -25,7 +25,15 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
-from honeyhive_trace.records import FREE_FORM_KEY, ROLE_KEY, Event, Usage
+from honeyhive_trace.records import (
+    FREE_FORM_KEY,
+    IMPLIED_KEY,
+    ROLE_KEY,
+    Event,
+    EventUpdate,
+    Record,
+    Usage,
+)
 
 __all__ = [
     "converter",
@@ -241,6 +249,15 @@ def _as_is(value: Any) -> Any:
     return value
 
 
+def _or_empty(factory: Any) -> Any:
+    # A required free-form field a processor set to None is still sent, as its
+    # empty default ({} or []), so the body keeps to the contract.
+    def hook(value: Any) -> Any:
+        return factory() if value is None else value
+
+    return hook
+
+
 def _unstructure_hook(cls: type) -> Any:
     """The unstructure function of record class *cls*, derived from its field roles.
 
@@ -250,8 +267,13 @@ def _unstructure_hook(cls: type) -> Any:
     overrides = {}
     for field in attrs.fields(cls):
         free = field.metadata.get(FREE_FORM_KEY, False)
-        optional = field.metadata.get(ROLE_KEY) != "required" and field.default is None
-        if free or optional:
+        required = field.metadata.get(ROLE_KEY) == "required"
+        optional = not required and field.default is None
+        if field.metadata.get(IMPLIED_KEY, False):
+            overrides[field.name] = override(omit=True)
+        elif free and required and isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+            overrides[field.name] = override(unstruct_hook=_or_empty(field.default.factory))
+        elif free or optional:
             overrides[field.name] = override(
                 omit_if_default=optional, unstruct_hook=_as_is if free else None
             )
@@ -268,12 +290,12 @@ converter.register_unstructure_hook_factory(
     lambda cls: make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True),
 )
 converter.register_unstructure_hook_factory(
-    lambda cls: isinstance(cls, type) and issubclass(cls, Event), _unstructure_hook
+    lambda cls: isinstance(cls, type) and issubclass(cls, (Event, EventUpdate)), _unstructure_hook
 )
 
 
-def unstructure_event(event: Event) -> dict[str, Any]:
-    """Return the ``model_event`` object for *event*, JSON-safe.
+def unstructure_event(event: Record) -> dict[str, Any]:
+    """Return the JSON object of *event* (a ``model_event``, ``event``, ...), JSON-safe.
 
     Prefer :func:`encode_event`, which needs the slow, careful conversion only
     for values the JSON encoder refuses.
@@ -285,8 +307,8 @@ def unstructure_event(event: Event) -> dict[str, Any]:
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
-def encode_event(event: Event) -> bytes:
-    """Return the JSON of the ``model_event`` object for *event*, as UTF-8 bytes.
+def encode_event(event: Record) -> bytes:
+    """Return the JSON object of *event* (any record), as UTF-8 bytes.
 
     The C encoder handles plain data (the common case) in one pass; anything
     it refuses (an unknown object, NaN, a cycle, a container changed by another

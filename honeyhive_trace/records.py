@@ -12,26 +12,38 @@ processors and the capture path all read these roles instead of keeping lists
 of their own.
 
 The family: :class:`Event` holds what every HoneyHive event has (ids, times,
-inputs, outputs, config, metadata, metrics, feedback, user properties, error);
-:class:`ModelEvent` adds the model fields of ``POST /events/model``.
+inputs, outputs, config, metadata, metrics, feedback, user properties, error)
+and is itself the record of a ``tool`` or ``chain`` step (``POST /events``);
+:class:`ModelEvent` adds the model fields of ``POST /events/model``;
+:class:`SessionStart` is the root of a session (``POST /session/start``).
+:class:`EventUpdate` is not an event but what ``PUT /events`` changes of one
+after the fact (feedback, metrics, outputs, ...). :data:`Record` is any of them:
+what processors receive.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal, TypeAlias
 
 import attrs
 
 __all__ = [
+    "EVENT_TYPES",
     "REQUIRED_FIELDS",
     "OPTIONAL_FIELDS",
     "Event",
+    "EventUpdate",
     "ModelEvent",
+    "Record",
     "Role",
+    "SessionStart",
     "Usage",
     "fields_with",
     "role",
 ]
+
+#: The types of event a step can have (a session is the root, not a step).
+EVENT_TYPES = ("model", "tool", "chain")
 
 #: Each field's place on the wire. ``required`` by the contract (always sent),
 #: ``identity`` (ids and times, sent unless ``None``) or ``optional`` (sent unless ``None``).
@@ -42,6 +54,7 @@ ROLE_KEY = _ROLE = "honeyhive_trace.role"
 FREE_FORM_KEY = _FREE = "honeyhive_trace.free_form"
 _SETTABLE = "honeyhive_trace.settable"
 _ARGUMENT = "honeyhive_trace.argument"
+IMPLIED_KEY = "honeyhive_trace.implied"
 
 
 def role(
@@ -88,8 +101,13 @@ def fields_with(
     )
 
 
-def _required(*, free_form: bool = False, argument: bool = False, **kwargs: Any) -> Any:
-    return attrs.field(metadata=role("required", free_form=free_form, argument=argument), **kwargs)
+def _required(
+    *, free_form: bool = False, argument: bool = False, settable: bool = True, **kwargs: Any
+) -> Any:
+    return attrs.field(
+        metadata=role("required", free_form=free_form, settable=settable, argument=argument),
+        **kwargs,
+    )
 
 
 def _optional(*, free_form: bool = False, argument: bool = False, settable: bool = True) -> Any:
@@ -120,13 +138,13 @@ class Usage:
 class Event:
     """What every HoneyHive event carries: identity, nesting, timing and free-form data.
 
-    The base of the record family; :class:`ModelEvent` adds the model fields.
-    Optional fields left ``None`` are not sent.
+    The record of a ``tool`` or ``chain`` step as sent to ``POST /events``, and
+    the base of :class:`ModelEvent` and :class:`SessionStart`. Optional fields
+    left ``None`` are not sent.
     """
 
-    #: The HoneyHive event type of the records of this class.
-    event_type: ClassVar[str] = "chain"
-
+    #: ``"tool"`` or ``"chain"`` here; ``"model"`` and ``"session"`` in the subclasses.
+    event_type: str = attrs.field(default="chain", metadata=role("identity", settable=False))
     project: str = _required()
     duration: float = attrs.field(default=0.0, metadata=role("required", settable=False))
 
@@ -136,16 +154,18 @@ class Event:
     parent_id: str | None = _identity()
     children_ids: list[str] | None = _identity()
     start_time: int = _identity(default=0)
-    end_time: int = _identity(default=0)
+    end_time: int | None = _identity(default=0)
 
     error: str | None = _optional()
-    source: str | None = _optional()
-    event_name: str | None = _optional()
+    # ``POST /events`` requires a source and a name; the record builder sets both.
+    source: str | None = _required(default=None)
+    event_name: str | None = _required(default=None)
 
-    # Free-form data of any event.
-    inputs: dict[str, Any] | None = _optional(free_form=True)
+    # Free-form data of any event. ``POST /events`` requires inputs and config
+    # (sent as {} when None); a model event leaves them out while unset.
+    inputs: dict[str, Any] | None = _required(factory=dict, free_form=True)
     outputs: dict[str, Any] | None = _optional(free_form=True)
-    config: dict[str, Any] | None = _optional(free_form=True)
+    config: dict[str, Any] | None = _required(factory=dict, free_form=True)
     metadata: dict[str, Any] | None = _optional(free_form=True)
     metrics: dict[str, Any] | None = _optional(free_form=True)
     feedback: dict[str, Any] | None = _optional(free_form=True)
@@ -161,7 +181,10 @@ class ModelEvent(Event):
     record can hold anything the user's code produced without raising.
     """
 
-    event_type: ClassVar[str] = "model"
+    # Implied by the route (``/events/model``): on the record, not in the body.
+    event_type: str = attrs.field(
+        default="model", metadata={**role("identity", settable=False), IMPLIED_KEY: True}
+    )
 
     # The model fields the contract requires.
     model: str = _required(argument=True)
@@ -171,6 +194,10 @@ class ModelEvent(Event):
     usage: Usage = _required(factory=Usage)
 
     # Optional contract fields: ``None`` means "never set" and is omitted.
+    source: str | None = _optional()
+    event_name: str | None = _optional()
+    inputs: dict[str, Any] | None = _optional(free_form=True)
+    config: dict[str, Any] | None = _optional(free_form=True)
     cost: float | None = _optional()
     hyperparameters: dict[str, Any] | None = _optional(free_form=True)
     template: list[Any] | None = _optional(free_form=True, argument=True)
@@ -179,6 +206,43 @@ class ModelEvent(Event):
     tool_choice: str | None = _optional(argument=True)
     response_format: dict[str, Any] | None = _optional(free_form=True, argument=True)
 
+
+@attrs.define(frozen=True, slots=True, kw_only=True)
+class SessionStart(Event):
+    """The root event of a session, as sent once to ``POST /session/start``.
+
+    Its ``event_id`` is the ``session_id``. What is known only when the session
+    ends (its duration, outputs, metrics, feedback) follows as an
+    :class:`EventUpdate` on the session's id.
+    """
+
+    event_type: str = attrs.field(default="session", metadata=role("identity", settable=False))
+    session_name: str = _required()
+    event_name: str | None = _optional()
+    #: Unknown when the session starts (its duration follows in an update).
+    end_time: int | None = _identity()
+
+
+@attrs.define(frozen=True, slots=True, kw_only=True)
+class EventUpdate:
+    """Fields added to an event after its creation, as sent to ``PUT /events``.
+
+    Object fields are merged into the event's by the server; ``duration``
+    replaces it. Fields left ``None`` are not sent.
+    """
+
+    event_id: str = _required()
+    outputs: dict[str, Any] | None = _optional(free_form=True)
+    metadata: dict[str, Any] | None = _optional(free_form=True)
+    metrics: dict[str, Any] | None = _optional(free_form=True)
+    feedback: dict[str, Any] | None = _optional(free_form=True)
+    config: dict[str, Any] | None = _optional(free_form=True)
+    user_properties: dict[str, Any] | None = _optional(free_form=True)
+    duration: float | None = _optional(settable=False)
+
+
+#: Any record the library sends: what processors receive and return.
+Record: TypeAlias = Event | EventUpdate
 
 #: Fields of ``model_event`` that HoneyHive requires; always present on the wire.
 REQUIRED_FIELDS = fields_with(ModelEvent, kind="required")

@@ -29,36 +29,50 @@ from honeyhive_trace._config import from_settings
 from honeyhive_trace._wire import encode_event
 from honeyhive_trace.capture import named
 from honeyhive_trace.delivery.pipeline import Pipeline
-from honeyhive_trace.records import ModelEvent
+from honeyhive_trace.records import Event, EventUpdate, Record, SessionStart
 
 if TYPE_CHECKING:
-    from honeyhive_trace.capture import RawCall
+    from honeyhive_trace.capture import Submitted
 
 __all__ = ["CapturedEvents", "capture_events"]
 
+_MISSING = object()
 
-class CapturedEvents(Sequence[ModelEvent]):
+
+class CapturedEvents(Sequence[Event]):
     """The events captured so far, in the order they ended.
 
-    A sequence of frozen :class:`~honeyhive_trace.records.ModelEvent` records,
-    after processors ran, with helpers to find events and to see them as JSON.
+    A sequence of frozen event records (:class:`~honeyhive_trace.records.ModelEvent`
+    and tool/chain :class:`~honeyhive_trace.records.Event`), after processors
+    ran, with helpers to find events and to see them as JSON. Session starts
+    are in :attr:`sessions`, updates (``log_feedback``, a session's end) in
+    :attr:`updates`.
     """
 
     def __init__(self) -> None:
-        self._records: list[ModelEvent] = []
+        self._records: list[Event] = []
+        #: The :class:`~honeyhive_trace.records.SessionStart` records, in order.
+        self.sessions: list[SessionStart] = []
+        #: The :class:`~honeyhive_trace.records.EventUpdate` records, in order.
+        self.updates: list[EventUpdate] = []
         self._lock = threading.Lock()
 
-    def _add(self, record: ModelEvent) -> None:
+    def _add(self, record: Record) -> None:
         with self._lock:
-            self._records.append(record)
+            if isinstance(record, SessionStart):
+                self.sessions.append(record)
+            elif isinstance(record, EventUpdate):
+                self.updates.append(record)
+            else:
+                self._records.append(record)
 
     @overload
-    def __getitem__(self, index: int) -> ModelEvent: ...
+    def __getitem__(self, index: int) -> Event: ...
 
     @overload
-    def __getitem__(self, index: slice) -> Sequence[ModelEvent]: ...
+    def __getitem__(self, index: slice) -> Sequence[Event]: ...
 
-    def __getitem__(self, index: int | slice) -> ModelEvent | Sequence[ModelEvent]:
+    def __getitem__(self, index: int | slice) -> Event | Sequence[Event]:
         return self._records[index]
 
     def __len__(self) -> int:
@@ -69,11 +83,15 @@ class CapturedEvents(Sequence[ModelEvent]):
         more = ", ..." if len(self._records) > 10 else ""
         return f"<CapturedEvents [{names}{more}]>"
 
-    def find(self, **fields: Any) -> list[ModelEvent]:
-        """Events whose fields equal every given value, e.g. ``find(model="gpt-4o")``."""
-        return [r for r in self._records if all(getattr(r, k) == v for k, v in fields.items())]
+    def find(self, **fields: Any) -> list[Event]:
+        """Events whose fields equal every given value, e.g. ``find(event_type="tool")``."""
+        return [
+            r
+            for r in self._records
+            if all(getattr(r, k, _MISSING) == v for k, v in fields.items())
+        ]
 
-    def one(self, **fields: Any) -> ModelEvent:
+    def one(self, **fields: Any) -> Event:
         """The single event matching *fields*.
 
         Raises:
@@ -85,13 +103,19 @@ class CapturedEvents(Sequence[ModelEvent]):
         return found[0]
 
     def bodies(self) -> list[dict[str, Any]]:
-        """The events as the JSON ``model_event`` objects that would be sent."""
+        """The events as the JSON objects that would be sent (``model_event``, ``event``)."""
         return [json.loads(encode_event(r)) for r in self._records]
 
+    def children(self, parent: Event) -> list[Event]:
+        """The events whose parent is *parent* (an event, or a session start)."""
+        return [r for r in self._records if r.parent_id == parent.event_id]
+
     def clear(self) -> None:
-        """Forget the events captured so far."""
+        """Forget the events, sessions and updates captured so far."""
         with self._lock:
             self._records.clear()
+            self.sessions.clear()
+            self.updates.clear()
 
 
 class _MemoryDispatcher:
@@ -102,7 +126,7 @@ class _MemoryDispatcher:
         self._client = client
         self._pipeline: Pipeline | None = None
 
-    def submit(self, raw: RawCall) -> None:
+    def submit(self, raw: Submitted) -> None:
         client = self._client()
         if self._pipeline is None:
             self._pipeline = Pipeline(
@@ -112,7 +136,7 @@ class _MemoryDispatcher:
         if record is not None:
             encode_event(record)  # surface serialisation problems in the test
             client.counters.add("sent")
-            self._captured._add(record)  # type: ignore[arg-type]
+            self._captured._add(record)
 
     def flush(self, timeout: float | None = None, include_spool: bool = False) -> bool:
         return True
@@ -128,7 +152,7 @@ class _MemoryDispatcher:
 def capture_events(
     *,
     project: str = "test",
-    processors: Sequence[Callable[[ModelEvent], ModelEvent | None]] = (),
+    processors: Sequence[Callable[[Record], Record | None]] = (),
     strict: bool = True,
     **settings: Any,
 ) -> Iterator[CapturedEvents]:

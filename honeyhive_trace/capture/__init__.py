@@ -3,12 +3,16 @@
 Everything here runs inside the user's call, so it does as little as
 possible: take the clocks, remember arguments and results, and hand an
 immutable :class:`~honeyhive_trace.capture._snapshot.EndedCall` to the recorder
-when the event ends. Nothing here builds records or knows about delivery.
+when the event ends (a :class:`~honeyhive_trace.capture._snapshot.SessionCall`
+when a session opens, an :class:`~honeyhive_trace.capture._snapshot.UpdateCall`
+for fields added after the fact). Nothing here builds records or knows about
+delivery.
 """
 
 from __future__ import annotations
 
-from honeyhive_trace.capture._decorators import trace_model
+from honeyhive_trace.capture._decorators import trace, trace_chain, trace_model, trace_tool
+from honeyhive_trace.capture._ended import Call, EndedCall, RawCall, Submitted, named
 from honeyhive_trace.capture._handle import (
     CURRENT_EVENT,
     NOOP_HANDLE,
@@ -17,8 +21,10 @@ from honeyhive_trace.capture._handle import (
     current_event,
 )
 from honeyhive_trace.capture._path import (
-    ModelEventScope,
+    STEP_SPECS,
+    EventScope,
     end,
+    event,
     fail,
     finish,
     model_event,
@@ -26,40 +32,55 @@ from honeyhive_trace.capture._path import (
     snapshot_kwargs,
     start,
 )
-from honeyhive_trace.capture._sessions import SessionScope, current_session, session
-from honeyhive_trace.capture._snapshot import (
+from honeyhive_trace.capture._sessions import (
     CURRENT_SESSION,
-    CallSpec,
-    EndedCall,
-    RawCall,
     Session,
-    named,
-    uuid4_text,
+    SessionCall,
+    SessionScope,
+    current_session,
+    enrich_session,
+    session,
 )
+from honeyhive_trace.capture._snapshot import CallSpec, UpdateCall, uuid4_text
+from honeyhive_trace.capture._updatable import UPDATE_FIELDS
+from honeyhive_trace.capture._updates import log_feedback, update_event
 
 __all__ = [
     "CURRENT_EVENT",
     "CURRENT_SESSION",
     "NOOP_HANDLE",
+    "Call",
     "SETTABLE_FIELDS",
+    "STEP_SPECS",
+    "UPDATE_FIELDS",
     "CallSpec",
     "EndedCall",
-    "RawCall",
     "EventHandle",
-    "ModelEventScope",
+    "EventScope",
+    "RawCall",
     "Session",
+    "SessionCall",
     "SessionScope",
+    "Submitted",
+    "UpdateCall",
     "current_event",
     "current_session",
     "end",
+    "enrich_session",
+    "event",
     "fail",
     "finish",
+    "log_feedback",
     "model_event",
     "named",
     "recorder",
     "session",
     "snapshot_kwargs",
     "start",
+    "trace",
+    "trace_chain",
     "trace_model",
+    "trace_tool",
+    "update_event",
     "uuid4_text",
 ]

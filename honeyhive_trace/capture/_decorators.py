@@ -1,4 +1,4 @@
-"""``@trace_model``: an adapter from calling conventions to the capture path.
+"""``@trace_model`` and ``@trace``: adapters from calling conventions to the capture path.
 
 The event is started with :func:`~honeyhive_trace.capture._path.start` and
 ended with :func:`~honeyhive_trace.capture._path.finish` or
@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from honeyhive_trace._state import STATE
 from honeyhive_trace.capture._handle import CURRENT_EVENT, EventHandle
@@ -25,8 +25,9 @@ from honeyhive_trace.capture._path import (
 )
 from honeyhive_trace.capture._snapshot import CallSpec
 from honeyhive_trace.capture._wrappers import Scope, async_generator_wrapper, generator_wrapper
+from honeyhive_trace.exceptions import ConfigurationError
 
-__all__ = ["trace_model"]
+__all__ = ["trace", "trace_chain", "trace_model", "trace_tool"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _set_event = CURRENT_EVENT.set
@@ -105,14 +106,24 @@ def _wrap(fn: Callable[..., Any], spec: CallSpec) -> Callable[..., Any]:
     return wrapper
 
 
-def _decorate(fn: Any, defaults: dict[str, Any]) -> Any:
+def _step_name(fn: Any) -> str:
+    # The qualified name ("Agent.search"), without the "<locals>" of nested functions.
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or "step"
+    return str(name).rsplit("<locals>.", 1)[-1]
+
+
+def _decorate(fn: Any, defaults: dict[str, Any], event_type: str = "model") -> Any:
     if isinstance(fn, (classmethod, staticmethod)):
-        return type(fn)(_decorate(fn.__func__, defaults))
+        return type(fn)(_decorate(fn.__func__, defaults, event_type))
     if not callable(fn):
-        raise TypeError(f"@trace_model needs a function, got {type(fn).__name__}")
+        decorator = "@trace_model" if event_type == "model" else f"@trace_{event_type}"
+        raise TypeError(f"{decorator} needs a function, got {type(fn).__name__}")
     spec_defaults = {k: v for k, v in defaults.items() if v is not None}
-    spec_defaults.setdefault("event_name", getattr(fn, "__name__", None) or "model_call")
-    return _wrap(fn, CallSpec.for_function(fn, spec_defaults))
+    if event_type == "model":
+        spec_defaults.setdefault("event_name", getattr(fn, "__name__", None) or "model_call")
+    else:
+        spec_defaults.setdefault("event_name", _step_name(fn))
+    return _wrap(fn, CallSpec.for_function(fn, spec_defaults, event_type))
 
 
 @overload
@@ -187,3 +198,134 @@ def trace_model(
     if fn is None:
         return lambda f: _decorate(f, defaults)
     return _decorate(fn, defaults)
+
+
+def _step_decorator(event_type: str, fn: Any, defaults: dict[str, Any]) -> Any:
+    if event_type not in ("model", "tool", "chain"):
+        raise ConfigurationError(
+            "event_type", f"expected 'model', 'tool' or 'chain', got {event_type!r}"
+        )
+    if fn is None:
+        return lambda f: _decorate(f, defaults, event_type)
+    return _decorate(fn, defaults, event_type)
+
+
+@overload
+def trace(fn: F, /) -> F: ...
+
+
+@overload
+def trace(
+    fn: None = None,
+    /,
+    *,
+    event_type: Literal["model", "tool", "chain"] = "chain",
+    event_name: str | None = None,
+    config: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Callable[[F], F]: ...
+
+
+def trace(
+    fn: Any = None,
+    /,
+    *,
+    event_type: Literal["model", "tool", "chain"] = "chain",
+    event_name: str | None = None,
+    config: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Any:
+    """Record every call of the decorated function as an event of *event_type*.
+
+    Usable bare (``@trace``, a ``chain`` step) or with keywords, on the same
+    kinds of function as :func:`trace_model` (plain, ``async def``,
+    generators, async generators; methods, classmethods, staticmethods), with
+    the same guarantees: the signature is kept, the function's own exception
+    is re-raised unchanged, and tracing never raises into it.
+
+    For a ``tool`` or ``chain`` step, the call's arguments (except
+    ``self``/``cls``) become ``inputs`` by parameter name, and the return value
+    becomes ``outputs``: a mapping as it is, anything else as
+    ``{"result": value}`` (nothing for ``None``). A generator's items are
+    recorded as ``{"chunks": [...]}`` (with ``"result"``, its return value, if
+    any). Events that end inside the call become its children
+    (``children_ids``). ``event_type="model"`` is :func:`trace_model`.
+
+    Args:
+        fn: the function, when used bare.
+        event_type: ``"chain"`` (default), ``"tool"`` or ``"model"``.
+        event_name: the event's name; by default the function's qualified
+            name (``"Agent.search"``).
+        config: configuration recorded on each event (index, prompt version...).
+        metadata: added to each event's ``metadata``.
+
+    Returns:
+        The wrapped function, or a decorator when called with keywords only.
+
+    Raises:
+        ConfigurationError: *event_type* is not one of the three.
+    """
+    defaults = {"event_name": event_name, "config": config, "metadata": metadata}
+    return _step_decorator(event_type, fn, defaults)
+
+
+@overload
+def trace_tool(fn: F, /) -> F: ...
+
+
+@overload
+def trace_tool(
+    fn: None = None,
+    /,
+    *,
+    event_name: str | None = None,
+    config: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Callable[[F], F]: ...
+
+
+def trace_tool(
+    fn: Any = None,
+    /,
+    *,
+    event_name: str | None = None,
+    config: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Any:
+    """``@trace(event_type="tool")``: a retrieval, a function the model calls, an API.
+
+    Bare (``@trace_tool``) or with the keywords of :func:`trace`.
+    """
+    defaults = {"event_name": event_name, "config": config, "metadata": metadata}
+    return _step_decorator("tool", fn, defaults)
+
+
+@overload
+def trace_chain(fn: F, /) -> F: ...
+
+
+@overload
+def trace_chain(
+    fn: None = None,
+    /,
+    *,
+    event_name: str | None = None,
+    config: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Callable[[F], F]: ...
+
+
+def trace_chain(
+    fn: Any = None,
+    /,
+    *,
+    event_name: str | None = None,
+    config: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Any:
+    """``@trace(event_type="chain")``: a step that runs other steps (an agent turn, a pipeline).
+
+    Bare (``@trace_chain``) or with the keywords of :func:`trace`.
+    """
+    defaults = {"event_name": event_name, "config": config, "metadata": metadata}
+    return _step_decorator("chain", fn, defaults)

@@ -16,13 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from honeyhive_trace import _shapes
 from honeyhive_trace._errors import logger
-from honeyhive_trace.capture._snapshot import (
-    CURRENT_SESSION,
-    CallSpec,
-    RawCall,
-    Session,
-    uuid4_text,
-)
+from honeyhive_trace.capture._ended import RawCall
+from honeyhive_trace.capture._sessions import CURRENT_SESSION, Session
+from honeyhive_trace.capture._snapshot import CallSpec, uuid4_text
+from honeyhive_trace.capture._updatable import Updatable
 from honeyhive_trace.records import ModelEvent, fields_with
 
 if TYPE_CHECKING:
@@ -30,19 +27,26 @@ if TYPE_CHECKING:
 
 __all__ = ["CURRENT_EVENT", "NOOP_HANDLE", "SETTABLE_FIELDS", "EventHandle", "current_event"]
 
-#: Fields a user may set through ``model_event(**fields)`` or :meth:`EventHandle.update`.
+#: Fields a user may set through ``model_event(**fields)`` or :meth:`EventHandle.update`
+#: (a model event's; a tool or chain event has the ones that are not model fields).
 SETTABLE_FIELDS = frozenset(fields_with(ModelEvent, settable=True))
+
+#: Results of a parent's latest children kept to tell a response a child already
+#: recorded (its usage and cost are then not counted twice); a function returns
+#: what one of its last calls produced, so a few are enough and memory stays bounded.
+CHILD_RESULTS_KEPT = 16
 
 _UNSET = _shapes.UNSET
 _current_session = CURRENT_SESSION.get
 
 
-class EventHandle:
+class EventHandle(Updatable):
     """The live handle of one event, for code that runs inside it to enrich.
 
-    Obtained from ``with model_event(...) as ev`` or :func:`current_event`.
-    Every setter is safe to call with any value and never raises; calls made
-    after the event has ended are ignored with a warning.
+    Obtained from ``with model_event(...) as ev``, ``with event(...) as ev`` or
+    :func:`current_event`. Every setter is safe to call with any value and
+    never raises; calls made after the event has ended are ignored with a
+    warning (use :func:`~honeyhive_trace.update_event` then).
     """
 
     __slots__ = (
@@ -50,7 +54,9 @@ class EventHandle:
         "_spec",
         "_args",
         "_kwargs",
-        "_parent_bits",
+        "_parent",
+        "_children",
+        "_child_results",
         "_session",
         "_bits",
         "_wall_ns",
@@ -76,8 +82,8 @@ class EventHandle:
         self._spec = spec
         self._args = args
         self._kwargs = kwargs
-        parent = _current_event()
-        self._parent_bits: int | None = parent._bits if parent is not None else None
+        self._parent: EventHandle | None = _current_event()
+        self._children: list[int] | None = None
         self._session: Session | None = _current_session()
         self._bits: int = getrandbits(128)
         self._updates: dict[str, Any] | None = None
@@ -89,6 +95,11 @@ class EventHandle:
         self._start_ns = perf_counter_ns()
 
     # -- what user code calls -------------------------------------------------
+
+    @property
+    def event_type(self) -> str:
+        """``"model"``, ``"tool"`` or ``"chain"``."""
+        return self._spec.event_type if self._spec is not None else "model"
 
     @property
     def record(self) -> ModelEvent | None:
@@ -116,8 +127,10 @@ class EventHandle:
 
     @property
     def parent_id(self) -> str | None:
-        """The id of the enclosing event, if any."""
-        return uuid4_text(self._parent_bits) if self._parent_bits is not None else None
+        """The id of the enclosing event, if any (else the session's, inside one)."""
+        if self._parent is not None:
+            return self._parent.event_id
+        return self._session.session_id if self._session is not None else None
 
     def _set(self, name: str, value: Any) -> None:
         if self._done:
@@ -161,9 +174,9 @@ class EventHandle:
         """Record an error without raising one (e.g. a refusal you handled)."""
         self._set("error", error)
 
-    def add_metadata(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
-        """Add keys to the event's ``metadata``."""
-        self._merge("metadata", values, kwargs)
+    def set_inputs(self, inputs: Any) -> None:
+        """Set ``inputs``, replacing what the call's arguments gave."""
+        self._set("inputs", inputs)
 
     def add_hyperparameters(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         """Add keys to the event's ``hyperparameters``."""
@@ -191,6 +204,18 @@ class EventHandle:
 
     # -- what the capture path calls ------------------------------------------
 
+    def _adopt(self, bits: int, result: Any) -> None:
+        # A child that ended inside this event: its id goes to children_ids.
+        if self._children is None:
+            self._children = []
+            self._child_results: list[Any] = []
+        self._children.append(bits)
+        if result is not _UNSET:
+            results = self._child_results
+            results.append(result)
+            if len(results) > CHILD_RESULTS_KEPT:
+                del results[0]
+
     def _add_chunk(self, chunk: Any) -> None:
         if self._chunks is None:
             self._chunks = []
@@ -206,14 +231,18 @@ class EventHandle:
             return
         self._done = True
         chunks = self._chunks
+        children = self._children
         outcome = self._outcome = [None, None]
+        parent = self._parent
+        if parent is not None and not parent._done:
+            parent._adopt(self._bits, result)
         # EndedCall's fields, in its order, as a plain tuple (see EndedCall).
         ended: RawCall = (
             self._spec,
             self._args,
             self._kwargs,
             self._bits,
-            self._parent_bits,
+            parent._bits if parent is not None else None,
             self._session,
             self._wall_ns,
             self._start_ns,
@@ -226,6 +255,8 @@ class EventHandle:
             closed_early,
             outcome,
             self._id,
+            children,
+            self._child_results if children is not None else None,
         )
         # The handle lets go of everything the worker now owns.
         self._updates = self._chunks = None
@@ -241,9 +272,11 @@ class _NoopHandle(EventHandle):
         self._bits = 0
         self._done = True
         self._updates = None
-        self._parent_bits = None
+        self._parent = None
+        self._children = None
         self._session = None
         self._id = None
+        self._spec = None
 
     def _set(self, name: str, value: Any) -> None:
         pass

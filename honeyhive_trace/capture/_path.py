@@ -1,11 +1,11 @@
 """The one capture path: start an event, let the code inside enrich it, end it.
 
-``@trace_model``, ``model_event``, the wrapped SDK clients and the stream
-proxies all start events with :func:`start` and end them with :func:`finish`,
-:func:`fail` or :func:`end`. None of these raises into the caller (unless the
-configuration is ``strict``): a tracing failure goes to the client's one
-:class:`~honeyhive_trace._errors.ErrorGuard`, and the traced code runs as if
-untraced.
+``@trace_model``, ``@trace``, ``model_event``, ``event``, the wrapped SDK
+clients and the stream proxies all start events with :func:`start` and end
+them with :func:`finish`, :func:`fail` or :func:`end`. None of these raises
+into the caller (unless the configuration is ``strict``): a tracing failure
+goes to the client's one :class:`~honeyhive_trace._errors.ErrorGuard`, and the
+traced code runs as if untraced.
 """
 
 from __future__ import annotations
@@ -14,16 +14,19 @@ from types import TracebackType
 from typing import Any
 
 from honeyhive_trace import _shapes
-from honeyhive_trace._state import STATE, Recorder
+from honeyhive_trace._state import STATE, Recorder, recorder
 from honeyhive_trace.capture._handle import CURRENT_EVENT, NOOP_HANDLE, EventHandle
 from honeyhive_trace.capture._snapshot import CallSpec
 from honeyhive_trace.capture._wrappers import AsyncWith
+from honeyhive_trace.exceptions import ConfigurationError
 
 __all__ = [
-    "ModelEventScope",
+    "EventScope",
+    "STEP_SPECS",
     "end",
     "fail",
     "finish",
+    "event",
     "model_event",
     "recorder",
     "snapshot_args",
@@ -35,13 +38,8 @@ _UNSET = _shapes.UNSET
 _MISSING: Any = object()
 _COPIED = (list, dict)
 
-
-def recorder() -> Recorder:
-    """The current recorder, resolved from the environment on first use."""
-    client = STATE.client
-    if client is None:
-        client = STATE.resolve()
-    return client  # type: ignore[no-any-return]
+#: The plan of ``event("tool"|"chain", ...)`` blocks: their keywords are fields.
+STEP_SPECS = {kind: CallSpec({}, event_type=kind, explicit=True) for kind in ("tool", "chain")}
 
 
 # Lists and dicts passed to a traced call are copied one level deep when the
@@ -121,15 +119,17 @@ def finish(handle: EventHandle, result: Any) -> Any:
     return result
 
 
-class ModelEventScope(AsyncWith[EventHandle]):
-    """``with``/``async with`` block that records one model event.
+class EventScope(AsyncWith[EventHandle]):
+    """``with``/``async with`` block that records one event.
 
-    Created by :func:`model_event`; each ``with`` starts a new event.
+    Created by :func:`model_event` and :func:`event`; each ``with`` starts a
+    new event.
     """
 
-    __slots__ = ("_fields", "_handle", "_token")
+    __slots__ = ("_spec", "_fields", "_handle", "_token")
 
-    def __init__(self, fields: dict[str, Any]) -> None:
+    def __init__(self, spec: CallSpec | None, fields: dict[str, Any]) -> None:
+        self._spec = spec
         self._fields = fields
         self._handle: EventHandle | None = None
         self._token: Any = None
@@ -145,10 +145,10 @@ class ModelEventScope(AsyncWith[EventHandle]):
             for name, value in fields.items():  # our own dict (from **fields): copy in place
                 if type(value) in _COPIED:
                     fields[name] = value.copy()
-            handle = EventHandle(client, None, (), fields)
+            handle = EventHandle(client, self._spec, (), fields)
             self._token = CURRENT_EVENT.set(handle)
         except Exception as exc:  # tracing must never break the block
-            client.guard.report("could not start model_event", exc)
+            client.guard.report("could not start an event block", exc)
             return NOOP_HANDLE
         self._handle = handle
         return handle
@@ -169,10 +169,10 @@ class ModelEventScope(AsyncWith[EventHandle]):
         try:
             handle._end(error=exc if not isinstance(exc, GeneratorExit) else None)
         except Exception as internal:  # never let tracing replace the user's outcome
-            handle._client.guard.report("could not end model_event", internal)
+            handle._client.guard.report("could not end an event block", internal)
 
 
-def model_event(**fields: Any) -> ModelEventScope:
+def model_event(**fields: Any) -> EventScope:
     """Record the model call made inside a ``with`` (or ``async with``) block.
 
     Args:
@@ -185,4 +185,57 @@ def model_event(**fields: Any) -> ModelEventScope:
     Returns:
         A context manager whose ``__enter__`` gives the :class:`EventHandle`.
     """
-    return ModelEventScope(fields)
+    return EventScope(None, fields)
+
+
+def event(
+    event_type: str,
+    *,
+    event_name: str | None = None,
+    inputs: Any = None,
+    config: Any = None,
+    metadata: Any = None,
+    **fields: Any,
+) -> EventScope:
+    """Record the step run inside a ``with`` (or ``async with``) block.
+
+    ``with event("tool", event_name="search", inputs={"q": q}) as ev:`` records a
+    ``tool`` event; set what it produced with ``ev.set_outputs(...)``.
+    ``event("model", ...)`` is :func:`model_event`.
+
+    Args:
+        event_type: ``"tool"``, ``"chain"`` or ``"model"``.
+        event_name: the event's name (default: the event type).
+        inputs: what the step was given (a mapping; anything else is sent as
+            ``{"value": ...}``).
+        config: its configuration (index name, prompt version, ...).
+        metadata: any other facts about it.
+        **fields: any other field known at the start (``user_properties``,
+            ``metrics``, ...; model fields for a model event).
+
+    Returns:
+        A context manager whose ``__enter__`` gives the :class:`EventHandle`.
+
+    Raises:
+        ConfigurationError: *event_type* is not one of the three.
+    """
+    given = {
+        k: v
+        for k, v in (
+            ("event_name", event_name),
+            ("inputs", inputs),
+            ("config", config),
+            ("metadata", metadata),
+        )
+        if v is not None
+    }
+    given.update(fields)
+    if event_type == "model":
+        return EventScope(None, given)
+    spec = STEP_SPECS.get(event_type)
+    if spec is None:
+        raise ConfigurationError(
+            "event_type", f"expected 'model', 'tool' or 'chain', got {event_type!r}"
+        )
+    given.setdefault("event_name", event_type)
+    return EventScope(spec, given)

@@ -69,7 +69,8 @@ class HttpTransport:
             self._session.headers["Authorization"] = f"Bearer {config.api_key}"
         self._secret = config.api_key
         self._max_batch_bytes = config.max_batch_bytes
-        self._batch_supported = True
+        #: Kinds whose batch route the server turned out not to have.
+        self._no_batch: set[str] = set()
         self._lock = threading.Lock()
         self._abort = threading.Event()
         # How to wait between retries; returns True to stop waiting early.
@@ -86,8 +87,10 @@ class HttpTransport:
         """Stop waiting between retries; pending deliveries give up at once."""
         self._abort.set()
 
-    def _post(self, path: str, data: bytes) -> _Reply:
-        response = self._session.post(self._base + path, data=data, timeout=self._timeout)
+    def _send(self, method: str, path: str, data: bytes) -> _Reply:
+        response = self._session.request(
+            method, self._base + path, data=data, timeout=self._timeout
+        )
         text = response.text
         if self._secret is not None and self._secret in text:
             # A server or proxy echoing the key must not get it into logs or dead letters.
@@ -106,20 +109,27 @@ class HttpTransport:
             events: prepared events (id and JSON).
             deadline: a :func:`time.monotonic` time after which nothing is retried.
 
+        Items go in :func:`~.protocol.by_phase` order, and once one cannot be
+        sent before the deadline, none after it is sent either: what is left
+        keeps its order for the spool, so a session's start still comes before
+        its events, and an event before its updates.
+
         Returns:
             The :class:`Delivery` report; every event appears in exactly one of
             ``acked``, ``rejected`` or ``unsent``.
         """
-        with self._lock:  # one delivery at a time keeps ordering and the batch flag sane
+        with self._lock:  # one delivery at a time keeps ordering and the batch flags sane
             report = Delivery()
             # Chunks are popped from the end: reversed, they go out in order.
-            work = protocol.by_size(events, self._max_batch_bytes)[::-1]
+            work = protocol.by_size(protocol.by_phase(events), self._max_batch_bytes)[::-1]
             attempt = 0
             limits: dict[str, tuple[Prepared, int]] = {}
+            stopped = False
             while work:
                 chunk = work.pop()
-                if self._abort.is_set() or time.monotonic() >= deadline:
+                if stopped or self._abort.is_set() or time.monotonic() >= deadline:
                     report.unsent.extend(chunk)
+                    stopped = True
                     continue
                 outcome = self._send_chunk(chunk, report, work, limits)
                 if outcome is None:
@@ -129,11 +139,9 @@ class HttpTransport:
                 report.retries += 1
                 delay = outcome if outcome >= 0 else backoff(attempt)
                 attempt += 1
-                if time.monotonic() + delay >= deadline:
+                if time.monotonic() + delay >= deadline or self._wait(delay):
                     report.unsent.extend(chunk)
-                    continue
-                if self._wait(delay):
-                    report.unsent.extend(chunk)
+                    stopped = True
                     continue
                 work.append(chunk)
             return report
@@ -146,16 +154,18 @@ class HttpTransport:
         limits: dict[str, tuple[Prepared, int]],
     ) -> float | None:
         """Post one chunk. Returns None when settled, else a retry delay (-1: backoff)."""
-        if len(chunk) > 1 and not self._batch_supported:
+        kind = chunk[0].kind
+        route = protocol.ROUTES[kind]
+        if len(chunk) > 1 and kind in self._no_batch:
             work.extend([e] for e in reversed(chunk))  # one request per event
             return None
-        batch = len(chunk) > 1
+        batch = len(chunk) > 1 and route.batch is not None
         if batch:
-            path, data = protocol.BATCH_PATH, protocol.batch_body(chunk)
+            path, data = route.batch or route.single, protocol.batch_body(chunk)
         else:
-            path, data = protocol.SINGLE_PATH, protocol.single_body(chunk[0])
+            path, data = route.single, protocol.single_body(chunk[0])
         try:
-            reply = self._post(path, data)
+            reply = self._send(route.method, path, data)
         except requests.RequestException as exc:
             logger.warning(
                 "honeyhive_trace: could not reach %s (%s); will retry",
@@ -169,8 +179,8 @@ class HttpTransport:
             report.acked.update(protocol.parse_ack(chunk, reply.body, batch))
             return None
         if batch and status in (404, 405):
-            logger.info("honeyhive_trace: server has no batch endpoint; sending one by one")
-            self._batch_supported = False
+            logger.info("honeyhive_trace: server has no %s; sending one by one", path)
+            self._no_batch.add(kind)
             work.extend([e] for e in reversed(chunk))
             return None
         if status == 413:
@@ -203,7 +213,11 @@ class HttpTransport:
             return reply.retry_after if reply.retry_after is not None else -1.0
         reason = f"HTTP {status}: {_server_message(reply)}"
         logger.error(
-            "honeyhive_trace: server rejected %d event(s), not retrying: %s", len(chunk), reason
+            "honeyhive_trace: server rejected %d item(s) sent to %s %s, not retrying: %s",
+            len(chunk),
+            route.method,
+            path,
+            reason,
         )
         report.rejected.extend((e, reason) for e in chunk)
         return None
@@ -243,7 +257,7 @@ class HttpTransport:
             event_id,
             limit,
         )
-        work.append([Prepared(event_id, encode(shortened))])
+        work.append([original._replace(data=encode(shortened))])
 
 
 def _server_message(reply: _Reply) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from honeyhive_trace._errors import ErrorGuard
-from honeyhive_trace.capture import RawCall, named
+from honeyhive_trace.capture import Submitted, named
 from honeyhive_trace.delivery.pipeline import Pipeline
 from honeyhive_trace.delivery.sender import REPLAY_BUDGET, Sender
 
@@ -21,7 +21,7 @@ class InlineDispatcher:
         self._guard = guard
         self._replay_in_background()
 
-    def submit(self, raw: RawCall) -> None:
+    def submit(self, raw: Submitted) -> None:
         """Deliver one ended event now, within the short inline retry budget."""
         try:
             ended = named(raw)

@@ -3,9 +3,16 @@
 The worker and the inline path hand each :class:`~.protocol.Delivery` report
 to :meth:`Ledger.settle`, which counts it, writes refusals to the dead-letter
 file and spools what could not be sent, logging why.
+
+The ledger also remembers which items it spooled (:meth:`Ledger.hold_back`): a
+live item that needs one of them first (an event of a session whose start is
+in the spool, an update of an event that is) is spooled behind it instead of
+being sent ahead of it, so ordering holds across outages and replays.
 """
 
 from __future__ import annotations
+
+import threading
 
 from honeyhive_trace._errors import Counters, logger
 from honeyhive_trace.delivery.protocol import Delivery, Prepared
@@ -22,6 +29,44 @@ class Ledger:
         self.spool = spool
         #: Set when events were spooled; replaying may be worth it after the next success.
         self.spool_dirty = True
+        #: Ids of items this process spooled and has not replayed yet.
+        self._held: set[str] = set()
+        self._held_lock = threading.Lock()
+
+    def after_fork(self) -> None:
+        """In a forked child: a lock no other thread holds."""
+        self._held_lock = threading.Lock()
+
+    def hold_back(self, events: list[Prepared]) -> tuple[list[Prepared], list[Prepared]]:
+        """Split *events* into those that may be sent now and those that must wait.
+
+        An item waits when what it needs (:attr:`~.protocol.Prepared.after`)
+        is in the spool; it then counts as held itself, so what needs it waits too.
+
+        Returns:
+            (sendable, held back), each in the order given.
+        """
+        with self._held_lock:
+            held = self._held
+            if not held:
+                return events, []
+            sendable: list[Prepared] = []
+            waiting: list[Prepared] = []
+            for event in events:
+                if event.after is not None and event.after in held:
+                    waiting.append(event)
+                    held.add(event.event_id)
+                else:
+                    sendable.append(event)
+            return sendable, waiting
+
+    def release(self, ids: list[str], everything: bool = False) -> None:
+        """Forget held ids that a replay delivered (or all of them, the spool being empty)."""
+        with self._held_lock:
+            if everything:
+                self._held.clear()
+            else:
+                self._held.difference_update(ids)
 
     def settle(self, report: Delivery, reason: str) -> None:
         """Count a delivery report; spool what was not sent, dead-letter refusals."""
@@ -39,9 +84,14 @@ class Ledger:
             self.spool_events(report.unsent, reason)
 
     def spool_events(self, events: list[Prepared], reason: str) -> None:
-        """Write *events* to the spool; count what is spooled or dropped, and why."""
+        """Write *events* to the spool; count what is spooled or dropped, and why.
+
+        Their ids are held (see :meth:`hold_back`) until a replay sends them.
+        """
         if not events:
             return
+        with self._held_lock:
+            self._held.update(e.event_id for e in events)
         try:
             spooled, dropped = self.spool.write(events)
         except OSError as exc:

@@ -1,25 +1,33 @@
-"""Ended call -> frozen record -> processors -> encoded bytes, once per event.
+"""Ended call -> frozen record -> processors -> encoded bytes, once per item.
 
 Runs on the worker thread in background mode (on the ending thread in inline
 mode and under :func:`honeyhive_trace.testing.capture_events`). Every failure
-here is counted as a drop with its reason; none reaches the caller.
+here is counted as a drop with its reason; none reaches the caller. Session
+starts and updates take the same path as events, processors included, so a
+privacy processor sees feedback and session inputs too.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import OrderedDict
 from collections.abc import Callable
+from random import getrandbits
 
 from honeyhive_trace._build import build_record
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace._providers import Registry
 from honeyhive_trace._wire import encode_event
-from honeyhive_trace.capture import EndedCall
-from honeyhive_trace.delivery.protocol import Prepared
+from honeyhive_trace.capture import Call, EndedCall, SessionCall, UpdateCall, uuid4_text
+from honeyhive_trace.delivery.protocol import Prepared, kind_of
 from honeyhive_trace.exceptions import TracingError
-from honeyhive_trace.records import Event
+from honeyhive_trace.records import Event, EventUpdate, Record
 
 __all__ = ["Pipeline"]
+
+#: Ids of dropped events remembered, so that their updates are dropped too.
+DROPPED_IDS_KEPT = 10_000
 
 
 class Pipeline:
@@ -32,39 +40,69 @@ class Pipeline:
         self._guard = guard
         self._counters = counters
         self._providers = providers
+        self._dropped: OrderedDict[str, None] = OrderedDict()
 
-    def process(self, ended: EndedCall) -> Event | None:
-        """Build an ended call's record and run the processors on it.
+    def _forget(self, call: Call) -> None:
+        # A dropped event's (or session's) id: an update of it would only be refused.
+        if type(call) is EndedCall:
+            key = call.event_id
+        elif type(call) is SessionCall:
+            key = call.session.session_id
+        else:
+            return
+        dropped = self._dropped
+        dropped[key] = None
+        if len(dropped) > DROPPED_IDS_KEPT:
+            dropped.popitem(last=False)
+
+    def process(self, ended: Call) -> Record | None:
+        """Build an item's record and run the processors on it.
 
         Returns:
-            The record (also left in the call's ``outcome`` for ``ev.record``),
+            The record (also left in an ended call's ``outcome`` for ``ev.record``),
             or None when it was dropped (counted, with the reason).
         """
+        if type(ended) is UpdateCall and ended.event_id in self._dropped:
+            self._counters.add("dropped_update_of_dropped_event")
+            self._guard.report(
+                "an update of an event that was dropped (by a processor, or as unbuildable)"
+                " is dropped too",
+                counter=None,
+                raise_in_strict=False,
+                level=logging.WARNING,
+            )
+            return None
         try:
-            record: Event | None = build_record(ended, self._config, self._providers, self._guard)
+            record: Record | None = build_record(ended, self._config, self._providers, self._guard)
         except TracingError:  # strict mode: a failing extractor, raised on purpose
             self._counters.add("dropped_build_error")
             raise
         except Exception as exc:
             self._drop("build_error", "could not build an event record", exc)
+            self._forget(ended)
             return None
         for processor in self._config.processors:
             if record is None:
                 break
             record = self._run(processor, record)
-        ended.outcome[0] = record
+        if type(ended) is EndedCall:
+            ended.outcome[0] = record
+        if record is None:
+            self._forget(ended)
         return record
 
     def _drop(self, reason: str, site: str, exc: Exception) -> None:
         self._counters.add(f"dropped_{reason}")
         self._guard.report(site, exc, raise_in_strict=False)
 
-    def _run(self, processor: Callable[[Event], Event | None], record: Event) -> Event | None:
+    def _run(self, processor: Callable[[Record], Record | None], record: Record) -> Record | None:
         name = getattr(processor, "__name__", processor)
         try:
             result = processor(record)
-            if result is not None and not isinstance(result, Event):
-                raise TypeError(f"returned {type(result).__name__}, not an event record")
+            if result is not None and not isinstance(result, type(record)):
+                raise TypeError(
+                    f"returned {type(result).__name__}, not a {type(record).__name__} record"
+                )
         except Exception as exc:
             self._counters.add("processor_errors")
             if getattr(processor, "fail_closed", False) is True:
@@ -87,15 +125,26 @@ class Pipeline:
             self._counters.add("dropped_by_processor")
         return result
 
-    def prepare(self, calls: list[EndedCall]) -> list[Prepared]:
-        """Build, process and encode ended calls. Failures are counted drops."""
+    def prepare(self, calls: list[Call]) -> list[Prepared]:
+        """Build, process and encode items. Failures are counted drops."""
         events: list[Prepared] = []
         for ended in calls:
             record = self.process(ended)
             if record is None:
                 continue
             try:
-                events.append(Prepared(record.event_id, encode_event(record)))
+                events.append(_prepared(record, encode_event(record)))
             except Exception as exc:
                 self._drop("serialization_error", "could not serialise an event", exc)
+                self._forget(ended)
         return events
+
+
+def _prepared(record: Record, data: bytes) -> Prepared:
+    kind = kind_of(record)
+    if isinstance(record, EventUpdate):
+        # An update has no id of its own on the wire; it needs its event first.
+        return Prepared(uuid4_text(getrandbits(128)), data, kind, record.event_id)
+    assert isinstance(record, Event)
+    after = record.session_id if kind != "session" else None
+    return Prepared(record.event_id, data, kind, after)

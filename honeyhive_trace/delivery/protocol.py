@@ -1,9 +1,18 @@
-"""The legacy wire protocol: request bodies, acknowledgements, splitting, truncation.
+"""The v0 wire protocol: routes, request bodies, acknowledgements, splitting, truncation.
 
-HoneyHive's ``POST /events/model`` takes ``{"model_event": {...}}`` and
-``POST /events/model/batch`` takes ``{"model_events": [...]}``; answers carry
-the stored ids. Events arrive here already encoded (once, on the worker), so a
-body is the encoded events joined with their envelope, never re-encoded.
+Four kinds of item travel, each to its own routes (:data:`ROUTES`):
+
+- ``model``: ``POST /events/model`` with ``{"model_event": e}``, or
+  ``POST /events/model/batch`` with ``{"model_events": [...]}``;
+- ``event`` (tool and chain steps): ``POST /events`` with ``{"event": e}``, or
+  ``POST /events/batch`` with ``{"events": [...]}``;
+- ``session``: ``POST /session/start`` with ``{"session": s}``, one at a time;
+- ``update``: ``PUT /events`` with the update itself, one at a time.
+
+Answers carry the stored ids. Items arrive here already encoded (once, on the
+worker), so a body is the encoded items joined with their envelope, never
+re-encoded. Within one delivery, items go in :data:`PHASES` order (sessions
+start before events, updates follow), keeping their order otherwise.
 """
 
 from __future__ import annotations
@@ -14,18 +23,24 @@ from typing import Any, NamedTuple
 import attrs
 
 from honeyhive_trace._wire import record_truncation, truncate_strings
+from honeyhive_trace.records import EventUpdate, ModelEvent, Record, SessionStart
 
 __all__ = [
     "BATCH_PATH",
     "MARKER",
+    "PHASES",
+    "ROUTES",
     "SINGLE_PATH",
+    "Route",
     "TRUNCATE_FLOOR",
     "TRUNCATE_START",
     "TRUNCATION_MARKER",
     "Delivery",
     "Prepared",
     "batch_body",
+    "by_phase",
     "by_size",
+    "kind_of",
     "parse_ack",
     "single_body",
     "truncate_event",
@@ -33,8 +48,31 @@ __all__ = [
 
 logger = logging.getLogger("honeyhive_trace")
 
-SINGLE_PATH = "/events/model"
-BATCH_PATH = "/events/model/batch"
+
+class Route(NamedTuple):
+    """Where one kind of item is sent, and the keys of its request bodies."""
+
+    method: str
+    single: str
+    #: The batch route, or None when items of this kind go one at a time.
+    batch: str | None
+    #: The key of the item in a one-item body (None: the body is the item itself).
+    single_key: str | None
+    batch_key: str | None
+
+
+ROUTES = {
+    "model": Route("POST", "/events/model", "/events/model/batch", "model_event", "model_events"),
+    "event": Route("POST", "/events", "/events/batch", "event", "events"),
+    "session": Route("POST", "/session/start", None, "session", None),
+    "update": Route("PUT", "/events", None, None, None),
+}
+
+#: The order of kinds within one delivery: what an item needs goes before it.
+PHASES = {"session": 0, "model": 1, "event": 1, "update": 2}
+
+SINGLE_PATH = ROUTES["model"].single
+BATCH_PATH = ROUTES["model"].batch
 
 #: Longest string kept when an event alone is too large for the server; each
 #: further 413 halves it, down to TRUNCATE_FLOOR.
@@ -44,14 +82,38 @@ TRUNCATION_MARKER = MARKER = "...[truncated]"
 
 
 class Prepared(NamedTuple):
-    """One event ready to send: its id and its ``model_event`` JSON (UTF-8).
+    """One item ready to send: its id, its JSON (UTF-8), its kind, and what it needs.
 
     Encoded once on the worker; the same bytes go into batch bodies, the spool
     and the dead-letter file.
     """
 
+    #: The id the item is known by: the event's, the session's, or an update's own.
     event_id: str
     data: bytes
+    #: ``model``, ``event`` (tool or chain), ``session`` or ``update`` (see ROUTES).
+    kind: str = "model"
+    #: The id of the item that must reach the server first (an event's session,
+    #: an update's event), or None.
+    after: str | None = None
+
+
+def kind_of(record: Record) -> str:
+    """The kind of item a record is sent as."""
+    if isinstance(record, ModelEvent):
+        return "model"
+    if isinstance(record, SessionStart):
+        return "session"
+    if isinstance(record, EventUpdate):
+        return "update"
+    return "event"
+
+
+def by_phase(events: list[Prepared]) -> list[Prepared]:
+    """*events* in the order they must reach the server (stable within a phase)."""
+    if all(e.kind == "model" for e in events):
+        return events
+    return sorted(events, key=lambda e: PHASES[e.kind])
 
 
 @attrs.define
@@ -69,13 +131,20 @@ class Delivery:
 
 
 def by_size(events: list[Prepared], limit: int) -> list[list[Prepared]]:
-    """Cut *events* into runs whose JSON takes at most *limit* bytes (at least one each)."""
+    """Cut *events* into runs of one kind whose JSON takes at most *limit* bytes.
+
+    Every run holds at least one item; kinds with no batch route go one per run.
+    """
     chunks: list[list[Prepared]] = []
     current: list[Prepared] = []
     size = 0
     for event in events:
         length = len(event.data) + 1  # and its comma
-        if current and size + length > limit:
+        if current and (
+            size + length > limit
+            or event.kind != current[0].kind
+            or ROUTES[event.kind].batch is None
+        ):
             chunks.append(current)
             current, size = [], 0
         current.append(event)
@@ -105,20 +174,28 @@ def truncate_event(event: dict[str, Any], limit: int) -> tuple[dict[str, Any], i
 
 
 def single_body(event: Prepared) -> bytes:
-    """The body of ``POST /events/model`` for one encoded event."""
-    return b'{"model_event":' + event.data + b"}"
+    """The body of the one-item route of *event*'s kind (``{"model_event": ...}``, ...)."""
+    key = ROUTES[event.kind].single_key
+    if key is None:
+        return event.data
+    return b'{"' + key.encode() + b'":' + event.data + b"}"
 
 
 def batch_body(events: list[Prepared]) -> bytes:
-    """The body of ``POST /events/model/batch`` for encoded events."""
-    return b'{"model_events":[' + b",".join(e.data for e in events) + b"]}"
+    """The body of the batch route of the events' kind (``{"model_events": [...]}``, ...)."""
+    key = ROUTES[events[0].kind].batch_key or "model_events"
+    return b'{"' + key.encode() + b'":[' + b",".join(e.data for e in events) + b"]}"
 
 
 def parse_ack(chunk: list[Prepared], body: Any, batch: bool) -> dict[str, str]:
-    """Map each sent event's id to the id the server answered with (ours if none)."""
+    """Map each sent item's id to the id the server answered with (ours if none)."""
     ids: list[Any] = []
+    kind = chunk[0].kind
     if isinstance(body, dict):
-        ids = body.get("event_ids") or [] if batch else [body.get("event_id")]
+        if batch:
+            ids = body.get("event_ids") or []
+        else:
+            ids = [body.get("session_id" if kind == "session" else "event_id")]
     acked: dict[str, str] = {}
     for index, event in enumerate(chunk):
         server_id = ids[index] if index < len(ids) and isinstance(ids[index], str) else None

@@ -7,10 +7,10 @@ import time
 
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import logger
-from honeyhive_trace.capture import EndedCall
+from honeyhive_trace.capture import Call, EndedCall
 from honeyhive_trace.delivery.http import HttpTransport
 from honeyhive_trace.delivery.ledger import Ledger
-from honeyhive_trace.delivery.protocol import Delivery, Prepared
+from honeyhive_trace.delivery.protocol import Delivery, Prepared, by_phase
 
 __all__ = ["IDLE_REPLAY_INTERVAL", "REPLAY_BUDGET", "Sender"]
 
@@ -37,12 +37,22 @@ class Sender:
         self._replay_lock = threading.Lock()
         self.transport = HttpTransport(self.config)
         self.ledger.spool.after_fork()
+        self.ledger.after_fork()
 
     def deliver(self, events: list[Prepared], budget: float) -> Delivery:
-        """Post *events*, retrying for at most *budget* seconds."""
-        return self.transport.deliver(events, time.monotonic() + budget)
+        """Post live *events*, retrying for at most *budget* seconds.
 
-    def settle(self, calls: list[EndedCall], report: Delivery) -> bool:
+        Items that need one still in the spool are not sent: they come back in
+        ``unsent`` (in order), to be spooled behind it.
+        """
+        sendable, waiting = self.ledger.hold_back(events)
+        report = self.transport.deliver(sendable, time.monotonic() + budget)
+        if waiting:
+            behind = {id(e) for e in waiting} | {id(e) for e in report.unsent}
+            report.unsent = [e for e in by_phase(events) if id(e) in behind]
+        return report
+
+    def settle(self, calls: list[Call], report: Delivery) -> bool:
         """Leave the server's ids for the handles, and count/spool the outcome.
 
         Returns:
@@ -50,7 +60,8 @@ class Sender:
             replaying the spool may work now.
         """
         for ended in calls:
-            ended.outcome[1] = report.acked.get(ended.event_id)
+            if type(ended) is EndedCall:
+                ended.outcome[1] = report.acked.get(ended.event_id)
         self.ledger.settle(report, "unreachable")
         self.reachable = not report.unsent
         return self.reachable
@@ -80,7 +91,10 @@ class Sender:
                 if not events:
                     spool.settle(path, [])
                     continue
-                report = self.deliver(events, budget)
+                # Straight to the transport: a file's items are in the order
+                # they must be sent, and what they need was in earlier files.
+                report = self.transport.deliver(events, time.monotonic() + budget)
+                ledger.release([*report.acked, *(e.event_id for e, _ in report.rejected)])
                 count("replayed", len(report.acked))
                 count("replay_rejected", len(report.rejected))
                 spool.dead_letter(report.rejected)
@@ -92,6 +106,8 @@ class Sender:
                 if max_files is not None and done + 1 >= max_files:
                     more = ledger.spool_dirty = bool(spool.pending_files())
                     break
+            if not spool.holds_events():
+                ledger.release([], everything=True)
         except OSError as exc:
             logger.error("honeyhive_trace: could not replay the spool: %s", exc)
         finally:

@@ -11,6 +11,13 @@ ever replayed to the server (and with the key) they were meant for. Each file
 is written, flushed and fsynced before it is renamed to its final name, so a
 crash leaves either a whole file or none. Files are deleted only after the
 server acknowledged every event in them.
+
+Each line is one item: ``{"kind": ..., "id": ..., "after": ..., "data": {...}}``
+(see :class:`~.protocol.Prepared`); a line that is a bare event (written by
+version one) is a model event. Files are replayed in the order of their names
+(oldest first), and what a replay could not send is put back under the same
+name, so items keep their order across outages: a session's start before its
+events, an event before its updates.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from honeyhive_trace._wire import encode
-from honeyhive_trace.delivery.protocol import Prepared
+from honeyhive_trace.delivery.protocol import ROUTES, Prepared
 
 __all__ = ["Spool"]
 
@@ -95,7 +102,7 @@ class Spool:
         """
         if not events:
             return 0, 0
-        lines = [e.data + b"\n" for e in events]
+        lines = [_line(e) for e in events]
         with self._lock:
             self._ensure_dir()
             room = self.max_bytes - self.size()
@@ -117,8 +124,9 @@ class Spool:
             )
         return len(kept), dropped
 
-    def _write_file(self, lines: list[bytes]) -> None:
-        name = f"{_PENDING}{os.getpid()}-{time.time_ns()}-{next(self._counter)}.jsonl"
+    def _write_file(self, lines: list[bytes], name: str | None = None) -> None:
+        if name is None:
+            name = f"{_PENDING}{os.getpid()}-{time.time_ns()}-{next(self._counter)}.jsonl"
         final = self.directory / name
         partial = self.directory / f".{name}.part"
         with open(partial, "wb") as handle:
@@ -136,8 +144,9 @@ class Spool:
             self._ensure_dir()
             with open(self.directory / DEAD_LETTER, "ab") as handle:
                 for event, reason in entries:
-                    head = encode({"reason": reason, "time": time.time()})[:-1]
-                    handle.write(head + b',"model_event":' + event.data + b"}\n")
+                    head = encode({"reason": reason, "time": time.time(), "kind": event.kind})
+                    key = (ROUTES[event.kind].single_key or event.kind).encode()
+                    handle.write(head[:-1] + b',"' + key + b'":' + event.data + b"}\n")
                 handle.flush()
                 os.fsync(handle.fileno())
 
@@ -178,10 +187,17 @@ class Spool:
             yield claimed, events, bad
 
     def settle(self, path: Path, remaining: list[Prepared]) -> None:
-        """Finish a claimed file: delete it, or put back the events still unsent."""
+        """Finish a claimed file: delete it, or put back the events still unsent.
+
+        What is put back keeps the file's original name, hence its place in
+        the replay order.
+        """
         with self._lock:
             if remaining:
-                self._write_file([e.data + b"\n" for e in remaining])
+                original = path.name
+                if original.startswith(_CLAIMED):
+                    original = original[len(_CLAIMED) :].split("-", 1)[1]
+                self._write_file([_line(e) for e in remaining], original)
             try:
                 path.unlink()
             except FileNotFoundError:
@@ -210,6 +226,27 @@ def _owner(name: str) -> int | None:
         return None
 
 
+def _line(event: Prepared) -> bytes:
+    head = encode({"kind": event.kind, "id": event.event_id, "after": event.after})
+    return head[:-1] + b',"data":' + event.data + b"}\n"
+
+
+def _parse(line: bytes) -> Prepared | None:
+    item = json.loads(line)
+    if not isinstance(item, dict):
+        return None
+    if "data" in item and "kind" in item:
+        kind, key, after = item["kind"], item.get("id"), item.get("after")
+        if kind in ROUTES and isinstance(key, str) and isinstance(item["data"], dict):
+            return Prepared(
+                key, encode(item["data"]), kind, after if isinstance(after, str) else None
+            )
+        return None
+    if isinstance(item.get("event_id"), str):  # a version-one line: a bare model event
+        return Prepared(item["event_id"], line.rstrip(b"\r\n"))
+    return None
+
+
 def _read_events(path: Path) -> tuple[list[Prepared], int]:
     events: list[Prepared] = []
     bad = 0
@@ -218,14 +255,13 @@ def _read_events(path: Path) -> tuple[list[Prepared], int]:
             if not line.strip():
                 continue
             try:
-                event = json.loads(line)
+                event = _parse(line)
             except ValueError:
+                event = None
+            if event is None:
                 bad += 1
-                continue
-            if isinstance(event, dict) and isinstance(event.get("event_id"), str):
-                events.append(Prepared(event["event_id"], line.rstrip(b"\r\n")))
             else:
-                bad += 1
+                events.append(event)
     return events, bad
 
 

@@ -1,6 +1,6 @@
 """Background mode: the caller appends; a worker prepares, a sender posts.
 
-The caller's thread only appends the :class:`~honeyhive_trace.capture.EndedCall`
+The caller's thread only appends the :class:`~honeyhive_trace.capture.Call`
 to a deque (or, when the queue is full, to an overflow deque the worker spools;
 beyond :data:`OVERFLOW_BATCHES` spool batches the event is dropped, counted and logged). The worker
 takes batches and runs the :class:`~.pipeline.Pipeline` (build, processors,
@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable
 
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
-from honeyhive_trace.capture import EndedCall, RawCall, named
+from honeyhive_trace.capture import Call, Submitted, named
 from honeyhive_trace.delivery.pipeline import Pipeline
 from honeyhive_trace.delivery.protocol import Prepared
 from honeyhive_trace.delivery.sender import IDLE_REPLAY_INTERVAL, REPLAY_BUDGET, Sender
@@ -66,8 +66,8 @@ class BackgroundDispatcher:
         self._start()
 
     def _init_state(self) -> None:
-        self._queue: deque[RawCall] = deque()
-        self._overflow: deque[RawCall] = deque()
+        self._queue: deque[Submitted] = deque()
+        self._overflow: deque[Submitted] = deque()
         self._wake = threading.Event()
         # Guards the worker's position (taken/settled) and the batch in flight;
         # flush() and shutdown() read them under it. The caller never takes it.
@@ -75,9 +75,9 @@ class BackgroundDispatcher:
         self._progress = threading.Condition(self._lock)
         self._taken = 0
         self._settled = 0
-        self._inflight: tuple[list[EndedCall], list[Prepared]] | None = None
+        self._inflight: tuple[list[Call], list[Prepared]] | None = None
         # Worker -> sender: a prepared batch, or None to stop.
-        self._handoff: queue.Queue[tuple[list[EndedCall], list[Prepared]] | None] = queue.Queue(
+        self._handoff: queue.Queue[tuple[list[Call], list[Prepared]] | None] = queue.Queue(
             maxsize=1
         )
         self._stopping = False
@@ -99,7 +99,7 @@ class BackgroundDispatcher:
 
     # -- caller's thread: append only ---------------------------------------------
 
-    def submit(self, ended: RawCall) -> None:
+    def submit(self, ended: Submitted) -> None:
         """Queue an ended event. Never blocks, encodes or touches the disk."""
         queue = self._queue
         if len(queue) < self._max_queue and not self._stopping:
@@ -123,7 +123,7 @@ class BackgroundDispatcher:
         self._overflow.append(ended)
         self._wake.set()
 
-    def _after_shutdown(self, ended: RawCall) -> None:
+    def _after_shutdown(self, ended: Submitted) -> None:
         # An event that began before shutdown() and ended after it (a call still
         # running at interpreter exit): no worker is left to take it, so it is
         # spooled here, on the ending thread. The only disk write a caller makes.
@@ -178,7 +178,7 @@ class BackgroundDispatcher:
             self._sender.transport.abort()
             with self._lock:
                 left: list[Prepared] = []
-                calls: list[EndedCall] = []
+                calls: list[Call] = []
                 handed = 0
                 stop_sender = False
                 if self._inflight is not None:
@@ -274,8 +274,8 @@ class BackgroundDispatcher:
         with self._lock:
             self._progress.notify_all()
 
-    def _take(self, source: deque[RawCall], limit: int) -> list[EndedCall]:
-        raw: list[RawCall] = []
+    def _take(self, source: deque[Submitted], limit: int) -> list[Call]:
+        raw: list[Submitted] = []
         with self._lock:
             while source and len(raw) < limit:
                 raw.append(source.popleft())
@@ -317,7 +317,7 @@ class BackgroundDispatcher:
                 return
             self._guarded(lambda: self._send(*batch))  # noqa: B023 - called at once
 
-    def _send(self, calls: list[EndedCall], events: list[Prepared]) -> None:
+    def _send(self, calls: list[Call], events: list[Prepared]) -> None:
         try:
             with self._lock:
                 self._inflight = (calls, events)

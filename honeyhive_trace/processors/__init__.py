@@ -1,8 +1,15 @@
 """Processors: plain functions run on each finished event before it is sent.
 
-A processor takes a finished :class:`~honeyhive_trace.records.ModelEvent` and
-returns an event (the same one, or a changed copy made with
-:func:`attrs.evolve`) or ``None`` to drop it. ``configure(processors=[...])``
+A processor takes a finished record (see :data:`~honeyhive_trace.records.Record`:
+a :class:`~honeyhive_trace.records.ModelEvent`, a tool or chain
+:class:`~honeyhive_trace.records.Event`, a
+:class:`~honeyhive_trace.records.SessionStart` or an
+:class:`~honeyhive_trace.records.EventUpdate`) and returns a record of the same
+class (the same one, or a changed copy made with :func:`attrs.evolve`) or
+``None`` to drop it. Everything the library sends goes through them, so a
+privacy processor also sees session inputs and feedback logged after the
+fact; a processor meant for model events only checks
+``isinstance(event, ModelEvent)`` first. ``configure(processors=[...])``
 runs them in order on the worker thread in background mode (the default), not
 on the traced call's thread; in inline mode everything, processors included,
 runs on the caller's thread::
@@ -32,7 +39,7 @@ is) instead drops the event, counted as ``dropped_processor_error``: an event
 that could not be redacted is never sent unredacted.
 
 Processors that look inside values walk the record's free-form fields
-(``messages``, ``response``, ``inputs``, ``outputs``, ``config``, ``metadata``,
+(on a model event: ``messages``, ``response``, ``inputs``, ``outputs``, ``config``, ``metadata``,
 ``metrics``, ``feedback``, ``user_properties``, ``hyperparameters``, ``template``,
 ``template_inputs``, ``tools``, ``response_format``) and its optional text fields
 (``error``, ``source``, ``event_name``, ``tool_choice``), as the record's field

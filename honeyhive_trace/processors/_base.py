@@ -8,12 +8,14 @@ from typing import Any, TypeVar
 import attrs
 
 from honeyhive_trace.exceptions import ConfigurationError
-from honeyhive_trace.records import Event, ModelEvent, fields_with
+from honeyhive_trace.records import Record, fields_with
 
 __all__ = ["P", "Processor", "fail_closed", "inspected_fields"]
 
-#: What a processor is: a finished event in, an event (or None to drop it) out.
-Processor = Callable[[ModelEvent], ModelEvent | None]
+#: What a processor is: a finished record in, a record of the same class (or
+#: None to drop it) out. Records are events of every type (model, tool, chain),
+#: session starts and updates: check ``event_type`` or the class when it matters.
+Processor = Callable[[Record], Record | None]
 
 P = TypeVar("P", bound=Callable[..., Any])
 
@@ -22,7 +24,7 @@ P = TypeVar("P", bound=Callable[..., Any])
 _INSPECTED: dict[type, tuple[str, ...]] = {}
 
 
-def inspected_fields(cls: type[Event]) -> tuple[str, ...]:
+def inspected_fields(cls: type[Record]) -> tuple[str, ...]:
     """The fields of record class *cls* whose contents processors look into.
 
     Its free-form fields and its optional text fields, as their roles declare
@@ -50,7 +52,7 @@ def fail_closed(processor: P) -> P:
     Usable as a decorator.
 
     Args:
-        processor: a function taking a :class:`ModelEvent`.
+        processor: a function taking a record.
 
     Returns:
         The same function, marked with ``fail_closed = True``.

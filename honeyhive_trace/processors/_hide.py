@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from honeyhive_trace.processors._base import fail_closed
-from honeyhive_trace.records import ModelEvent
+from honeyhive_trace.records import EventUpdate, ModelEvent, Record
 
 __all__ = ["hide_inputs", "hide_outputs"]
 
@@ -13,22 +13,27 @@ __all__ = ["hide_inputs", "hide_outputs"]
 
 
 @fail_closed
-def hide_inputs(event: ModelEvent) -> ModelEvent:
-    """Blank what went into the model: ``messages``, ``inputs``, ``template``, ...
+def hide_inputs(event: Record) -> Record:
+    """Blank what went in: ``messages``, ``inputs``, ``template``, ...
 
     A ready-made processor (``processors=[hide_inputs]``), the counterpart of
-    LangSmith's ``hide_inputs=True``: ``messages`` becomes ``[]`` (it is
-    required, so it stays present), and ``inputs``, ``template``,
-    ``template_inputs`` and ``tools``, where set, become empty. Model, usage,
-    timing, hyperparameters, metadata and the response are kept. Marked
-    :func:`fail_closed`.
+    LangSmith's ``hide_inputs=True``. On a model event ``messages`` becomes
+    ``[]`` (it is required, so it stays present), and ``inputs``,
+    ``template``, ``template_inputs`` and ``tools``, where set, become empty;
+    on a tool or chain event and a session's start, ``inputs`` becomes ``{}``.
+    Model, usage, timing, hyperparameters, metadata and what came out are
+    kept; updates carry no inputs. Marked :func:`fail_closed`.
 
     Args:
-        event: the finished event.
+        event: the finished record.
 
     Returns:
         A copy with the inputs blanked.
     """
+    if isinstance(event, EventUpdate):
+        return event
+    if not isinstance(event, ModelEvent):
+        return attrs.evolve(event, inputs={})
     return attrs.evolve(
         event,
         messages=[],
@@ -40,17 +45,21 @@ def hide_inputs(event: ModelEvent) -> ModelEvent:
 
 
 @fail_closed
-def hide_outputs(event: ModelEvent) -> ModelEvent:
-    """Blank what came out of the model: ``response`` becomes ``{}``.
+def hide_outputs(event: Record) -> Record:
+    """Blank what came out: a model's ``response`` becomes ``{}``, ``outputs`` too.
 
     A ready-made processor (``processors=[hide_outputs]``), the counterpart of
-    LangSmith's ``hide_outputs=True``. Usage, cost and ``error`` are kept (use
-    :func:`redact` for secrets in error messages). Marked :func:`fail_closed`.
+    LangSmith's ``hide_outputs=True``; ``outputs`` of any record (a step's, an
+    update's), where set, become ``{}``. Usage, cost and ``error`` are kept
+    (use :func:`redact` for secrets in error messages). Marked :func:`fail_closed`.
 
     Args:
-        event: the finished event.
+        event: the finished record.
 
     Returns:
-        A copy with the response blanked.
+        A copy with the outputs blanked.
     """
-    return attrs.evolve(event, response={})
+    outputs: dict[str, object] | None = {} if event.outputs is not None else None
+    if isinstance(event, ModelEvent):
+        return attrs.evolve(event, response={}, outputs=outputs)
+    return attrs.evolve(event, outputs=outputs)

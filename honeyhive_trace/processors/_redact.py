@@ -11,7 +11,7 @@ import attrs
 from honeyhive_trace._wire import to_jsonable
 from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.processors._base import Processor, inspected_fields
-from honeyhive_trace.records import ModelEvent
+from honeyhive_trace.records import Record
 
 __all__ = ["SECRET_KEYS", "redact"]
 
@@ -187,7 +187,7 @@ class _Redact:
     def __repr__(self) -> str:
         return f"redact({self._desc})"
 
-    def __call__(self, event: ModelEvent) -> ModelEvent:
+    def __call__(self, event: Record) -> Record:
         changes: dict[str, Any] = {}
         for name in inspected_fields(type(event)):
             value = getattr(event, name)

@@ -7,7 +7,7 @@ import math
 
 from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.processors._base import Processor
-from honeyhive_trace.records import ModelEvent
+from honeyhive_trace.records import EventUpdate, Record
 
 __all__ = ["sample"]
 
@@ -31,7 +31,11 @@ class _Sample:
     def __repr__(self) -> str:
         return f"sample({self._rate!r})"
 
-    def __call__(self, event: ModelEvent) -> ModelEvent | None:
+    def __call__(self, event: Record) -> Record | None:
+        if isinstance(event, EventUpdate):
+            # An update says nothing of its event's session: it follows the
+            # event (the pipeline drops updates of events it dropped).
+            return event
         key = event.session_id or event.event_id
         return event if _share(key) < self._rate else None
 
@@ -42,8 +46,9 @@ def sample(rate: float) -> Processor:
     Whether an event is kept depends only on a hash of its ``session_id`` (its
     ``event_id`` outside sessions), so a session is kept or dropped whole, in
     every process that samples at the same rate; a lower rate keeps a subset
-    of what a higher rate keeps. Dropped events are counted as
-    ``dropped_by_processor``.
+    of what a higher rate keeps. A session's start goes with its events (its
+    ``event_id`` is the session id); updates are kept, except those of events
+    dropped here. Dropped events are counted as ``dropped_by_processor``.
 
     Args:
         rate: the share to keep, from 0 (none) to 1 (all).

@@ -9,7 +9,7 @@ import attrs
 from honeyhive_trace._wire import record_truncation, to_jsonable, truncate_strings
 from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.processors._base import Processor, inspected_fields
-from honeyhive_trace.records import ModelEvent
+from honeyhive_trace.records import Record
 
 __all__ = ["truncate"]
 
@@ -28,7 +28,7 @@ class _Truncate:
     def __repr__(self) -> str:
         return f"truncate(max_chars={self._limit}, marker={self._marker!r})"
 
-    def __call__(self, event: ModelEvent) -> ModelEvent:
+    def __call__(self, event: Record) -> Record:
         cut: dict[str, int] = {}
         changes: dict[str, Any] = {}
         for name in inspected_fields(type(event)):

@@ -1,6 +1,6 @@
-"""Building the frozen record of an ended event (on the worker in background mode).
+"""Building the frozen record of an ended model event (on the worker in background mode).
 
-:func:`build_record` takes an :class:`~honeyhive_trace.capture.EndedCall` (the
+:func:`build_model` takes an :class:`~honeyhive_trace.capture.EndedCall` (the
 immutable snapshot the caller's thread handed over), the configuration and
 the client's provider registry, and returns a :class:`~honeyhive_trace.records.ModelEvent`.
 It never reads a live handle.
@@ -8,79 +8,54 @@ It never reads a live handle.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from honeyhive_trace import _shapes as shapes
+from honeyhive_trace._build._args import bound_arguments, route, routed
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import ErrorGuard
 from honeyhive_trace._providers import Registry
-from honeyhive_trace.capture import SETTABLE_FIELDS, CallSpec, EndedCall
+from honeyhive_trace.capture import EndedCall
 from honeyhive_trace.integrations import complete_fields
+from honeyhive_trace.integrations._capture import Capture
 from honeyhive_trace.integrations._enrich import infer_provider
-from honeyhive_trace.records import ModelEvent, fields_with
+from honeyhive_trace.records import ModelEvent
 
-__all__ = ["build_record"]
-
-#: Call arguments that become ``hyperparameters``.
-HYPERPARAMETERS = frozenset(
-    {"temperature", "top_p", "max_tokens", "presence_penalty", "frequency_penalty", "stop", "n"}
-)
-#: Call arguments that fill a contract field of the same name.
-CALL_FIELDS = frozenset(fields_with(ModelEvent, argument=True))
+__all__ = ["build_model", "event_metadata", "recorded_by_child"]
 
 _UNSET = shapes.UNSET
 
-
-def _bound_arguments(
-    spec: CallSpec, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> dict[str, Any]:
-    """Map a call's arguments to parameter names; ``**kwargs`` are flattened."""
-    names = spec.positional
-    out: dict[str, Any] = dict(zip(names, args, strict=False))
-    if len(args) > len(names):
-        out[spec.var_positional or "args"] = list(args[len(names) :])
-    out.update(kwargs)
-    for name, default in spec.param_defaults:
-        if name not in out:
-            out[name] = default
-    if spec.skip is not None:
-        out.pop(spec.skip, None)
-    return out
+def recorded_by_child(result: Any, child_results: list[Any] | None) -> bool:
+    """Whether *result* is what one of the event's children returned (and recorded)."""
+    if not child_results or result is _UNSET or result is None:
+        return False
+    for child in child_results:
+        if child is result or (type(child) is Capture and child.result is result):
+            return True
+    return False
 
 
-def _routed(spec: CallSpec) -> dict[str, Any]:
-    """The decorator's defaults sorted into event fields, once per decorated function."""
-    if not spec.routed and spec.defaults:
-        routed: dict[str, Any] = {}
-        _route(spec.defaults, routed, explicit=True)
-        spec.routed.update(routed)
-    return spec.routed
+def event_metadata(ended: EndedCall, fields: dict[str, Any]) -> dict[str, Any]:
+    """The event's ``metadata``: what was set, plus what the library knows of the call."""
+    metadata = shapes.obj(fields.get("metadata"), "metadata")
+    if ended.closed_early:
+        metadata["closed_early"] = True
+    if ended.chunks:
+        first = ended.first_chunk_ns - ended.start_ns
+        metadata.setdefault("time_to_first_token_ms", round(first / 1e6, 3))
+    session = ended.session
+    if session is not None:
+        if session.name is not None:
+            metadata.setdefault("session_name", session.name)
+        if session.key is not None:
+            metadata.setdefault("session_key", session.key)
+    return metadata
 
 
-def _route(values: Mapping[str, Any], fields: dict[str, Any], explicit: bool) -> None:
-    """Sort call arguments (or ``model_event`` keywords) into event fields."""
-    hyper: dict[str, Any] = fields.setdefault("hyperparameters", {})
-    inputs: dict[str, Any] = fields.setdefault("inputs", {})
-    for name, value in values.items():
-        if name in HYPERPARAMETERS:
-            if value is not None:
-                hyper[name] = value
-        elif name in CALL_FIELDS or (explicit and name in SETTABLE_FIELDS):
-            if value is None:
-                continue
-            if name in shapes.MERGED and isinstance(value, Mapping):
-                fields[name] = shapes.merge_into(fields.get(name), value)
-            else:
-                fields[name] = value
-        else:
-            inputs[name] = value
-
-
-def build_record(
+def build_model(
     ended: EndedCall, config: Config, providers: Registry, guard: ErrorGuard
 ) -> ModelEvent:
-    """Build the frozen record of an ended event.
+    """Build the frozen record of an ended model event.
 
     Precedence, lowest first: decorator defaults, the call's arguments (or the
     ``model_event`` keywords), what the traced code returned, then what user code
@@ -99,10 +74,10 @@ def build_record(
     spec = ended.spec
     if spec is not None:
         # Nested dicts are copied: they are merged into per event.
-        fields = {k: (dict(v) if type(v) is dict else v) for k, v in _routed(spec).items()}
-        _route(_bound_arguments(spec, ended.args, ended.kwargs), fields, explicit=False)
+        fields = {k: (dict(v) if type(v) is dict else v) for k, v in routed(spec).items()}
+        route(bound_arguments(spec, ended.args, ended.kwargs), fields, explicit=False)
     else:
-        _route(ended.kwargs, fields, explicit=True)
+        route(ended.kwargs, fields, explicit=True)
 
     extracted: dict[str, Any] | None = None
     if ended.chunks:
@@ -113,24 +88,18 @@ def build_record(
         extracted = providers.extract(ended.result, guard)
         if extracted is None:
             fields["response"] = shapes.response_from(ended.result)
+        elif recorded_by_child(ended.result, ended.child_results):
+            # A child (a wrapped client's call) recorded this response and its
+            # usage already: counting them here too would double the totals.
+            extracted.pop("usage", None)
+            extracted.pop("cost", None)
     if extracted is not None:
         shapes.apply(fields, extracted)
     if ended.updates:
         shapes.apply(fields, ended.updates)
     complete_fields(fields, config.prices)
 
-    metadata = shapes.obj(fields.get("metadata"), "metadata")
-    if ended.closed_early:
-        metadata["closed_early"] = True
-    if ended.chunks:
-        first = ended.first_chunk_ns - ended.start_ns
-        metadata.setdefault("time_to_first_token_ms", round(first / 1e6, 3))
-    session = ended.session
-    if session is not None:
-        if session.name is not None:
-            metadata.setdefault("session_name", session.name)
-        if session.key is not None:
-            metadata.setdefault("session_key", session.key)
+    metadata = event_metadata(ended, fields)
 
     error = fields.get("error")
     if error is None and ended.error is not None:
@@ -162,6 +131,7 @@ def build_record(
         event_id=ended.event_id,
         session_id=ended.session.session_id if ended.session is not None else None,
         parent_id=ended.parent_id,
+        children_ids=ended.children_ids,
         start_time=start_ms,
         end_time=start_ms + round(duration_ms),
         cost=shapes.finite_number(cost) if cost is not None else None,
@@ -176,4 +146,9 @@ def build_record(
         response_format=shapes.optional(fields, "response_format", shapes.obj),
         inputs=shapes.obj(fields.get("inputs"), "inputs") or None,
         metadata=metadata or None,
+        outputs=shapes.outputs_from(fields.get("outputs")),
+        config=shapes.optional(fields, "config", shapes.obj),
+        metrics=shapes.optional(fields, "metrics", shapes.obj),
+        feedback=shapes.optional(fields, "feedback", shapes.obj),
+        user_properties=shapes.optional(fields, "user_properties", shapes.obj),
     )

@@ -1,0 +1,103 @@
+"""Building the record of an ended ``tool`` or ``chain`` step (``POST /events``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from honeyhive_trace import _shapes as shapes
+from honeyhive_trace._build._args import bound_arguments, routed
+from honeyhive_trace._build._model import event_metadata
+from honeyhive_trace._config import Config
+from honeyhive_trace._errors import ErrorGuard
+from honeyhive_trace._providers import Registry
+from honeyhive_trace.capture import EndedCall
+from honeyhive_trace.records import Event, fields_with
+
+__all__ = ["DEFAULT_SOURCE", "STEP_FIELDS", "build_step"]
+
+#: The ``source`` of events and sessions when none is configured (``POST /events``
+#: and ``POST /session/start`` require one); HoneyHive's own SDK uses the same.
+DEFAULT_SOURCE = "dev"
+
+#: Fields a step has; the model fields (``usage``, ``response``, ...) are not among them.
+STEP_FIELDS = frozenset(fields_with(Event, settable=True))
+
+_UNSET = shapes.UNSET
+
+
+def _outputs(ended: EndedCall, providers: Registry, guard: ErrorGuard) -> dict[str, Any] | None:
+    if ended.chunks:
+        assembled = providers.assemble(ended.chunks, guard)  # an SDK stream it returned
+        if assembled is not None and "response" in assembled:
+            return {"result": assembled["response"]}
+        outputs: dict[str, Any] = {"chunks": list(ended.chunks)}
+        if ended.result is not None and ended.result is not _UNSET:
+            outputs["result"] = ended.result
+        return outputs
+    return shapes.outputs_from(ended.result)
+
+
+def build_step(
+    ended: EndedCall, config: Config, providers: Registry, guard: ErrorGuard
+) -> Event:
+    """Build the frozen record of an ended tool or chain event.
+
+    Precedence, lowest first: decorator defaults, the call's arguments (or the
+    ``event`` keywords), what the traced code returned, then what user code
+    set on the handle.
+    """
+    spec = ended.spec
+    assert spec is not None  # a step always has a plan (decorator or event())
+    fields: dict[str, Any] = {k: (dict(v) if type(v) is dict else v) for k, v in routed(spec).items()}
+    fields.pop("hyperparameters", None)
+    if spec.explicit:
+        shapes.apply(fields, ended.kwargs)
+    else:
+        arguments = bound_arguments(spec, ended.args, ended.kwargs)
+        fields["inputs"] = shapes.merge_into(fields.get("inputs"), arguments)
+    outputs = _outputs(ended, providers, guard)
+    if outputs is not None:
+        fields["outputs"] = outputs
+    if ended.updates:
+        shapes.apply(fields, ended.updates)
+    ignored = sorted(k for k, v in fields.items() if k not in STEP_FIELDS and shapes.given(v))
+    if ignored:
+        guard.report(
+            f"model fields set on a {spec.event_type} event are not recorded: "
+            f"{', '.join(ignored)} (use a model event)",
+            counter=None,
+            raise_in_strict=False,
+            level=logging.WARNING,
+        )
+
+    error = fields.get("error")
+    if error is None and ended.error is not None:
+        error = ended.error
+    duration_ms = (ended.end_ns - ended.start_ns) / 1e6
+    start_ms = ended.wall_ns // 1_000_000
+    source = fields.get("source") if shapes.given(fields.get("source")) else config.source
+    project = fields.get("project") if shapes.given(fields.get("project")) else config.project
+    event_name = fields.get("event_name")
+    metadata = event_metadata(ended, fields)
+    return Event(
+        event_type=spec.event_type,
+        project=shapes.str_field(project),
+        source=shapes.str_field(source) if shapes.given(source) else DEFAULT_SOURCE,
+        event_name=shapes.str_field(event_name) if shapes.given(event_name) else spec.event_type,
+        duration=round(duration_ms, 3),
+        event_id=ended.event_id,
+        session_id=ended.session.session_id if ended.session is not None else None,
+        parent_id=ended.parent_id,
+        children_ids=ended.children_ids,
+        start_time=start_ms,
+        end_time=start_ms + round(duration_ms),
+        error=shapes.error_text(error) if error is not None else None,
+        inputs=shapes.obj(fields.get("inputs"), "inputs"),
+        config=shapes.obj(fields.get("config"), "config"),
+        outputs=shapes.outputs_from(fields.get("outputs")),
+        metadata=metadata or None,
+        metrics=shapes.optional(fields, "metrics", shapes.obj),
+        feedback=shapes.optional(fields, "feedback", shapes.obj),
+        user_properties=shapes.optional(fields, "user_properties", shapes.obj),
+    )

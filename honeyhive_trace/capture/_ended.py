@@ -1,0 +1,96 @@
+"""What crosses from the caller's thread to the worker when an event ends.
+
+An :class:`EndedCall` is made once, when an event ends, from what the live
+:class:`~honeyhive_trace.capture.EventHandle` gathered; the handle is never
+read by the worker. :data:`Submitted` is anything the caller's thread hands
+the recorder, :data:`Call` what the worker makes of it with :func:`named`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from honeyhive_trace.capture._sessions import Session, SessionCall
+from honeyhive_trace.capture._snapshot import CallSpec, UpdateCall, uuid4_text
+
+__all__ = ["Call", "EndedCall", "RawCall", "Submitted", "named"]
+
+
+class EndedCall(NamedTuple):
+    """Everything one ended event gathered, handed to the worker as it is.
+
+    :meth:`EventHandle._end` makes a plain tuple of these fields, in this
+    order (a tuple literal costs the caller's thread under a tenth of a
+    microsecond, half of what making a named one does); the dispatcher names it
+    with :func:`named` when it takes it, off the caller's thread. Only
+    ``outcome`` is written afterwards, by the worker: ``[record,
+    server_event_id]``, read through the handle's ``record`` and
+    ``server_event_id``.
+    """
+
+    #: The decorator's (or ``hh.event``'s) plan, or None for ``model_event`` and wrapped clients.
+    spec: CallSpec | None
+    args: tuple[Any, ...]
+    #: Keyword arguments (for ``model_event``: the fields it was given).
+    kwargs: dict[str, Any]
+    #: 128 random bits: the event id, formatted on the worker.
+    bits: int
+    #: The enclosing event's bits, or None at the root.
+    parent_bits: int | None
+    session: Session | None
+    wall_ns: int
+    start_ns: int
+    end_ns: int
+    #: What user code set on the handle, by field name.
+    updates: dict[str, Any] | None
+    #: What the traced code returned (``shapes.UNSET`` when nothing).
+    result: Any
+    error: BaseException | None
+    #: What a traced generator yielded, or None.
+    chunks: list[Any] | None
+    first_chunk_ns: int
+    closed_early: bool
+    #: ``[record, server_event_id]``, written by the worker.
+    outcome: list[Any]
+    #: The event id when it was formatted on the caller's thread, else None.
+    event_id_text: str | None
+    #: Bits of the children that ended inside this event, in the order they ended.
+    children: list[int] | None
+    #: What the latest children returned (to tell a response a child already recorded).
+    child_results: list[Any] | None
+
+    @property
+    def event_id(self) -> str:
+        """The event's id."""
+        return self.event_id_text or uuid4_text(self.bits)
+
+    @property
+    def parent_id(self) -> str | None:
+        """The enclosing event's id; at the top of a session, the session's; else None."""
+        if self.parent_bits is not None:
+            return uuid4_text(self.parent_bits)
+        return self.session.session_id if self.session is not None else None
+
+    @property
+    def children_ids(self) -> list[str] | None:
+        """The ids of the children that ended inside this event, if any."""
+        return [uuid4_text(b) for b in self.children] if self.children else None
+
+
+#: What the caller's thread hands over: an :class:`EndedCall`'s fields, unnamed.
+RawCall = tuple[Any, ...]
+
+#: What the caller's thread hands the recorder.
+Submitted = RawCall | SessionCall | UpdateCall
+#: What the worker works on: an ended event, a session to start, an update.
+Call = EndedCall | SessionCall | UpdateCall
+
+
+def named(raw: Submitted) -> Call:
+    """Name the fields of an ended call the caller's thread handed over.
+
+    A session start or an update is already an object: it is returned as it is.
+    """
+    if type(raw) is tuple:
+        return tuple.__new__(EndedCall, raw)
+    return raw  # type: ignore[return-value]
