@@ -22,7 +22,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from honeyhive_trace import _client
 from honeyhive_trace._config import from_settings
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["CapturedEvents", "capture_events"]
 
 _MISSING = object()
+E = TypeVar("E", bound=Event)
 
 
 class CapturedEvents(Sequence[Event]):
@@ -83,21 +84,37 @@ class CapturedEvents(Sequence[Event]):
         more = ", ..." if len(self._records) > 10 else ""
         return f"<CapturedEvents [{names}{more}]>"
 
-    def find(self, **fields: Any) -> list[Event]:
-        """Events whose fields equal every given value, e.g. ``find(event_type="tool")``."""
+    @overload
+    def find(self, /, **fields: Any) -> list[Event]: ...
+
+    @overload
+    def find(self, kind: type[E], /, **fields: Any) -> list[E]: ...
+
+    def find(self, kind: type[Event] = Event, /, **fields: Any) -> list[Any]:
+        """Events of class *kind* whose fields equal every given value.
+
+        ``find(event_type="tool")``, or ``find(ModelEvent, model="gpt-4o")`` to
+        get typed model events.
+        """
         return [
             r
             for r in self._records
-            if all(getattr(r, k, _MISSING) == v for k, v in fields.items())
+            if isinstance(r, kind) and all(getattr(r, k, _MISSING) == v for k, v in fields.items())
         ]
 
-    def one(self, **fields: Any) -> Event:
-        """The single event matching *fields*.
+    @overload
+    def one(self, /, **fields: Any) -> Event: ...
+
+    @overload
+    def one(self, kind: type[E], /, **fields: Any) -> E: ...
+
+    def one(self, kind: type[Event] = Event, /, **fields: Any) -> Any:
+        """The single event of class *kind* matching *fields* (see :meth:`find`).
 
         Raises:
             AssertionError: none or more than one event matches.
         """
-        found = self.find(**fields)
+        found = self.find(kind, **fields)
         if len(found) != 1:
             raise AssertionError(f"expected one event matching {fields}, found {len(found)}")
         return found[0]

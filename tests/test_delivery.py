@@ -52,7 +52,7 @@ def batch_sizes(collector: Collector) -> list[int]:
 def spooled_ids(spool_dir: Path) -> list[str]:
     ids = []
     for path in sorted(spool_dir.glob("*/pending-*.jsonl")):
-        ids += [json.loads(line)["event_id"] for line in path.read_text().splitlines()]
+        ids += [json.loads(line)["id"] for line in path.read_text().splitlines()]
     return ids
 
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from random import getrandbits
 
-from honeyhive_trace._build import build_record
+from honeyhive_trace._builders import build_record
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace._providers import Registry

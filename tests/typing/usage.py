@@ -16,7 +16,7 @@ from typing import Any
 import honeyhive_trace as hh
 from honeyhive_trace.integrations import wrap_anthropic, wrap_openai
 from honeyhive_trace.processors import Processor, hide_inputs, redact, sample, truncate
-from honeyhive_trace.records import ModelEvent, Usage
+from honeyhive_trace.records import Event, ModelEvent, Record, SessionStart, Usage
 from honeyhive_trace.testing import CapturedEvents, capture_events
 
 if sys.version_info >= (3, 11):
@@ -61,6 +61,29 @@ def answer_with_defaults(messages: Messages, *, max_tokens: int | None = None) -
 @hh.trace_model(model="gpt-4o", metadata={"team": "search"})
 async def answer_with_defaults_async(messages: Messages) -> int:
     return 1
+
+
+# -- @trace, @trace_tool, @trace_chain ---------------------------------------------------
+
+
+@hh.trace_tool
+def search(query: str, k: int = 3) -> list[str]:
+    return [query] * k
+
+
+@hh.trace_chain(event_name="answer-question", metadata={"v": 2})
+async def pipeline(question: str) -> dict[str, str]:
+    return {"answer": question}
+
+
+@hh.trace(event_type="tool", event_name="lookup")
+def lookup(key: str) -> Iterator[int]:
+    yield len(key)
+
+
+@hh.trace
+def step(x: int) -> int:
+    return x
 
 
 # -- methods, classmethods, staticmethods ------------------------------------------------
@@ -151,19 +174,45 @@ def check_sync() -> None:
     assert_type(hh.stats(), dict[str, int])
     assert_type(hh.__version__, str)
 
-    # Processors are plain functions of a ModelEvent.
-    def tag(event: ModelEvent) -> ModelEvent | None:
+    # Agent traces.
+    assert_type(search("q"), list[str])
+    chained = assert_type(pipeline("q"), Coroutine[Any, Any, dict[str, str]])
+    chained.close()
+    assert_type(lookup("k"), Iterator[int])
+    assert_type(step(1), int)
+    with hh.event("tool", event_name="search", inputs={"q": "x"}) as ev:
+        assert_type(ev, hh.EventHandle)
+        ev.set_outputs({"hits": 3})
+        ev.add_feedback(rating=1)
+        assert_type(ev.event_id, str)
+    with hh.session(name="chat", user_properties={"user_id": "u-1"}) as chat:
+        chat.set_outputs({"answer": "a"})
+        chat.add_metrics(turns=3)
+        hh.enrich_session(metrics={"turns": 3})
+    assert_type(hh.log_feedback(ev.event_id, feedback={"rating": 1}), None)
+    assert_type(hh.update_event(ev.event_id, outputs={"a": 1}, metrics={"m": 1}), None)
+    hh.update_event(ev.event_id, colour="red")  # type: ignore[call-arg]
+
+    # Processors are plain functions of a record (any event, session start or update).
+    def tag(event: Record) -> Record | None:
+        return event
+
+    def model_only(event: ModelEvent) -> ModelEvent | None:
         return event
 
     chain: list[Processor] = [sample(0.5), redact(fields=["ssn"]), truncate(4000), hide_inputs]
     hh.configure(processors=[*chain, tag], mode="inline", prices={"my-model": (1.0, 2.0)})
     hh.configure(mode="sometimes")  # type: ignore[arg-type]
+    hh.configure(processors=[model_only])  # type: ignore[list-item]  # sees every record
 
     # Test helpers.
     with capture_events(project="p") as events:
         assert_type(events, CapturedEvents)
-        assert_type(events[0], ModelEvent)
-        assert_type(events.one(model="gpt-4o").usage, Usage)
+        assert_type(events[0], Event)
+        assert_type(events.one(ModelEvent, model="gpt-4o").usage, Usage)
+        assert_type(events.one(event_type="tool").outputs, dict[str, Any] | None)
+        assert_type(events.sessions[0], SessionStart)
+        assert_type(events.updates[0].feedback, dict[str, Any] | None)
         assert_type(events.bodies(), list[dict[str, Any]])
 
     # Client wrappers hand back the very client they were given.

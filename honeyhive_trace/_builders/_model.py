@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from honeyhive_trace import _shapes as shapes
-from honeyhive_trace._build._args import bound_arguments, route, routed
+from honeyhive_trace._builders._args import bound_arguments, route, routed
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import ErrorGuard
 from honeyhive_trace._providers import Registry

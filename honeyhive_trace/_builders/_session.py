@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from honeyhive_trace import _shapes as shapes
-from honeyhive_trace._build._step import DEFAULT_SOURCE
+from honeyhive_trace._builders._step import DEFAULT_SOURCE
 from honeyhive_trace._config import Config
 from honeyhive_trace.capture import SessionCall, UpdateCall
 from honeyhive_trace.records import EventUpdate, SessionStart

@@ -6,8 +6,8 @@ import logging
 from typing import Any
 
 from honeyhive_trace import _shapes as shapes
-from honeyhive_trace._build._args import bound_arguments, routed
-from honeyhive_trace._build._model import event_metadata
+from honeyhive_trace._builders._args import bound_arguments, routed
+from honeyhive_trace._builders._model import event_metadata
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import ErrorGuard
 from honeyhive_trace._providers import Registry

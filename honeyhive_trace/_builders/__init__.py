@@ -8,10 +8,10 @@ or a tool/chain :class:`~honeyhive_trace.records.Event`, a session start into a
 
 from __future__ import annotations
 
-from honeyhive_trace._build._args import CALL_FIELDS, HYPERPARAMETERS
-from honeyhive_trace._build._model import build_model
-from honeyhive_trace._build._session import build_session, build_update
-from honeyhive_trace._build._step import DEFAULT_SOURCE, build_step
+from honeyhive_trace._builders._args import CALL_FIELDS, HYPERPARAMETERS
+from honeyhive_trace._builders._model import build_model
+from honeyhive_trace._builders._session import build_session, build_update
+from honeyhive_trace._builders._step import DEFAULT_SOURCE, build_step
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import ErrorGuard
 from honeyhive_trace._providers import Registry
