@@ -116,8 +116,11 @@ class Chromium:
         os.close(to_browser_r)
         os.close(from_browser_w)
         script = f'exec 3<&{child_r} 4>&{child_w} {child_r}<&- {child_w}>&-; exec "$@"'
+        # Its HOME and XDG dirs live in the profile too: Chromium writes there (dconf, NSS).
+        home = {name: str(profile / name.lower()) for name in _HOMES}
         self.proc = subprocess.Popen(
             ["bash", "-c", script, "bash", binary, *_FLAGS, f"--user-data-dir={profile}"],
+            env={**os.environ, **home},
             pass_fds=(child_r, child_w),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -159,6 +162,7 @@ class Chromium:
                 self.proc.wait(timeout=20)
 
 
+_HOMES = ("HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR")
 _FLAGS = (
     "--headless",
     "--no-sandbox",

@@ -19,7 +19,6 @@ from honeyhive_trace.collector import (
     MAX_LIMIT,
     EventQuery,
     EventStore,
-    SessionQuery,
     StoreError,
     default_db_path,
     is_loopback,
@@ -130,7 +129,7 @@ def _session_from_url(url: str, session_id: str | None, api_key: str | None) -> 
 
 def _session_from_store(store: EventStore, session_id: str | None) -> Any:
     if session_id is None:
-        newest, _ = store.sessions(SessionQuery(limit=1))
+        newest, _ = store.sessions()  # newest first
         if not newest:
             return None
         session_id = str(newest[0]["session_id"])

@@ -19,7 +19,7 @@ This package is standalone: it does not import the tracing library's core.
 from honeyhive_trace.collector._app import make_app
 from honeyhive_trace.collector._collector import Collector, default_db_path
 from honeyhive_trace.collector._faults import Fault, Faults
-from honeyhive_trace.collector._query import MAX_LIMIT, EventQuery, SessionQuery
+from honeyhive_trace.collector._query import MAX_LIMIT, EventQuery
 from honeyhive_trace.collector._schema import StoreError
 from honeyhive_trace.collector._server import RecordedRequest
 from honeyhive_trace.collector._store import EventStore
@@ -34,7 +34,6 @@ __all__ = [
     "Fault",
     "Faults",
     "RecordedRequest",
-    "SessionQuery",
     "StoreError",
     "ValidationError",
     "default_db_path",

@@ -156,7 +156,7 @@ class EventStore:
             ).fetchone()
         return None if row is None else str(row[0])
 
-    def sessions(self, query: SessionQuery) -> tuple[list[dict[str, Any]], int]:
+    def sessions(self, query: SessionQuery | None = None) -> tuple[list[dict[str, Any]], int]:
         """Return session summaries, newest first by start time, and how many match in all.
 
         Each summary has ``session_id``, ``session_name``, ``project``, ``source``,
@@ -165,13 +165,14 @@ class EventStore:
         ``error_count`` and ``error`` (the session's own).
 
         Args:
-            query: Filters and page.
+            query: Filters and page (the filters of ``GET /sessions``); None for the newest
+                100 sessions.
 
         Returns:
             The summaries on the page, and the total number of matches.
         """
         with self._lock:
-            return list_sessions(self._conn, query)
+            return list_sessions(self._conn, query or SessionQuery())
 
     def session(self, session_id: str) -> dict[str, Any] | None:
         """Return one session: ``{"session", "events", "updates"}``.
