@@ -336,3 +336,110 @@ class TestDemo:
                 proc.kill()
                 proc.communicate(timeout=20)
         assert 0 == proc.returncode, err
+
+
+@pytest.fixture
+def sessions_db(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A collector database with two sessions; the newer holds a chain with a tool and two
+    model calls (one failing), the older one model call and no /session/start."""
+    db = tmp_path / "sessions.db"
+    ids = {name: str(uuid.uuid4()) for name in ("new", "old", "chain", "tool")}
+    t0 = 1_732_800_000_000
+    session = {"project": "p", "session_name": "support chat", "source": "t"}
+    chain = {
+        "project": "p",
+        "event_type": "chain",
+        "event_name": "answer",
+        "source": "t",
+        "config": {},
+        "inputs": {},
+        "duration": 400,
+        "event_id": ids["chain"],
+        "session_id": ids["new"],
+        "parent_id": ids["new"],
+        "start_time": t0,
+    }
+    tool = {**chain, "event_type": "tool", "event_name": "search", "duration": 50}
+    tool.update(event_id=ids["tool"], parent_id=ids["chain"], start_time=t0 + 10)
+    models = [
+        minimal_event(
+            event_name="draft",
+            session_id=ids["new"],
+            parent_id=ids["chain"],
+            start_time=t0 + 70,
+            duration=180,
+            cost=0.002,
+            usage={"total_tokens": 1500},
+        ),
+        minimal_event(
+            event_name="polish",
+            session_id=ids["new"],
+            parent_id=ids["chain"],
+            start_time=t0 + 260,
+            duration=130,
+            error="Traceback (most recent call last):\n  ...\nValueError: bad \x1b[31m",
+        ),
+        minimal_event(event_name="hello", session_id=ids["old"], start_time=t0 - 60_000),
+    ]
+    with Collector(db=str(db)) as collector, requests.Session() as http:
+        for path, body in (
+            ("/session/start", {"session": {**session, "session_id": ids["new"]}}),
+            ("/events/batch", {"events": [chain, tool]}),
+            ("/events/model/batch", {"model_events": models}),
+        ):
+            assert 200 == http.post(collector.url + path, json=body, timeout=10).status_code
+    return db, ids
+
+
+class TestTree:
+    def test_the_newest_session_as_an_indented_tree_with_totals(
+        self, sessions_db: tuple[Path, dict[str, str]]
+    ):
+        db, ids = sessions_db
+        result = run_cli("events", "--db", str(db), "--tree")
+        assert 0 == result.returncode, result.stderr
+        label = f"support chat {ids['new']}"  # the widest name sets the column
+        name = len(label)
+        assert [
+            f"session  {label}   400 ms  1,502 tok  $0.002000",
+            f"chain    {'  answer'.ljust(name)}   400 ms",
+            f"tool     {'    search'.ljust(name)}  50.0 ms",
+            f"model    {'    draft'.ljust(name)}   180 ms  1,500 tok  $0.002000",
+            f"model    {'    polish'.ljust(name)}   130 ms      2 tok"
+            "             ERROR ValueError: bad \\x1b[31m",
+            "total: 4 events · 1,502 tokens · $0.002000 · 1 error · 400 ms",
+        ] == result.stdout.splitlines()
+
+    def test_a_chosen_session_from_a_running_collector(
+        self, sessions_db: tuple[Path, dict[str, str]]
+    ):
+        db, ids = sessions_db
+        with Collector(db=str(db), api_key=KEY) as collector:
+            env = cli_env(HH_COLLECTOR_API_KEY=KEY)
+            args = ("events", "--url", collector.url, "--tree", "--session", ids["old"])
+            result = run_cli(*args, env=env)
+            assert 0 == result.returncode, result.stderr
+            lines = result.stdout.splitlines()
+            assert lines[0].startswith(f"session  (unnamed session) {ids['old']}")
+            assert ["model", "hello"] == lines[1].split()[:2]
+            assert "total: 1 events · 2 tokens · $0.000000 · 0 errors · 12.5 ms" == lines[2]
+            as_json = run_cli(*args, "--json", env=env)
+            found = json.loads(as_json.stdout)
+            assert ids["old"] == found["session"]["session_id"]
+            assert ["hello"] == [e["event_name"] for e in found["events"]]
+            missing = run_cli(
+                "events", "--url", collector.url, "--tree", "--session", "x", env=env
+            )
+        assert (1, "honeyhive-trace: error: no session with id x\n") == (
+            missing.returncode,
+            missing.stderr,
+        )
+
+    def test_no_sessions_and_misuse(self, tmp_path: Path):
+        db = tmp_path / "empty.db"
+        Collector(db=str(db))
+        empty = run_cli("events", "--db", str(db), "--tree")
+        assert (1, "honeyhive-trace: error: no sessions yet\n") == (empty.returncode, empty.stderr)
+        misuse = run_cli("events", "--db", str(db), "--session", "x")
+        assert 2 == misuse.returncode
+        assert "--session needs --tree" in misuse.stderr

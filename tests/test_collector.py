@@ -355,7 +355,10 @@ class TestHTTPErrors:
         [
             ("GET", "/events/model", "POST"),
             ("PUT", "/events/model/batch", "POST"),
-            ("POST", "/events", "GET, HEAD"),
+            ("DELETE", "/events", "GET, HEAD, POST, PUT"),
+            ("GET", "/session/start", "POST"),
+            ("PUT", "/events/batch", "POST"),
+            ("POST", "/sessions", "GET, HEAD"),
             ("DELETE", "/events/abc", "GET, HEAD"),
             ("OPTIONS", "/", "GET, HEAD"),
         ],

@@ -150,6 +150,8 @@ class TestChecks:
 
     def test_wrong_method_is_405_with_allow(self, app: Any) -> None:
         answer = call(app, "DELETE", "/events")
+        assert (405, "GET, HEAD, POST, PUT") == (answer.status, answer.headers["Allow"])
+        answer = call(app, "DELETE", "/sessions")
         assert (405, "GET, HEAD") == (answer.status, answer.headers["Allow"])
 
     def test_foreign_host_is_403_unless_remote_is_allowed(self, store: EventStore) -> None:

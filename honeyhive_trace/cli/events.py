@@ -1,4 +1,4 @@
-"""``honeyhive-trace events``: print recent events, as a table or JSON lines."""
+"""``honeyhive-trace events``: print recent events (a table or JSON lines) or a session's tree."""
 
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ from honeyhive_trace.collector import (
     is_loopback,
 )
 
-HELP = "print recent events as a table or JSON lines"
+HELP = "print recent events as a table or JSON lines, or a session as a tree"
 DESCRIPTION = (
     "Print the most recent events, oldest first, from a collector database (read-only) or a "
-    "running collector."
+    "running collector; with --tree, print one session (the newest, or --session ID) as an "
+    "indented tree of its events with their durations, tokens and cost, and its totals."
 )
 
 
@@ -57,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--event-name", help="only events with this name")
     parser.add_argument("--session-id", help="only events of this session")
     parser.add_argument("--errors", action="store_true", help="only failed calls")
+    parser.add_argument(
+        "--tree", action="store_true", help="print a session's events as an indented tree"
+    )
+    parser.add_argument(
+        "--session", metavar="ID", help="the session for --tree (default: the newest one)"
+    )
 
 
 def _query(args: argparse.Namespace) -> EventQuery:
@@ -77,6 +84,17 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def _get_json(url: str, api_key: str | None) -> Any:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    if api_key:
+        request.add_header("Authorization", f"Bearer {api_key}")
+    handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+    if is_loopback(urllib.parse.urlsplit(url).hostname or ""):
+        handlers.append(urllib.request.ProxyHandler({}))  # never send a local read via a proxy
+    with urllib.request.build_opener(*handlers).open(request, timeout=10) as response:
+        return json.load(response)
+
+
 def _fetch_from_url(url: str, query: EventQuery, api_key: str | None) -> tuple[list[Any], int]:
     params = {
         name: value
@@ -90,16 +108,32 @@ def _fetch_from_url(url: str, query: EventQuery, api_key: str | None) -> tuple[l
         )
         if value is not None
     }
-    target = url.rstrip("/") + "/events?" + urllib.parse.urlencode(params)
-    request = urllib.request.Request(target, headers={"Accept": "application/json"})
-    if api_key:
-        request.add_header("Authorization", f"Bearer {api_key}")
-    handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
-    if is_loopback(urllib.parse.urlsplit(target).hostname or ""):
-        handlers.append(urllib.request.ProxyHandler({}))  # never send a local read via a proxy
-    with urllib.request.build_opener(*handlers).open(request, timeout=10) as response:
-        data = json.load(response)
+    data = _get_json(url.rstrip("/") + "/events?" + urllib.parse.urlencode(params), api_key)
     return list(data["events"]), int(data["total"])
+
+
+def _session_from_url(url: str, session_id: str | None, api_key: str | None) -> Any:
+    base = url.rstrip("/")
+    if session_id is None:
+        newest = _get_json(base + "/sessions?limit=1", api_key)["sessions"]
+        if not newest:
+            return None
+        session_id = str(newest[0]["session_id"])
+    try:
+        return _get_json(base + "/sessions/" + urllib.parse.quote(session_id, safe=""), api_key)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise
+
+
+def _session_from_store(store: EventStore, session_id: str | None) -> Any:
+    if session_id is None:
+        newest, _ = store.sessions()  # newest first
+        if not newest:
+            return None
+        session_id = str(newest[0]["session_id"])
+    return store.session(session_id)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -111,11 +145,15 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         The exit status.
     """
+    if args.session is not None and not args.tree:
+        return fail("--session needs --tree", 2)
     query = _query(args)
     if args.url is not None:
         if urllib.parse.urlsplit(args.url).scheme not in ("http", "https"):
             return fail(f"--url must be an http:// or https:// URL, got {args.url!r}", 2)
         try:
+            if args.tree:
+                return _print_tree(_session_from_url(args.url, args.session, args.api_key), args)
             events, total = _fetch_from_url(args.url, query, args.api_key)
         except urllib.error.HTTPError as exc:
             return fail(f"{args.url} answered HTTP {exc.code}: {_error_detail(exc)}")
@@ -129,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         except StoreError as exc:
             return fail(str(exc))
         try:
+            if args.tree:
+                return _print_tree(_session_from_store(store, args.session), args)
             bodies, total = store.query(query)
         finally:
             store.close()
@@ -233,3 +273,121 @@ def print_table(events: Sequence[dict[str, Any]], out: TextIO) -> None:
     print(line(_COLUMNS), file=out)
     for row in rows:
         print(line(row), file=out)
+
+
+# -- the tree -----------------------------------------------------------------------------
+
+
+def _print_tree(found: Any, args: argparse.Namespace) -> int:
+    if found is None:
+        if args.session is not None:
+            return fail(f"no session with id {_clean(args.session, 80)}")
+        return fail("no sessions yet")
+    if args.json:
+        print(json.dumps(found, separators=(",", ":")))
+    else:
+        print_tree(found, sys.stdout)
+    return 0
+
+
+def _event_tokens(event: dict[str, Any]) -> int | None:
+    for counts in (event.get("usage"), event.get("metadata")):
+        if isinstance(counts, dict):
+            total = counts.get("total_tokens")
+            if isinstance(total, int) and not isinstance(total, bool):
+                return total
+            prompt, completion = counts.get("prompt_tokens"), counts.get("completion_tokens")
+            if isinstance(prompt, int) and isinstance(completion, int):
+                return prompt + completion
+    return None
+
+
+def _event_cost(event: dict[str, Any]) -> float | None:
+    cost = _number(event.get("cost"))
+    metadata = event.get("metadata")
+    if cost is None and isinstance(metadata, dict):
+        cost = _number(metadata.get("cost"))
+    return cost
+
+
+def _nest(session_id: str, events: Sequence[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Order events depth-first under the session: by parent_id, else a parent's
+    children_ids, else at the top; siblings by start time. Returns (depth, event) pairs."""
+    by_id = {str(ev.get("event_id")): ev for ev in events}
+    listed_by: dict[str, str] = {}
+    for ev in events:
+        for child in ev.get("children_ids") or []:
+            listed_by.setdefault(str(child), str(ev.get("event_id")))
+    children: dict[str, list[dict[str, Any]]] = {}
+    for ev in events:
+        own = str(ev.get("event_id"))
+        parent = ev.get("parent_id")
+        if not (isinstance(parent, str) and parent != own and parent in by_id):
+            parent = listed_by.get(own)
+        if not (isinstance(parent, str) and parent != own and parent in by_id):
+            parent = session_id
+        children.setdefault(parent, []).append(ev)
+    out: list[tuple[int, dict[str, Any]]] = []
+    seen: set[str] = set()
+    stack = [(1, ev) for ev in reversed(_by_start(children.get(session_id, [])))]
+    while stack:
+        depth, ev = stack.pop()
+        own = str(ev.get("event_id"))
+        if own in seen:
+            continue
+        seen.add(own)
+        out.append((depth, ev))
+        stack += [(depth + 1, kid) for kid in reversed(_by_start(children.get(own, [])))]
+    out += [(1, ev) for ev in events if str(ev.get("event_id")) not in seen]  # parent cycles
+    return out
+
+
+def _by_start(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(events, key=lambda ev: _number(ev.get("start_time")) or 0.0)
+
+
+def print_tree(found: dict[str, Any], out: TextIO) -> None:
+    """Print one session (as ``GET /sessions/<id>`` answers) as an indented, safe tree.
+
+    Args:
+        found: ``{"session": ..., "events": [...], "updates": [...]}``.
+        out: Where to print.
+    """
+    session, events = found["session"], found["events"]
+    session_id = str(session.get("session_id"))
+    name = session.get("session_name") or "(unnamed session)"
+    rows = [("session", f"{name} {session_id}", session, 0)]
+    rows += [
+        (str(ev.get("event_type") or "model"), str(ev.get("event_name") or "-"), ev, d)
+        for d, ev in _nest(session_id, events)
+    ]
+    cells = []
+    for kind, label, item, depth in rows:
+        tokens = session.get("total_tokens") if depth == 0 else _event_tokens(item)
+        cost = _number(session.get("cost")) if depth == 0 else _event_cost(item)
+        error = str(item.get("error") or "").strip().splitlines()
+        cells.append(
+            [
+                _clean(kind, 10),
+                "  " * depth + _clean(label, 60),
+                _duration(_number(item.get("duration"))),
+                f"{tokens:,} tok" if isinstance(tokens, int) else "",
+                f"${cost:.6f}" if cost is not None else "",
+                _clean("ERROR " + error[-1], 60) if error else "",
+            ]
+        )
+    widths = [max(len(row[i]) for row in cells) for i in range(5)]
+    for row in cells:
+        parts = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+        parts += [cell.rjust(width) for cell, width in zip(row[2:5], widths[2:], strict=True)]
+        print("  ".join([*parts, row[5]]).rstrip(), file=out)
+    errors = int(session.get("error_count") or 0)
+    total_tokens = session.get("total_tokens")
+    totals = [
+        f"{len(events)} events",
+        f"{total_tokens:,} tokens" if isinstance(total_tokens, int) else "no token counts",
+        f"${_number(session.get('cost')) or 0.0:.6f}",
+        f"{errors} error{'s' if errors != 1 else ''}",
+        _duration(_number(session.get("duration"))),
+    ]
+    print("total: " + " · ".join(totals), file=out)

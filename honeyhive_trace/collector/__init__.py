@@ -1,7 +1,9 @@
 """A local HoneyHive-compatible collector: HTTP ingest, SQLite storage and a web viewer.
 
-It speaks the same ``POST /events/model`` and ``POST /events/model/batch`` contract as
-HoneyHive, so the tracing library can be pointed at it for development, demos and tests::
+It speaks the same contract as HoneyHive's v0 API for model events (``POST /events/model``,
+``POST /events/model/batch``), tool and chain events (``POST /events``, ``POST
+/events/batch``), sessions (``POST /session/start``) and updates (``PUT /events``), so the
+tracing library can be pointed at it for development, demos and tests::
 
     from honeyhive_trace.collector import Collector, Faults
 
@@ -17,8 +19,10 @@ This package is standalone: it does not import the tracing library's core.
 from honeyhive_trace.collector._app import make_app
 from honeyhive_trace.collector._collector import Collector, default_db_path
 from honeyhive_trace.collector._faults import Fault, Faults
+from honeyhive_trace.collector._query import MAX_LIMIT, EventQuery
+from honeyhive_trace.collector._schema import StoreError
 from honeyhive_trace.collector._server import RecordedRequest
-from honeyhive_trace.collector._store import MAX_LIMIT, EventQuery, EventStore, StoreError
+from honeyhive_trace.collector._store import EventStore
 from honeyhive_trace.collector._validate import ValidationError
 from honeyhive_trace.locations import is_loopback
 

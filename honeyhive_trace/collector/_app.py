@@ -15,12 +15,13 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from honeyhive_trace.collector._api import ReadAPI, is_event_path
+from honeyhive_trace.collector._api import ReadAPI, is_read_path
 from honeyhive_trace.collector._ingest import IngestApp
 from honeyhive_trace.collector._static import StaticFiles
 from honeyhive_trace.collector._store import EventStore
 from honeyhive_trace.collector._wsgi import (
     EVENTS_PATH,
+    EVENTS_WRITE_METHODS,
     INGEST_PATHS,
     Headers,
     WSGIApp,
@@ -38,6 +39,7 @@ logger = logging.getLogger("honeyhive_trace.collector")
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 _READ = frozenset({"GET", "HEAD"})
 _WRITE = frozenset({"POST"})
+_EVENTS = _READ | EVENTS_WRITE_METHODS
 
 
 class _Reject(Exception):
@@ -63,7 +65,7 @@ class CollectorApp:
         static: StaticFiles | None = None,
         ingest_layer: Callable[[WSGIApplication], WSGIApplication] | None = None,
     ) -> None:
-        """Answer from ``store``; ``ingest_layer`` wraps the ingest endpoint (e.g. faults)."""
+        """Answer from ``store``; ``ingest_layer`` wraps the write endpoints (e.g. faults)."""
         self.store = store
         self.allow_remote = allow_remote
         self.max_body_bytes = max_body_bytes
@@ -94,7 +96,9 @@ class CollectorApp:
         """Return the methods ``path`` accepts, or None when no such endpoint exists."""
         if path in INGEST_PATHS:
             return _WRITE
-        if path == EVENTS_PATH or is_event_path(path) or self._static.serves(path):
+        if path == EVENTS_PATH:
+            return _EVENTS
+        if is_read_path(path) or self._static.serves(path):
             return _READ
         return None
 
@@ -109,7 +113,7 @@ class CollectorApp:
             message = f"method {method} not allowed; use {methods}"
             raise _Reject(405, one_error("method", message), (("Allow", methods),))
         self._check_host(environ)
-        if path in INGEST_PATHS:
+        if path in INGEST_PATHS or (path == EVENTS_PATH and method in EVENTS_WRITE_METHODS):
             self._check_auth(environ)
             return self._ingest_request(environ, start_response)
         if self._static.serves(path):

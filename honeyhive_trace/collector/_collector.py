@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from honeyhive_trace.collector._app import DEFAULT_MAX_BODY_BYTES, CollectorApp
 from honeyhive_trace.collector._faults import FaultLayer, Faults
+from honeyhive_trace.collector._query import EventQuery, SessionQuery
+from honeyhive_trace.collector._schema import MEMORY
 from honeyhive_trace.collector._server import CollectorServer, RecordedRequest
-from honeyhive_trace.collector._store import MEMORY, EventQuery, EventStore
+from honeyhive_trace.collector._store import EventStore
 from honeyhive_trace.locations import is_loopback, user_data_dir
 
 if TYPE_CHECKING:
@@ -37,10 +39,13 @@ def default_db_path() -> Path:
 
 
 class Collector:
-    """A local server that speaks HoneyHive's ``/events/model`` API and stores to SQLite.
+    """A local server that speaks HoneyHive's events and sessions API and stores to SQLite.
 
-    Every event is committed to the database before the 200 answer. ``GET /events`` and
-    ``GET /events/<id>`` read them back, and ``GET /`` serves a small viewer.
+    It takes model events (``POST /events/model``, ``/events/model/batch``), tool and chain
+    events (``POST /events``, ``/events/batch``), sessions (``POST /session/start``) and
+    updates (``PUT /events``). Everything is committed to the database before the 200
+    answer. ``GET /events``, ``GET /sessions`` and their ``/<id>`` forms read it back, and
+    ``GET /`` serves a viewer.
 
     Example:
         >>> with Collector() as c:
@@ -240,6 +245,8 @@ class Collector:
         until: float | None = None,
         limit: int | None = None,
         offset: int = 0,
+        event_type: str | None = None,
+        session_name: str | None = None,
     ) -> list[dict[str, Any]]:
         """Return stored events, newest first, with the filters of ``GET /events``.
 
@@ -253,23 +260,78 @@ class Collector:
             until: Only events with ``start_time < until`` (unix ms).
             limit: Most events to return; None (unlike ``GET /events``) for all.
             offset: Events to skip.
+            event_type: Only events of this type: ``model``, ``tool`` or ``chain``.
+            session_name: Only events of sessions with this name.
 
         Returns:
-            The events as they were posted (plus ``event_id`` where the collector set it).
+            The events as they were posted (plus ``event_id`` where the collector set it,
+            and the fields of later updates merged in).
         """
         query = EventQuery(
-            project,
-            model,
-            session_id,
-            event_name,
-            has_error,
-            since,
-            until,
-            limit,
-            offset,
+            project=project,
+            model=model,
+            session_id=session_id,
+            event_name=event_name,
+            has_error=has_error,
+            since=since,
+            until=until,
+            limit=limit,
+            offset=offset,
+            event_type=event_type,
+            session_name=session_name,
         )
         bodies, _ = self.store.query(query)
         return [json.loads(body) for body in bodies]
+
+    def sessions(
+        self,
+        *,
+        project: str | None = None,
+        session_name: str | None = None,
+        has_error: bool | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Return session summaries, newest first, with the filters of ``GET /sessions``.
+
+        Args:
+            project: Only sessions of this project.
+            session_name: Only sessions with this name.
+            has_error: True for sessions with a failure only, False for the others.
+            since: Only sessions started at or after this time (unix ms).
+            until: Only sessions started before this time (unix ms).
+            limit: Most sessions to return; None for all.
+            offset: Sessions to skip.
+
+        Returns:
+            The summaries described at :meth:`EventStore.sessions`.
+        """
+        query = SessionQuery(project, session_name, has_error, since, until, limit, offset)
+        return self.store.sessions(query)[0]
+
+    def session(self, session_id: str) -> dict[str, Any] | None:
+        """Return one session with its events and updates (as ``GET /sessions/<id>``).
+
+        Args:
+            session_id: The session's id.
+
+        Returns:
+            ``{"session", "events", "updates"}``, or None if no session has this id.
+        """
+        return self.store.session(session_id)
+
+    def updates(self, event_id: str | None = None) -> list[dict[str, Any]]:
+        """Return the ``PUT /events`` updates applied so far, oldest first.
+
+        Args:
+            event_id: Only those of this event or session; None for all.
+
+        Returns:
+            ``{"event_id", "received_at", "target", "update"}`` records.
+        """
+        return self.store.updates(event_id)
 
     def event(self, event_id: str) -> dict[str, Any] | None:
         """Return one stored event.
@@ -284,7 +346,7 @@ class Collector:
         return None if body is None else dict(json.loads(body))
 
     def count(self) -> int:
-        """Return the number of stored events."""
+        """Return the number of stored events (sessions not included)."""
         return self.store.count()
 
     @property

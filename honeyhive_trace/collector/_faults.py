@@ -1,10 +1,12 @@
 """A thread-safe script of failures for the collector to inject, and the layer applying it.
 
 Faults are a constructor option of :class:`~honeyhive_trace.collector.Collector` and are never
-reachable over HTTP. They apply only to the ingest endpoints (``POST /events/model`` and
-``POST /events/model/batch``), so a test can always read state back through ``GET /events``.
+reachable over HTTP. They apply to every write endpoint (``POST /events/model``, ``POST
+/events/model/batch``, ``POST /events``, ``POST /events/batch``, ``POST /session/start`` and
+``PUT /events``) and never to reads, so a test can always read state back through ``GET
+/events`` or ``GET /sessions``.
 
-:class:`FaultLayer` is WSGI middleware around the ingest endpoint, so faults come after the
+:class:`FaultLayer` is WSGI middleware around the write endpoints, so faults come after the
 collector's checks (a fault never hides a 401, 413 or 415) and after the body was read (a
 recorded request shows it). ``respond``, ``delay`` and ``partial`` are plain WSGI. ``drop`` and
 ``hang`` need the raw socket: the layer raises :class:`ConnectionAbortedError` and the
@@ -80,8 +82,9 @@ class Faults:
     """A script of fault rules that a collector consumes, in order, before normal handling.
 
     Each rule fires for the first ``times`` matching requests (``times=None``: forever), then
-    is removed. A request takes the first rule whose ``path`` matches (``None`` matches both
-    ingest endpoints). When no rule matches, the random :meth:`fail_rate` applies, if set.
+    is removed. A request takes the first rule whose ``path`` matches (``None`` matches every
+    write endpoint; ``"/events"`` matches both ``POST`` and ``PUT``). When no rule matches,
+    the random :meth:`fail_rate` applies, if set.
 
     Example:
         >>> faults = Faults()
@@ -122,7 +125,7 @@ class Faults:
             body: A JSON object, raw bytes, or None for a small JSON error (or success) body.
             headers: Extra headers, e.g. ``{"Retry-After": "2"}``.
             times: How many requests this rule answers; None for all of them.
-            path: Only requests to this path; None for both ingest endpoints.
+            path: Only requests to this path; None for every write endpoint.
 
         Raises:
             ValueError: If an argument is out of range.
@@ -148,7 +151,7 @@ class Faults:
         Args:
             seconds: How long to wait, >= 0.
             times: How many requests to delay; None for all of them.
-            path: Only requests to this path; None for both ingest endpoints.
+            path: Only requests to this path; None for every write endpoint.
 
         Raises:
             ValueError: If an argument is out of range.
@@ -168,7 +171,7 @@ class Faults:
 
         Args:
             times: How many requests to drop; None for all of them.
-            path: Only requests to this path; None for both ingest endpoints.
+            path: Only requests to this path; None for every write endpoint.
             after_store: Store the events first, so only the answer is lost (a client that
                 retries must then rely on ``event_id`` de-duplication).
 
@@ -182,7 +185,7 @@ class Faults:
 
         Args:
             times: How many requests to hang; None for all of them.
-            path: Only requests to this path; None for both ingest endpoints.
+            path: Only requests to this path; None for every write endpoint.
 
         Raises:
             ValueError: If an argument is out of range.

@@ -1,8 +1,14 @@
-"""The ingest endpoints: ``POST /events/model`` and ``POST /events/model/batch``.
+"""The write endpoints: model events, generic events, event batches, sessions and updates.
 
 :class:`IngestApp` sees only requests that passed the collector's checks (route, Host, auth,
-Content-Type, framing): it decodes, validates (400), stores (every event committed before the
-answer) and answers with the event ids.
+Content-Type, framing): it decodes, validates (400), stores (everything committed before the
+answer) and answers as HoneyHive does:
+
+* ``POST /events/model`` and ``POST /events/model/batch``: model events;
+* ``POST /events`` and ``POST /events/batch``: ``CreateEventRequest`` events (tool, chain,
+  model); a batch with ``is_single_session`` puts every event in one session and stores it;
+* ``POST /session/start``: a session, idempotent by ``session_id``;
+* ``PUT /events``: an update merged into a stored event or session (404 when unknown).
 """
 
 from __future__ import annotations
@@ -10,13 +16,25 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+import uuid
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
-from honeyhive_trace.collector._decode import decode_envelope
-from honeyhive_trace.collector._store import EventStore, prepare
+from honeyhive_trace.collector._decode import decode_envelope, decode_json
+from honeyhive_trace.collector._rows import Row, encode, now_ms, prepare, session_row
+from honeyhive_trace.collector._store import EventStore
 from honeyhive_trace.collector._validate import ValidationError, parse_batch, parse_single
+from honeyhive_trace.collector._validate_v0 import (
+    parse_event,
+    parse_event_batch,
+    parse_session,
+    parse_update,
+)
 from honeyhive_trace.collector._wsgi import (
+    BATCH_PATH,
+    EVENT_BATCH_PATH,
+    EVENTS_PATH,
+    SESSION_START_PATH,
     SINGLE_PATH,
     error_body,
     one_error,
@@ -30,35 +48,115 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("honeyhive_trace.collector")
 
+#: What a handler returns: the JSON answer, event rows and session rows to store.
+Handled = tuple[dict[str, Any], list[Row], list[Row]]
+
+
+class _NotFound(Exception):
+    """The update names no stored event or session."""
+
+
+def _model_event(raw: bytes) -> Handled:
+    body, texts = decode_envelope(raw, "model_event", many=False)
+    ids, rows = prepare([parse_single(body)], texts, "model_event")
+    return {"event_id": ids[0], "success": True}, rows, []
+
+
+def _model_batch(raw: bytes) -> Handled:
+    body, texts = decode_envelope(raw, "model_events", many=True)
+    ids, rows = prepare(parse_batch(body), texts, "model_events")
+    return {"event_ids": ids, "success": True}, rows, []
+
+
+def _event(raw: bytes) -> Handled:
+    body, texts = decode_envelope(raw, "event", many=False)
+    ids, rows = prepare([parse_event(body)], texts, "event")
+    return {"event_id": ids[0], "success": True}, rows, []
+
+
+def _session_of(session: dict[str, Any]) -> Row:
+    session.setdefault("session_id", session.get("event_id") or str(uuid.uuid4()))
+    try:
+        body = encode(session)
+    except (ValueError, RecursionError) as exc:
+        raise ValidationError([{"field": "session", "message": f"cannot be stored: {exc}"}])
+    return session_row(session, body, now_ms())
+
+
+def _event_batch(raw: bytes) -> Handled:
+    body, texts = decode_envelope(raw, "events", many=True)
+    events, single, properties = parse_event_batch(body)
+    if not single:
+        ids, rows = prepare(events, texts, "events")
+        return {"event_ids": ids, "success": True}, rows, []
+    named = {ev["session_id"] for ev in events if "session_id" in ev}
+    named |= {properties["session_id"]} if "session_id" in properties else set()
+    if len(named) > 1:
+        message = "is_single_session is set but the batch names several session_ids"
+        raise ValidationError([{"field": "events", "message": message}])
+    session_id = named.pop() if named else str(uuid.uuid4())
+    for ev in events:
+        if "session_id" not in ev:
+            ev["session_id"] = session_id
+            texts = None  # the posted texts lack the session id now
+    ids, rows = prepare(events, texts, "events")
+    session = {
+        "project": events[0]["project"],
+        "source": events[0]["source"],
+        "session_name": None,
+        **properties,
+        "session_id": session_id,
+        "event_id": session_id,
+        "event_type": "session",
+    }
+    answer = {"event_ids": ids, "session_id": session_id, "success": True}
+    return answer, rows, [_session_of(session)]
+
+
+def _session_start(raw: bytes) -> Handled:
+    session = parse_session(decode_json(raw))
+    row = _session_of(session)
+    return {"session_id": row[0]}, [], [row]
+
+
+_POSTS: dict[str, Callable[[bytes], Handled]] = {
+    SINGLE_PATH: _model_event,
+    BATCH_PATH: _model_batch,
+    EVENTS_PATH: _event,
+    EVENT_BATCH_PATH: _event_batch,
+    SESSION_START_PATH: _session_start,
+}
+
 
 class IngestApp:
-    """A WSGI application that validates and stores posted events."""
+    """A WSGI application that validates and stores what clients send."""
 
     def __init__(self, store: EventStore) -> None:
         """Store into ``store``."""
         self.store = store
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """Validate, store and answer one ingest request (a WSGI application)."""
+        """Validate, store and answer one write request (a WSGI application)."""
         raw = read_exactly(environ, int(environ.get("CONTENT_LENGTH") or 0))
-        single = environ.get("PATH_INFO") == SINGLE_PATH
+        path = environ.get("PATH_INFO", "")
         try:
-            if single:
-                body, texts = decode_envelope(raw, "model_event", many=False)
-                ids, rows = prepare([parse_single(body)], texts, "model_event")
+            if environ.get("REQUEST_METHOD") == "PUT":
+                answer = self._update(raw)
             else:
-                body, texts = decode_envelope(raw, "model_events", many=True)
-                ids, rows = prepare(parse_batch(body), texts, "model_events")
+                answer, rows, sessions = _POSTS[path](raw)
+                self.store.insert(rows, sessions)
         except ValidationError as exc:
             return respond(start_response, 400, error_body(exc.errors))
-        try:
-            self.store.insert(rows)
+        except _NotFound as exc:
+            return respond(start_response, 404, one_error("event_id", str(exc)))
         except sqlite3.Error as exc:
-            logger.error("collector could not store %d events: %s", len(rows), exc)
-            message = one_error("", f"could not store events: {exc}")
+            logger.error("collector could not store a request to %s: %s", path, exc)
+            message = one_error("", f"could not store: {exc}")
             return reject(environ, start_response, 500, message)
-        if single:
-            answer = {"event_id": ids[0], "success": True}
-        else:
-            answer = {"event_ids": ids, "success": True}
         return respond(start_response, 200, json.dumps(answer).encode())
+
+    def _update(self, raw: bytes) -> dict[str, Any]:
+        update = parse_update(decode_json(raw))
+        if self.store.update(update, now_ms()) is None:
+            raise _NotFound(f"no event or session with id {update['event_id']}")
+        return {"success": True}

@@ -25,8 +25,15 @@ if TYPE_CHECKING:
 
 SINGLE_PATH = "/events/model"
 BATCH_PATH = "/events/model/batch"
+#: ``GET`` lists events, ``POST`` creates one (``CreateEventRequest``), ``PUT`` updates one.
 EVENTS_PATH = "/events"
-INGEST_PATHS = frozenset({SINGLE_PATH, BATCH_PATH})
+EVENT_BATCH_PATH = "/events/batch"
+SESSION_START_PATH = "/session/start"
+SESSIONS_PATH = "/sessions"
+#: The paths that only take ``POST``; ``/events`` also takes ``POST`` and ``PUT``.
+INGEST_PATHS = frozenset({SINGLE_PATH, BATCH_PATH, EVENT_BATCH_PATH, SESSION_START_PATH})
+#: Methods of ``/events`` that write (they go through the ingest layers, faults included).
+EVENTS_WRITE_METHODS = frozenset({"POST", "PUT"})
 
 #: ``environ`` key the application sets to True to have the connection closed after answering.
 CLOSE_CONNECTION = "honeyhive_trace.collector.close_connection"
