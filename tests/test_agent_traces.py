@@ -1,4 +1,4 @@
-"""Tool and chain events, hh.event, and the tree they make (tests for _decorators, _path, _builders)."""
+"""Tool and chain events, hh.event, and the tree they make (_decorators, _path, _builders)."""
 
 from __future__ import annotations
 
@@ -158,8 +158,10 @@ class TestStepDecorators:
             assert metadata.pop("time_to_first_token_ms") >= 0
         assert ({"v": 1} if "named" in name else {}) == metadata
         assert (event.error, event.parent_id, event.session_id) == (None, None, None)
-        assert event.duration >= 0 and event.end_time >= event.start_time > 0
-        assert "dev" == event.source and "test" == event.project
+        assert event.duration >= 0
+        assert event.end_time >= event.start_time > 0
+        assert "dev" == event.source
+        assert "test" == event.project
         body = assert_valid_event(event)
         assert {
             "project",
@@ -278,7 +280,8 @@ class TestStepDecorators:
         with capture_events(strict=False) as events:
             search()
         [body] = events.bodies()
-        assert "usage" not in body and [] == spec_errors("POST", "/events", {"event": body})
+        assert "usage" not in body
+        assert [] == spec_errors("POST", "/events", {"event": body})
 
 
 class TestEventBlock:
@@ -292,7 +295,8 @@ class TestEventBlock:
             with hh.event(
                 "tool", event_name="search", inputs={"q": "x"}, config={"index": "v2"}
             ) as ev:
-                assert hh.current_event() is ev and "tool" == ev.event_type
+                assert hh.current_event() is ev
+                assert "tool" == ev.event_type
                 ev.set_outputs({"hits": 3})
                 ev.add_metrics(latency_ok=True)
                 ev.add_feedback(rating=1)
@@ -325,7 +329,8 @@ class TestEventBlock:
         with capture_events() as events:
             with hh.event("tool") as ev:
                 early = ev.event_id
-        assert early == events[0].event_id and "tool" == events[0].event_name
+        assert early == events[0].event_id
+        assert "tool" == events[0].event_name
 
     def test_an_error_in_the_block_is_recorded_and_propagates(self) -> None:
         error = RuntimeError("index offline")
@@ -456,7 +461,8 @@ class TestTree:
             handle = contextvars.copy_context().run(overlapping)
         parent = events.one(event_name="parent")
         child = events.one(event_name="late")
-        assert parent.children_ids is None and child.parent_id == parent.event_id
+        assert parent.children_ids is None
+        assert child.parent_id == parent.event_id
         assert handle.event_id == child.event_id
 
     def test_events_outside_a_session_have_no_session(self) -> None:

@@ -521,7 +521,18 @@ class TestPipeline:
             by_session[body["session_id"]] = by_session.get(body["session_id"], 0) + 1
         assert set(by_session.values()) <= {3}
         assert 0 < len(by_session) < 20
-        assert 60 == hh.stats()["sent"] + hh.stats()["dropped_by_processor"]
+        # A kept session's start went out, a dropped one's did not.
+        started = {s["session_id"] for s in collector.sessions() if s["started"]}
+        assert set(by_session) == started
+        stats = hh.stats()
+        # 20 sessions of 3 events, a start and an end (an update) each.
+        assert (
+            100
+            == stats["sent"]
+            + stats["dropped_by_processor"]
+            + stats["dropped_update_of_dropped_event"]
+        )
+        assert stats["dropped_update_of_dropped_event"] == 20 - len(by_session)
 
     def test_hide_inputs_and_outputs_send_valid_bodies(
         self, configure: Any, collector: Any

@@ -61,7 +61,8 @@ class TestSessionStart:
             "metadata": {"channel": "web"},
             "user_properties": {"user_id": "u-1"},
         }.items() <= body.items()
-        assert "end_time" not in body and body["start_time"] <= events[0].start_time
+        assert "end_time" not in body
+        assert body["start_time"] <= events[0].start_time
         assert s.event_id == s.session_id
 
     def test_the_same_session_id_is_started_once(self) -> None:
@@ -105,7 +106,8 @@ class TestSessionStart:
         names = [s.session_name for s in events.sessions]
         assert ["session", "handle_request", "handle_request", "batch", "stream"] == names
         assert 5 == len({s.session_id for s in events.sessions})
-        assert len(events.updates) == 5 and all(u.duration is not None for u in events.updates)
+        assert len(events.updates) == 5
+        assert all(u.duration is not None for u in events.updates)
 
     def test_tracing_off_starts_nothing(self) -> None:
         with capture_events(enabled=False) as events:
@@ -145,7 +147,8 @@ class TestSessionEnd:
             s.add_feedback(rating=0, comment="wrong")
             s.set_outputs("late")
         end, feedback, outputs = events.updates
-        assert end.duration is not None and (end.feedback, end.outputs) == (None, None)
+        assert end.duration is not None
+        assert (end.feedback, end.outputs) == (None, None)
         assert ({"rating": 0, "comment": "wrong"}, None) == (feedback.feedback, feedback.duration)
         assert {"result": "late"} == outputs.outputs
 
@@ -202,7 +205,7 @@ class TestFeedbackAfterTheFact:
                 duration=12.5,
             )
             hh.log_feedback("7f22137a-6911-4ed3-bc36-110f1dde6b66", {"rating": 5})
-        first, second, remote = events.updates
+        _first, _second, _remote = events.updates
         assert [update_body(u) for u in events.updates] == [
             {
                 "event_id": ev.event_id,
@@ -267,7 +270,8 @@ class TestProcessorsSeeEveryRecord:
                 [update_body(u) for u in events.updates],
             ]
         )
-        assert "jo@example.com" not in text and "abcdefghijklmnop" not in text
+        assert "jo@example.com" not in text
+        assert "abcdefghijklmnop" not in text
         assert "[REDACTED]" in text
 
     def test_hide_outputs_blanks_steps_and_updates(self) -> None:
@@ -309,5 +313,6 @@ class TestProcessorsSeeEveryRecord:
         with capture_events(processors=[to_model], strict=False) as events:
             hh.log_feedback("7f22137a-6911-4ed3-bc36-110f1dde6b66", {"rating": 1})
             errors = hh.stats()["processor_errors"]
-        assert 1 == errors and isinstance(events.updates[0], EventUpdate)
+        assert 1 == errors
+        assert isinstance(events.updates[0], EventUpdate)
         assert [] == [e for e in events if not isinstance(e, Event)]

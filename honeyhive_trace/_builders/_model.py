@@ -25,6 +25,7 @@ __all__ = ["build_model", "event_metadata", "recorded_by_child"]
 
 _UNSET = shapes.UNSET
 
+
 def recorded_by_child(result: Any, child_results: list[Any] | None) -> bool:
     """Whether *result* is what one of the event's children returned (and recorded)."""
     if not child_results or result is _UNSET or result is None:

@@ -19,13 +19,14 @@ DEFAULT_SESSION_NAME = "session"
 def build_session(call: SessionCall, config: Config) -> SessionStart:
     """Build the record that starts *call*'s session."""
     session, fields = call.session, call.fields
+    name = shapes.str_field(session.name) if shapes.given(session.name) else DEFAULT_SESSION_NAME
     metadata = shapes.obj(fields.get("metadata"), "metadata")
     if session.key is not None:
         metadata.setdefault("session_key", session.key)
     return SessionStart(
         project=config.project,
         source=config.source or DEFAULT_SOURCE,
-        session_name=shapes.str_field(session.name) if shapes.given(session.name) else DEFAULT_SESSION_NAME,
+        session_name=name,
         event_id=session.session_id,
         session_id=session.session_id,
         start_time=call.wall_ns // 1_000_000,

@@ -38,9 +38,7 @@ def _outputs(ended: EndedCall, providers: Registry, guard: ErrorGuard) -> dict[s
     return shapes.outputs_from(ended.result)
 
 
-def build_step(
-    ended: EndedCall, config: Config, providers: Registry, guard: ErrorGuard
-) -> Event:
+def build_step(ended: EndedCall, config: Config, providers: Registry, guard: ErrorGuard) -> Event:
     """Build the frozen record of an ended tool or chain event.
 
     Precedence, lowest first: decorator defaults, the call's arguments (or the
@@ -49,7 +47,8 @@ def build_step(
     """
     spec = ended.spec
     assert spec is not None  # a step always has a plan (decorator or event())
-    fields: dict[str, Any] = {k: (dict(v) if type(v) is dict else v) for k, v in routed(spec).items()}
+    # Nested dicts are copied: they are merged into per event.
+    fields = {k: (dict(v) if type(v) is dict else v) for k, v in routed(spec).items()}
     fields.pop("hyperparameters", None)
     if spec.explicit:
         shapes.apply(fields, ended.kwargs)
