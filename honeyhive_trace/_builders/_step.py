@@ -48,7 +48,9 @@ def build_step(ended: EndedCall, config: Config, providers: Registry, guard: Err
     spec = ended.spec
     assert spec is not None  # a step always has a plan (decorator or event())
     # Nested dicts are copied: they are merged into per event.
-    fields = {k: (dict(v) if type(v) is dict else v) for k, v in routed(spec).items()}
+    fields: dict[str, Any] = {
+        k: (dict(v) if type(v) is dict else v) for k, v in routed(spec).items()
+    }
     fields.pop("hyperparameters", None)
     if spec.explicit:
         shapes.apply(fields, ended.kwargs)
