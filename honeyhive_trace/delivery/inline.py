@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from honeyhive_trace._errors import ErrorGuard
 from honeyhive_trace.capture import Submitted, named
@@ -49,9 +50,21 @@ class InlineDispatcher:
     def flush(self, timeout: float | None = None, include_spool: bool = False) -> bool:
         """Nothing waits in inline mode: every event was settled when it ended.
 
-        With *include_spool*, True only when the spool is empty as well.
+        With *include_spool*, replay the spool now, on this thread, within
+        *timeout*; True only when it is empty.
         """
-        return not include_spool or not self._sender.ledger.spool.holds_events()
+        spool = self._sender.ledger.spool
+        if not include_spool:
+            return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while spool.holds_events():
+            left = 60.0 if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self._sender.replay_spool(REPLAY_BUDGET, wait=left)
+            if not self._sender.reachable:  # still down: no use trying again now
+                break
+        return not spool.holds_events()
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Close the transport."""

@@ -68,8 +68,9 @@ ROUTES = {
     "update": Route("PUT", "/events", None, None, None),
 }
 
-#: The order of kinds within one delivery: what an item needs goes before it.
-PHASES = {"session": 0, "model": 1, "event": 1, "update": 2}
+#: The order of kinds within one delivery: what an item needs goes before it
+#: (model and step events need only their session, so each kind batches whole).
+PHASES = {"session": 0, "model": 1, "event": 2, "update": 3}
 
 SINGLE_PATH = ROUTES["model"].single
 BATCH_PATH = ROUTES["model"].batch
@@ -126,6 +127,9 @@ class Delivery:
     rejected: list[tuple[Prepared, str]] = attrs.field(factory=list)
     #: events not delivered before the deadline; the caller spools them.
     unsent: list[Prepared] = attrs.field(factory=list)
+    #: how many of ``unsent`` were not even tried: they wait behind an item
+    #: in the spool (the server may well be reachable).
+    held: int = 0
     retries: int = 0
     truncated: int = 0
 

@@ -50,6 +50,7 @@ class Sender:
         if waiting:
             behind = {id(e) for e in waiting} | {id(e) for e in report.unsent}
             report.unsent = [e for e in by_phase(events) if id(e) in behind]
+            report.held = len(waiting)
         return report
 
     def settle(self, calls: list[Call], report: Delivery) -> bool:
@@ -62,24 +63,31 @@ class Sender:
         for ended in calls:
             if type(ended) is EndedCall:
                 ended.outcome[1] = report.acked.get(ended.event_id)
-        self.ledger.settle(report, "unreachable")
-        self.reachable = not report.unsent
+        unreachable = len(report.unsent) > report.held
+        self.ledger.settle(report, "unreachable" if unreachable else "behind the spool")
+        self.reachable = not unreachable
         return self.reachable
 
-    def replay_spool(self, budget: float, max_files: int | None = None) -> bool:
+    def replay_spool(self, budget: float, max_files: int | None = None, wait: float = 0.0) -> bool:
         """Send what the spool holds; put back what still cannot be sent.
 
         Args:
             budget: seconds each file may spend being retried.
             max_files: replay at most this many files now, so that a large spool
                 does not hold up live events; None for all.
+            wait: seconds to wait for a replay under way on another thread to
+                end (0: give up at once).
 
         Returns:
             True when files were left for a later call.
         """
         spool, ledger = self.ledger.spool, self.ledger
         count = ledger.counters.add
-        if not self._replay_lock.acquire(blocking=False):
+        if (
+            not self._replay_lock.acquire(timeout=wait)
+            if wait > 0
+            else not (self._replay_lock.acquire(blocking=False))
+        ):
             return False
         more = False
         try:

@@ -81,6 +81,8 @@ class BackgroundDispatcher:
             maxsize=1
         )
         self._stopping = False
+        #: Set by flush(include_spool=True): replay at the next turn whatever happened last.
+        self._replay_requested = False
         #: Set once shutdown() has spooled what was left and the worker is gone.
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -161,6 +163,8 @@ class BackgroundDispatcher:
         while self._spool_pending():
             with self._lock:
                 self._sender.ledger.spool_dirty = True
+                # Replay even if the last delivery failed: the caller asked.
+                self._replay_requested = True
                 self._wake.set()
                 self._progress.wait(min(0.05, _left(deadline) or 0.05))
             if _left(deadline) == 0:
@@ -261,7 +265,8 @@ class BackgroundDispatcher:
             # connection and run out of its budget. The sender replays after
             # its batch when the server answered.
             return
-        if ledger.spool_dirty and sender.reachable:
+        requested, self._replay_requested = self._replay_requested, False
+        if ledger.spool_dirty and (sender.reachable or requested):
             # Idle, and the server answers: work through the spool a few files
             # per turn, coming back to live events between.
             self._replay(max_files=8)
