@@ -882,3 +882,61 @@ class TestRegistration:
             "cost": 1.0,
             "usage": {"prompt_tokens": 1, "completion_tokens": 1},
         } == fields
+
+
+@pytest.mark.usefixtures("traced")
+class TestUsageCountedOnce:
+    """A traced function returning what a wrapped client's call returned."""
+
+    def test_a_model_parent_does_not_record_its_childs_usage_again(
+        self, provider: FakeProvider, client: openai.OpenAI, collector: Collector
+    ) -> None:
+        wrap_openai(client)
+        provider.queue(openai_chat("Paris."), openai_chat("Lyon."))
+
+        @hh.trace_model
+        def answer(question: str) -> Any:
+            return client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": question}]
+            )
+
+        @hh.trace_chain
+        def pipeline(question: str) -> Any:
+            return client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": question}]
+            )
+
+        with hh.session(name="s"):
+            answer("Capital of France?")
+            pipeline("Second city?")
+        events = [e for e in collector.events() if e.get("event_type") != "session"]
+        by_name = {e["event_name"]: e for e in events}
+        child, parent = by_name["openai.chat.completions.create"], by_name["answer"]
+        assert 17 == child["usage"]["total_tokens"]
+        assert child["cost"] > 0
+        # The parent keeps the response, not its usage and cost.
+        assert {"role": "assistant", "content": "Paris."} == parent["response"]
+        assert ({}, None) == (parent["usage"], parent.get("cost"))
+        assert [child["event_id"]] == parent["children_ids"]
+        chain = by_name["pipeline"]
+        assert "usage" not in chain and "cost" not in chain
+        totals = sum(e.get("usage", {}).get("total_tokens", 0) for e in events)
+        assert 2 * 17 == totals  # each call counted once in the session
+
+    def test_a_parent_returning_its_own_result_still_records_usage(
+        self, provider: FakeProvider, client: openai.OpenAI, collector: Collector
+    ) -> None:
+        provider.queue(openai_chat("Paris."))
+
+        @hh.trace_model
+        def answer(question: str) -> Any:
+            with hh.event("tool", event_name="lookup"):
+                pass
+            # An unwrapped client: no child recorded this response.
+            return client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": question}]
+            )
+
+        answer("Capital of France?")
+        [parent] = [e for e in collector.events() if e["event_name"] == "answer"]
+        assert 17 == parent["usage"]["total_tokens"]
