@@ -281,24 +281,56 @@ class TestArguments:
         assert "" == capsys.readouterr().out
 
 
+def _tree_rows(output: str) -> list[tuple[str, int, str]]:
+    """(type, depth, name) of each line of a printed tree (type column, then the label)."""
+    rows = []
+    for line in output.splitlines():
+        kind = line.split(" ", 1)[0]
+        if kind not in ("session", "chain", "model", "tool"):
+            continue
+        label = line[len("session  ") :]  # the type column is as wide as "session"
+        rows.append((kind, (len(label) - len(label.lstrip(" "))) // 2, label.split()[0]))
+    return rows
+
+
 class TestDemo:
-    def test_demo_traces_every_kind_of_call(self, tmp_path: Path):
+    def test_demo_traces_an_agent_and_prints_its_tree(self, tmp_path: Path):
         demo_db = tmp_path / "demo.db"
         result = run_cli("demo", "--db", str(demo_db))
         assert 0 == result.returncode, result.stdout + result.stderr
-        assert "all 8 events arrived" in result.stdout
+        assert "all 5 events, the session start and 2 updates arrived" in result.stdout
         assert f"database: {demo_db}" in result.stdout
-        for name in ("demo.chat_async", "demo.stream", "demo.manual", "demo.plan", "demo.flaky"):
-            assert name in result.stdout
+        assert "honeyhive-trace serve" in result.stdout
+        assert "HH_API_URL=http://127.0.0.1:8719" in result.stdout
+        # The session, the chain under it, and its four steps under the chain, in order.
+        assert [
+            ("session", 0, "demo-agent"),
+            ("chain", 1, "answer_question"),
+            ("model", 2, "choose_tool"),
+            ("tool", 2, "search_docs"),
+            ("tool", 2, "fetch_page"),
+            ("model", 2, "write_answer"),
+        ] == _tree_rows(result.stdout)
+        [failed] = [line for line in result.stdout.splitlines() if "fetch_page" in line]
+        assert "ERROR TimeoutError: fake timeout" in failed
+
         listed = run_cli("events", "--db", str(demo_db), "--json")
         events = [json.loads(line) for line in listed.stdout.splitlines()]
-        assert 8 == len(events)
         by_name = {e["event_name"]: e for e in events}
-        assert "RuntimeError: fake rate limit" in by_name["demo.flaky"]["error"]
-        plan = by_name["demo.plan"]
-        children = [e for e in events if e.get("parent_id") == plan["event_id"]]
-        assert ["demo.chat", "demo.chat"] == [e["event_name"] for e in children]
-        assert {plan["session_id"]} == {e["session_id"] for e in children}
+        assert 5 == len(events)
+        chain = by_name["answer_question"]
+        assert {"rating": 1, "comment": "helpful"} == chain["feedback"]
+        assert [
+            by_name[n]["event_id"]
+            for n in ("choose_tool", "search_docs", "fetch_page", "write_answer")
+        ] == chain["children_ids"]
+        assert (
+            "search_docs"
+            == by_name["choose_tool"]["response"]["tool_calls"][0]["function"]["name"]
+        )
+        assert by_name["write_answer"]["metadata"]["time_to_first_token_ms"] >= 0
+        assert {chain["session_id"]} == {e["session_id"] for e in events}
+        assert chain["parent_id"] == chain["session_id"]
 
     def test_demo_twice_on_one_db_counts_only_its_own_events(self, tmp_path: Path):
         demo_db = tmp_path / "demo.db"
@@ -328,7 +360,7 @@ class TestDemo:
                 (line.split()[2] for line in proc.stdout if line.startswith("viewer at ")), None
             )
             assert url is not None, proc.stderr.read() if proc.stderr else ""
-            assert 8 == requests.get(f"{url}events", timeout=10).json()["total"]
+            assert 5 == requests.get(f"{url}events", timeout=10).json()["total"]
             proc.send_signal(signal.SIGINT)
             _, err = proc.communicate(timeout=20)
         finally:

@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 from types import FrameType
+from typing import Any
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8719
@@ -56,3 +57,25 @@ def install_stop_signals() -> None:
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+
+
+def clean(text: str, width: int | None = None) -> str:
+    """Make event text safe for a terminal: no control characters or escape sequences."""
+    out = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    if width is not None and len(out) > width:
+        out = out[: width - 1] + "…"
+    return out
+
+
+def number(value: Any) -> float | None:
+    """A JSON number as a float; None for anything else (booleans included)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def duration_text(ms: float | None) -> str:
+    """A duration in milliseconds for a table cell ("-" when unknown)."""
+    if ms is None:
+        return "-"
+    return f"{ms:,.0f} ms" if ms >= 100 else f"{ms:.1f} ms"

@@ -1,9 +1,9 @@
-"""``honeyhive-trace demo``: trace a few fake LLM calls into a local collector, show them."""
+"""``honeyhive-trace demo``: trace a small fake agent into a local collector, show its tree."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -11,18 +11,55 @@ from pathlib import Path
 from typing import Any
 
 import honeyhive_trace as hh
-from honeyhive_trace.cli._common import Stop, fail, install_stop_signals, port
+from honeyhive_trace.cli._common import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    Stop,
+    fail,
+    install_stop_signals,
+    port,
+)
 from honeyhive_trace.cli._fake_llm import fake_reply
-from honeyhive_trace.cli.events import print_table
+from honeyhive_trace.cli.events import print_tree
 from honeyhive_trace.collector import Collector, StoreError
 
-HELP = "trace a few fake LLM calls into a local collector and show them"
+HELP = "trace a small fake agent into a local collector and show its trace"
 DESCRIPTION = (
-    "Start a collector, trace sync, async, streaming, nested and failing calls of a fake "
-    "(offline, deterministic) LLM with honeyhive_trace, and check that every event arrived."
+    "Start a collector, trace a small agent built on a fake (offline, deterministic) LLM "
+    "with honeyhive_trace - a session, a chain, a retrieval tool, two model calls (one a "
+    "tool call), a failing tool and feedback logged after the fact - print its tree, and "
+    "check that every event, the session start and the updates arrived."
 )
 DEMO_PROJECT = "demo"
-_NEEDED = ("configure", "trace_model", "model_event", "session", "flush", "shutdown")
+_NEEDED = (
+    "configure",
+    "trace_model",
+    "trace_tool",
+    "trace_chain",
+    "session",
+    "log_feedback",
+    "flush",
+    "shutdown",
+)
+QUESTION = "How do I trace an LLM call?"
+#: The events the agent records, by name.
+EXPECTED = ("answer_question", "choose_tool", "search_docs", "fetch_page", "write_answer")
+#: USD per million (input, output) tokens of the fake models, so costs add up.
+PRICES = {"fake-gpt-mini": (0.15, 0.60), "fake-gpt-large": (2.50, 10.00)}
+#: The demo's whole knowledge base.
+DOCS = {
+    "tracing": "Decorate the function that calls the model with @trace_model.",
+    "tools": "Decorate retrieval and other tools with @trace_tool.",
+    "sessions": "Wrap a whole run in `with session(name=...)`.",
+}
+SEARCH_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "search_docs",
+        "description": "Search the documentation",
+        "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+    },
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,72 +75,100 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", action="store_true", help="keep serving the viewer until Ctrl-C")
 
 
-def _demo_calls() -> list[str]:
-    """Trace one of every kind of call; return the event names that must arrive."""
-
-    def record_usage(prompt_tokens: int, completion_tokens: int) -> None:
-        event = hh.current_event()
-        if event is not None:
-            event.set_usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
-
-    @hh.trace_model(model="fake-gpt-mini", provider="fake", event_name="demo.chat")
-    def chat(messages: list[dict[str, Any]], temperature: float = 0.2) -> dict[str, str]:
-        reply, prompt_tokens, completion_tokens = fake_reply(messages)
-        record_usage(prompt_tokens, completion_tokens)
-        return {"role": "assistant", "content": reply}
-
-    @hh.trace_model(model="fake-gpt-mini", provider="fake", event_name="demo.chat_async")
-    async def chat_async(messages: list[dict[str, Any]]) -> dict[str, str]:
-        await asyncio.sleep(0)
-        reply, prompt_tokens, completion_tokens = fake_reply(messages)
-        record_usage(prompt_tokens, completion_tokens)
-        return {"role": "assistant", "content": reply}
-
-    @hh.trace_model(model="fake-gpt-mini", provider="fake", event_name="demo.stream")
-    def stream(messages: list[dict[str, Any]]) -> Iterator[str]:
-        reply, prompt_tokens, completion_tokens = fake_reply(messages)
-        record_usage(prompt_tokens, completion_tokens)
-        for word in reply.split(" "):
-            yield word + " "
-
-    @hh.trace_model(model="fake-gpt-large", provider="fake", event_name="demo.plan")
-    def plan(question: str) -> dict[str, str]:
-        draft = chat([{"role": "user", "content": f"Draft an answer to: {question}"}])
-        return chat([{"role": "user", "content": f"Improve this draft: {draft['content']}"}])
-
-    @hh.trace_model(model="fake-gpt-mini", provider="fake", event_name="demo.flaky")
-    def flaky(messages: list[dict[str, Any]]) -> dict[str, str]:
-        raise RuntimeError("fake rate limit: try again later")
-
-    hello = [
-        {"role": "system", "content": "You are a helpful assistant."},
-        {"role": "user", "content": "What does honeyhive-trace record?"},
-    ]
-    chat(hello, temperature=0.0)
-    asyncio.run(chat_async(hello))
-    "".join(stream(hello))
-    with hh.model_event(
-        model="fake-gpt-mini", provider="fake", messages=hello, event_name="demo.manual"
-    ) as event:
-        reply, prompt_tokens, completion_tokens = fake_reply(hello)
-        event.set_response({"role": "assistant", "content": reply})
+def _record_usage(prompt_tokens: int, completion_tokens: int) -> None:
+    event = hh.current_event()
+    if event is not None:
         event.set_usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
-    with hh.session(name="demo-chat"):
-        plan("How do I trace an LLM call?")
-    try:
-        flaky(hello)
-    except RuntimeError:
-        pass  # the failure is recorded as the event's error
-    return [
-        "demo.chat",
-        "demo.chat_async",
-        "demo.stream",
-        "demo.manual",
-        "demo.chat",
-        "demo.chat",
-        "demo.plan",
-        "demo.flaky",
+
+
+@hh.trace_model(model="fake-gpt-mini", provider="fake", event_name="choose_tool")
+def choose_tool(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first model call: it answers with a call of the search tool."""
+    _, prompt_tokens, _ = fake_reply(messages)
+    _record_usage(prompt_tokens, 12)
+    function = {"name": "search_docs", "arguments": json.dumps({"query": "tracing"})}
+    call = {"id": "call_1", "type": "function", "function": function}
+    return {"role": "assistant", "content": None, "tool_calls": [call]}
+
+
+@hh.trace_tool(event_name="search_docs", config={"index": "demo-docs"})
+def search_docs(query: str, k: int = 2) -> dict[str, Any]:
+    """The retrieval tool: documents whose topic matches the query."""
+    hits = [{"topic": t, "text": text} for t, text in DOCS.items() if t in query or query in t]
+    return {"hits": hits[:k] or [{"topic": "tracing", "text": DOCS["tracing"]}]}
+
+
+@hh.trace_tool(event_name="fetch_page")
+def fetch_page(url: str) -> str:
+    """A tool that fails, as tools do: its error and traceback are recorded."""
+    raise TimeoutError(f"fake timeout fetching {url}")
+
+
+@hh.trace_model(model="fake-gpt-large", provider="fake", event_name="write_answer")
+def write_answer(messages: list[dict[str, Any]]) -> Iterator[str]:
+    """The second model call, streamed: its time to first token is recorded."""
+    reply, prompt_tokens, completion_tokens = fake_reply(messages)
+    _record_usage(prompt_tokens, completion_tokens)
+    for word in reply.split(" "):
+        yield word + " "
+
+
+@hh.trace_chain(event_name="answer_question")
+def answer_question(question: str, chain_ids: list[str]) -> dict[str, Any]:
+    """The agent: pick a tool, run it, answer from what it found."""
+    current = hh.current_event()
+    if current is not None:
+        chain_ids.append(current.event_id)  # what a web app would hand its front end
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": "Answer from the documentation."},
+        {"role": "user", "content": question},
     ]
+    decision = choose_tool(messages, tools=[SEARCH_TOOL])
+    call = decision["tool_calls"][0]
+    found = search_docs(**json.loads(call["function"]["arguments"]))
+    try:
+        fetch_page("https://docs.example.com/tracing")
+    except TimeoutError:
+        pass  # the agent carries on without the page; the tool event keeps the error
+    messages += [
+        decision,
+        {"role": "tool", "tool_call_id": call["id"], "content": json.dumps(found)},
+    ]
+    answer = "".join(write_answer(messages)).strip()
+    return {"answer": answer, "sources": [hit["topic"] for hit in found["hits"]]}
+
+
+def _run_agent() -> tuple[str, str]:
+    """Run the agent in a session, then log feedback on its answer; return both ids."""
+    chain_ids: list[str] = []
+    with hh.session(
+        name="demo-agent", user_properties={"user_id": "demo-user"}, inputs={"question": QUESTION}
+    ) as current:
+        result = answer_question(QUESTION, chain_ids)
+        current.set_outputs(result)
+        current.add_metrics(sources=len(result["sources"]))
+    # Later, the user clicks thumbs-up on the answer:
+    hh.log_feedback(chain_ids[0], feedback={"rating": 1, "comment": "helpful"})
+    return current.session_id, chain_ids[0]
+
+
+def _missing(found: dict[str, Any] | None, chain_id: str) -> list[str]:
+    """What did not arrive of the demo's session, events and updates."""
+    if found is None:
+        return ["the session"]
+    missing = []
+    session, events = found["session"], found["events"]
+    if not session.get("started"):
+        missing.append("the session start")
+    names = sorted(str(e.get("event_name")) for e in events)
+    if names != sorted(EXPECTED):
+        missing.append(f"events (expected {sorted(EXPECTED)}, got {names})")
+    if session.get("outputs") is None:
+        missing.append("the session's end (its outputs)")
+    chain: dict[str, Any] = next((e for e in events if e.get("event_id") == chain_id), {})
+    if (chain.get("feedback") or {}).get("rating") != 1:
+        missing.append("the feedback on the answer")
+    return missing
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,28 +192,32 @@ def run(args: argparse.Namespace) -> int:
     except (StoreError, OSError) as exc:
         return fail(f"cannot start the demo collector: {exc}")
     try:
-        known = {e["event_id"] for e in collector.events(project=DEMO_PROJECT)}
         hh.configure(
             server_url=collector.url,
             project=DEMO_PROJECT,
             api_key="demo-local-key",
             mode=args.mode,
             source="demo",
+            prices=PRICES,
         )
-        expected = _demo_calls()
+        session_id, chain_id = _run_agent()
         delivered = hh.flush(timeout=10)
         hh.shutdown(timeout=5)
-        arrived = [e for e in collector.events(project=DEMO_PROJECT) if e["event_id"] not in known]
-        arrived.reverse()
-        print_table(arrived, sys.stdout)
+        found = collector.session(session_id)
+        if found is not None:
+            print_tree(found, sys.stdout)
         print(f"database: {collector.db}")
-        names = sorted(str(e.get("event_name")) for e in arrived)
-        if not delivered or names != sorted(expected):
-            return fail(
-                f"expected {len(expected)} events {sorted(expected)}, "
-                f"got {len(arrived)} {names} (flush returned {delivered})"
-            )
-        print(f"all {len(expected)} events arrived")
+        missing = _missing(found, chain_id)
+        if not delivered or missing:
+            return fail(f"did not arrive: {', '.join(missing) or 'everything was not flushed'}")
+        print(
+            f"all {len(EXPECTED)} events, the session start and "
+            f"{len(found['updates']) if found else 0} updates arrived"
+        )
+        print(
+            f"next: run `honeyhive-trace serve`, then run your own app with "
+            f"HH_API_URL=http://{DEFAULT_HOST}:{DEFAULT_PORT} and browse its traces there"
+        )
         if args.keep:
             install_stop_signals()
             try:

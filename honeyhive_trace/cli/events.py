@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from honeyhive_trace.cli._common import API_KEY_ENV, fail, positive_int
+from honeyhive_trace.cli._common import (
+    API_KEY_ENV,
+    clean,
+    duration_text,
+    fail,
+    number,
+    positive_int,
+)
+from honeyhive_trace.cli._tree import print_tree
 from honeyhive_trace.collector import (
     MAX_LIMIT,
     EventQuery,
@@ -199,48 +207,28 @@ _RIGHT = frozenset({"DURATION", "TOKENS", "COST"})
 _WIDEST = {"NAME": 36, "MODEL": 28, "PROVIDER": 14, "ERROR": 48}
 
 
-def _clean(text: str, width: int | None = None) -> str:
-    """Make event text safe for a terminal: no control characters or escape sequences."""
-    out = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
-    if width is not None and len(out) > width:
-        out = out[: width - 1] + "…"
-    return out
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return None
-
-
-def _duration(ms: float | None) -> str:
-    if ms is None:
-        return "-"
-    return f"{ms:,.0f} ms" if ms >= 100 else f"{ms:.1f} ms"
-
-
 def _cells(event: dict[str, Any]) -> list[str]:
-    start = _number(event.get("start_time"))
+    start = number(event.get("start_time"))
     when = (
         time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(start / 1000))
         if start is not None
         else "-"
     )
-    duration = _number(event.get("duration"))
+    duration = number(event.get("duration"))
     usage = event.get("usage") if isinstance(event.get("usage"), dict) else {}
     tokens = usage.get("total_tokens") if isinstance(usage, dict) else None
     if not isinstance(tokens, int) and isinstance(usage, dict):
         prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
         if isinstance(prompt, int) and isinstance(completion, int):
             tokens = prompt + completion
-    cost = _number(event.get("cost"))
+    cost = number(event.get("cost"))
     error = event.get("error")
     return [
         when,
         str(event.get("event_name") or "-"),
         str(event.get("model", "-")),
         str(event.get("provider", "-")),
-        _duration(duration),
+        duration_text(duration),
         f"{tokens:,}" if isinstance(tokens, int) else "-",
         f"${cost:.6f}" if cost is not None else "-",
         str(error) if error else "",
@@ -258,7 +246,7 @@ def print_table(events: Sequence[dict[str, Any]], out: TextIO) -> None:
         print("no events", file=out)
         return
     rows = [
-        [_clean(cell, _WIDEST.get(name)) for name, cell in zip(_COLUMNS, _cells(ev), strict=True)]
+        [clean(cell, _WIDEST.get(name)) for name, cell in zip(_COLUMNS, _cells(ev), strict=True)]
         for ev in events
     ]
     widths = [max(len(name), *(len(row[i]) for row in rows)) for i, name in enumerate(_COLUMNS)]
@@ -281,113 +269,10 @@ def print_table(events: Sequence[dict[str, Any]], out: TextIO) -> None:
 def _print_tree(found: Any, args: argparse.Namespace) -> int:
     if found is None:
         if args.session is not None:
-            return fail(f"no session with id {_clean(args.session, 80)}")
+            return fail(f"no session with id {clean(args.session, 80)}")
         return fail("no sessions yet")
     if args.json:
         print(json.dumps(found, separators=(",", ":")))
     else:
         print_tree(found, sys.stdout)
     return 0
-
-
-def _event_tokens(event: dict[str, Any]) -> int | None:
-    for counts in (event.get("usage"), event.get("metadata")):
-        if isinstance(counts, dict):
-            total = counts.get("total_tokens")
-            if isinstance(total, int) and not isinstance(total, bool):
-                return total
-            prompt, completion = counts.get("prompt_tokens"), counts.get("completion_tokens")
-            if isinstance(prompt, int) and isinstance(completion, int):
-                return prompt + completion
-    return None
-
-
-def _event_cost(event: dict[str, Any]) -> float | None:
-    cost = _number(event.get("cost"))
-    metadata = event.get("metadata")
-    if cost is None and isinstance(metadata, dict):
-        cost = _number(metadata.get("cost"))
-    return cost
-
-
-def _nest(session_id: str, events: Sequence[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
-    """Order events depth-first under the session: by parent_id, else a parent's
-    children_ids, else at the top; siblings by start time. Returns (depth, event) pairs."""
-    by_id = {str(ev.get("event_id")): ev for ev in events}
-    listed_by: dict[str, str] = {}
-    for ev in events:
-        for child in ev.get("children_ids") or []:
-            listed_by.setdefault(str(child), str(ev.get("event_id")))
-    children: dict[str, list[dict[str, Any]]] = {}
-    for ev in events:
-        own = str(ev.get("event_id"))
-        parent = ev.get("parent_id")
-        if not (isinstance(parent, str) and parent != own and parent in by_id):
-            parent = listed_by.get(own)
-        if not (isinstance(parent, str) and parent != own and parent in by_id):
-            parent = session_id
-        children.setdefault(parent, []).append(ev)
-    out: list[tuple[int, dict[str, Any]]] = []
-    seen: set[str] = set()
-    stack = [(1, ev) for ev in reversed(_by_start(children.get(session_id, [])))]
-    while stack:
-        depth, ev = stack.pop()
-        own = str(ev.get("event_id"))
-        if own in seen:
-            continue
-        seen.add(own)
-        out.append((depth, ev))
-        stack += [(depth + 1, kid) for kid in reversed(_by_start(children.get(own, [])))]
-    out += [(1, ev) for ev in events if str(ev.get("event_id")) not in seen]  # parent cycles
-    return out
-
-
-def _by_start(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(events, key=lambda ev: _number(ev.get("start_time")) or 0.0)
-
-
-def print_tree(found: dict[str, Any], out: TextIO) -> None:
-    """Print one session (as ``GET /sessions/<id>`` answers) as an indented, safe tree.
-
-    Args:
-        found: ``{"session": ..., "events": [...], "updates": [...]}``.
-        out: Where to print.
-    """
-    session, events = found["session"], found["events"]
-    session_id = str(session.get("session_id"))
-    name = session.get("session_name") or "(unnamed session)"
-    rows = [("session", f"{name} {session_id}", session, 0)]
-    rows += [
-        (str(ev.get("event_type") or "model"), str(ev.get("event_name") or "-"), ev, d)
-        for d, ev in _nest(session_id, events)
-    ]
-    cells = []
-    for kind, label, item, depth in rows:
-        tokens = session.get("total_tokens") if depth == 0 else _event_tokens(item)
-        cost = _number(session.get("cost")) if depth == 0 else _event_cost(item)
-        error = str(item.get("error") or "").strip().splitlines()
-        cells.append(
-            [
-                _clean(kind, 10),
-                "  " * depth + _clean(label, 60),
-                _duration(_number(item.get("duration"))),
-                f"{tokens:,} tok" if isinstance(tokens, int) else "",
-                f"${cost:.6f}" if cost is not None else "",
-                _clean("ERROR " + error[-1], 60) if error else "",
-            ]
-        )
-    widths = [max(len(row[i]) for row in cells) for i in range(5)]
-    for row in cells:
-        parts = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
-        parts += [cell.rjust(width) for cell, width in zip(row[2:5], widths[2:], strict=True)]
-        print("  ".join([*parts, row[5]]).rstrip(), file=out)
-    errors = int(session.get("error_count") or 0)
-    total_tokens = session.get("total_tokens")
-    totals = [
-        f"{len(events)} events",
-        f"{total_tokens:,} tokens" if isinstance(total_tokens, int) else "no token counts",
-        f"${_number(session.get('cost')) or 0.0:.6f}",
-        f"{errors} error{'s' if errors != 1 else ''}",
-        _duration(_number(session.get("duration"))),
-    ]
-    print("total: " + " · ".join(totals), file=out)
