@@ -120,21 +120,25 @@ class Client:
     def submit(self, ended: Submitted) -> None:
         """Accept an ended event (replaced by the dispatcher's when recording)."""
 
-    def start_session(self, session: Session) -> None:
+    def start_session(self, session: Session) -> bool:
         """Queue *session*'s start, unless this client started that session id already.
 
         Queued on the caller's thread, before any event of the session can
         end, so the worker sends the start first.
+
+        Returns:
+            Whether the start was queued now.
         """
         with self._started_lock:
             started = self._started
             if session.session_id in started:
                 started.move_to_end(session.session_id)
-                return
+                return False
             started[session.session_id] = None
             if len(started) > STARTED_SESSIONS_KEPT:
                 started.popitem(last=False)
         self.submit(SessionCall(session, time_ns(), session._fields))
+        return True
 
     @property
     def transport(self) -> HttpTransport | None:

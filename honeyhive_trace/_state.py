@@ -34,8 +34,12 @@ class Recorder(Protocol):
         Must not block, raise or do I/O in background mode.
         """
 
-    def start_session(self, session: Any) -> None:
-        """Start *session* (a ``capture.Session``), unless this client already did."""
+    def start_session(self, session: Any) -> bool:
+        """Start *session* (a ``capture.Session``) unless this client already did.
+
+        Returns:
+            Whether this call queued the start.
+        """
 
 
 def _unresolved() -> Recorder:

@@ -78,7 +78,18 @@ class TestSessionStart:
             == s.session_id
         )  # type: ignore[attr-defined]
         assert {"session_key": "conversation-42"} == events.sessions[0].metadata
-        assert 3 == len(events.updates)  # each turn's end: its duration
+        # The turn that started the session sends its duration; later turns add nothing.
+        assert [s.session_id] == [u.event_id for u in events.updates]
+
+    def test_a_later_turn_of_a_session_sends_only_what_it_added(self) -> None:
+        with capture_events() as events:
+            with hh.session(name="chat", session_id="conversation-7"):
+                pass
+            with hh.session(name="chat", session_id="conversation-7") as again:
+                again.add_metrics(turns=2)
+        first, second = events.updates
+        assert first.duration is not None
+        assert (None, {"turns": 2}) == (second.duration, second.metrics)
 
     def test_a_session_without_a_name_and_the_decorator_forms(self) -> None:
         @hh.session()

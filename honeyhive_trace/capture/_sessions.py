@@ -78,6 +78,7 @@ class Session(Updatable):
         "_updates",
         "_lock",
         "_ended",
+        "_started",
         "_wall_ns",
         "_start_ns",
     )
@@ -96,6 +97,8 @@ class Session(Updatable):
         self._updates: dict[str, Any] | None = None
         self._lock = threading.Lock()
         self._ended = False
+        #: Whether opening this session queued its start (the first use of its id).
+        self._started = False
         self._wall_ns = time_ns()
         self._start_ns = perf_counter_ns()
         if session_id is None:
@@ -119,16 +122,15 @@ class Session(Updatable):
         return self.session_id
 
     def update(self, **fields: Any) -> None:
-        """Set any field an update can carry: ``outputs``, ``metrics``, ``feedback``, ...
+        """Add to any field an update can carry: ``outputs``, ``metrics``, ``feedback``, ...
 
-        Mapping values are merged into what was set before (``outputs`` is
-        replaced). An unknown name is reported (``internal_errors``), not raised.
+        Mapping values are merged key by key into what was set before, as the
+        server merges an update. An unknown name is reported
+        (``internal_errors``), not raised.
         """
         for name, value in fields.items():
             if name not in UPDATE_FIELDS:
                 recorder().guard.report(f"session update(): {name!r} cannot be updated")
-            elif name == "outputs":
-                self._set(name, value)
             else:
                 self._merge(name, value, {})
 
@@ -171,12 +173,16 @@ class Session(Updatable):
             return
         self._client = client
         try:
-            client.start_session(self)
+            self._started = client.start_session(self)
         except Exception as exc:
             client.guard.report("could not start a session", exc)
 
     def _end(self, error: BaseException | None) -> None:
-        """End the block: send what it gathered, and its duration, as one update."""
+        """End the block: send what it gathered (and its duration) as one update.
+
+        The duration is the session's only when this block started it; a later
+        turn of a conversation sends only what it added.
+        """
         end_ns = perf_counter_ns()
         with self._lock:
             if self._ended:
@@ -187,7 +193,10 @@ class Session(Updatable):
             metadata = dict(fields.get("metadata") or {})
             metadata.setdefault("error", _shapes.error_text(error))
             fields["metadata"] = metadata
-        self._send(fields, round((end_ns - self._start_ns) / 1e6, 3))
+        if self._started:
+            self._send(fields, round((end_ns - self._start_ns) / 1e6, 3))
+        elif fields:
+            self._send(fields, None)
 
 
 @attrs.frozen

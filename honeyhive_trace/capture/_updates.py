@@ -48,15 +48,16 @@ def update_event(
 ) -> None:
     """Add fields to an event (or a session) that was already recorded.
 
-    Sent as ``PUT /events`` after the event's own creation when that is still
+    Sent as ``PUT /events`` (whose object fields the server merges key by key
+    into the event's), after the event's own creation when that is still
     queued in this process, batched, retried, spooled and counted like events.
     The event may come from another process (a web front end handing back an
     ``event_id`` for a thumbs-up): any event id works. Never raises.
 
     Args:
         event_id: the event's id (``ev.event_id``), or its handle or session.
-        outputs: replaces the event's ``outputs`` (a mapping; anything else
-            is sent as ``{"result": ...}``).
+        outputs: merged into the event's ``outputs`` (a mapping; anything
+            else is sent as ``{"result": ...}``).
         metadata: merged into the event's ``metadata``.
         metrics: merged into its ``metrics``.
         feedback: merged into its ``feedback``.
@@ -97,10 +98,7 @@ def update_event(
         live = _live(target)
         if live is not None and duration is None:
             for name, value in fields.items():  # as the server applies an update
-                if name == "outputs":
-                    live._set(name, value)
-                else:
-                    live._merge(name, value, {})
+                live._merge(name, value, {})
             return
         client.submit(UpdateCall(target, fields, duration))
     except Exception as exc:
