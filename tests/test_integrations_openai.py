@@ -919,7 +919,8 @@ class TestUsageCountedOnce:
         assert ({}, None) == (parent["usage"], parent.get("cost"))
         assert [child["event_id"]] == parent["children_ids"]
         chain = by_name["pipeline"]
-        assert "usage" not in chain and "cost" not in chain
+        assert "usage" not in chain
+        assert "cost" not in chain
         totals = sum(e.get("usage", {}).get("total_tokens", 0) for e in events)
         assert 2 * 17 == totals  # each call counted once in the session
 
