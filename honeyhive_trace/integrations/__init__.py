@@ -96,9 +96,26 @@ def complete_fields(
         fields: the merged event fields, changed in place.
         prices: ``Config.prices``: USD per million (input, output) tokens by model.
     """
+    (_LOADED.get("_enrich") or _load_enrich()).complete_fields(fields, prices)
+
+
+# The lazily imported modules, once loaded: a dict lookup per event instead of
+# an import statement (which costs about 0.7 us even when the module is loaded).
+_LOADED: dict[str, Any] = {}
+
+
+def _load_enrich() -> Any:
     from honeyhive_trace.integrations import _enrich
 
-    _enrich.complete_fields(fields, prices)
+    _LOADED["_enrich"] = _enrich
+    return _enrich
+
+
+def _load_builtin() -> Any:
+    from honeyhive_trace.integrations import _builtin
+
+    _LOADED["_builtin"] = _builtin
+    return _builtin
 
 
 # -- OpenAI and Anthropic, built in: their modules are imported on first use ----------
@@ -127,23 +144,17 @@ def sdk_stream_factory(cls: type) -> StreamWrapper | None:
     """
     if not _may_be_builtin(cls):
         return None
-    from honeyhive_trace.integrations import _builtin
-
-    return _builtin.stream_factory(cls)
+    return (_LOADED.get("_builtin") or _load_builtin()).stream_factory(cls)
 
 
 def _extract_builtin(value: Any) -> dict[str, Any] | None:
     """Recognise OpenAI and Anthropic responses, as SDK objects or dicts."""
-    from honeyhive_trace.integrations import _builtin
-
-    return _builtin.extract(value)
+    return (_LOADED.get("_builtin") or _load_builtin()).extract(value)
 
 
 def _assemble_builtin(chunks: list[Any]) -> dict[str, Any] | None:
     """Assemble streamed OpenAI chunks or Anthropic events into a response."""
-    from honeyhive_trace.integrations import _builtin
-
-    return _builtin.assemble(chunks)
+    return (_LOADED.get("_builtin") or _load_builtin()).assemble(chunks)
 
 
 class _Builtin:
