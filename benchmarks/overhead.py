@@ -61,6 +61,14 @@ def async_loop(call: Callable[..., Any]) -> Callable[[], None]:
     return lambda: asyncio.run(main())
 
 
+def step_loop(call: Callable[[str], Any]) -> Callable[[], None]:
+    def run() -> None:
+        for _ in range(N):
+            call("q")
+
+    return run
+
+
 def answer(messages: list[Any], temperature: float = 0.0) -> str:
     return "Paris"
 
@@ -73,6 +81,14 @@ def with_block(messages: list[Any], temperature: float = 0.0) -> str:
     with hh.model_event(model="gpt-4o", messages=messages, temperature=temperature) as ev:
         ev.set_response("Paris")
     return "Paris"
+
+
+def lookup(query: str) -> list[str]:
+    return [query]
+
+
+def agent_step(query: str) -> list[str]:
+    return lookup(query)
 
 
 def measure() -> list[Row]:
@@ -107,6 +123,21 @@ def measure() -> list[Row]:
     def bare_block(messages: list[Any], temperature: float = 0.0) -> str:
         return "Paris"
 
+    # A chain step calling a tool: two nested events (two nested spans for OTel).
+    def otel_lookup(query: str) -> list[str]:
+        with tracer.start_as_current_span("lookup"):
+            return [query]
+
+    def otel_agent_step(query: str) -> list[str]:
+        with tracer.start_as_current_span("agent_step"):
+            return otel_lookup(query)
+
+    traced_lookup = hh.trace_tool(lookup)
+
+    @hh.trace_chain
+    def traced_agent_step(query: str) -> list[str]:
+        return traced_lookup(query)
+
     traced = hh.trace_model(model="gpt-4o")(answer)
     atraced = hh.trace_model(model="gpt-4o")(aanswer)
     gc.collect()
@@ -120,6 +151,8 @@ def measure() -> list[Row]:
         aotel = best_ns(async_loop(otel_aanswer), flush=False)
         otel_cm = best_ns(loop(otel_block), flush=False)
         bare_cm = best_ns(loop(bare_block), flush=False)
+        otel_steps = best_ns(step_loop(otel_agent_step), flush=False)
+        bare_steps = best_ns(step_loop(agent_step), flush=False)
         with collector_process() as url:
             _client.reset()  # start from defaults, whatever ran before
             hh.configure(
@@ -132,6 +165,7 @@ def measure() -> list[Row]:
             ours = best_ns(loop(traced))
             aours = best_ns(async_loop(atraced))
             ours_cm = best_ns(loop(with_block))
+            ours_steps = best_ns(step_loop(traced_agent_step))
             hh.configure(enabled=False)
             disabled = best_ns(loop(traced), flush=False)
             hh.shutdown(5)
@@ -153,6 +187,7 @@ def measure() -> list[Row]:
         row("@trace_model sync, overhead", ours, bare, otel),
         row("@trace_model async, overhead", aours, abare, aotel),
         row("with model_event, overhead", ours_cm, bare_cm, otel_cm),
+        row("@trace_chain -> @trace_tool (2 events)", ours_steps, bare_steps, otel_steps),
         flat("unconfigured, over bare call", unconfigured),
         flat("enabled=False, over bare call", disabled),
     ]
