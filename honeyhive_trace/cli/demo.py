@@ -20,7 +20,7 @@ from honeyhive_trace.cli._common import (
     port,
 )
 from honeyhive_trace.cli._fake_llm import fake_reply
-from honeyhive_trace.cli.events import print_tree
+from honeyhive_trace.cli._tree import print_tree
 from honeyhive_trace.collector import Collector, StoreError
 
 HELP = "trace a small fake agent into a local collector and show its trace"

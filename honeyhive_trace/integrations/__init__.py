@@ -16,7 +16,7 @@ modules behind them are imported on first use, never at ``import honeyhive_trace
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from honeyhive_trace._errors import Counters, ErrorGuard
 from honeyhive_trace._providers import (
@@ -144,17 +144,20 @@ def sdk_stream_factory(cls: type) -> StreamWrapper | None:
     """
     if not _may_be_builtin(cls):
         return None
-    return (_LOADED.get("_builtin") or _load_builtin()).stream_factory(cls)
+    factory = (_LOADED.get("_builtin") or _load_builtin()).stream_factory(cls)
+    return cast("StreamWrapper | None", factory)
 
 
 def _extract_builtin(value: Any) -> dict[str, Any] | None:
     """Recognise OpenAI and Anthropic responses, as SDK objects or dicts."""
-    return (_LOADED.get("_builtin") or _load_builtin()).extract(value)
+    fields = (_LOADED.get("_builtin") or _load_builtin()).extract(value)
+    return cast("dict[str, Any] | None", fields)
 
 
 def _assemble_builtin(chunks: list[Any]) -> dict[str, Any] | None:
     """Assemble streamed OpenAI chunks or Anthropic events into a response."""
-    return (_LOADED.get("_builtin") or _load_builtin()).assemble(chunks)
+    fields = (_LOADED.get("_builtin") or _load_builtin()).assemble(chunks)
+    return cast("dict[str, Any] | None", fields)
 
 
 class _Builtin:
