@@ -7,7 +7,7 @@ from typing import Any
 
 from honeyhive_trace import _shapes as shapes
 from honeyhive_trace._builders._args import bound_arguments, routed
-from honeyhive_trace._builders._model import event_metadata
+from honeyhive_trace._builders._model import event_metadata, identity
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import ErrorGuard
 from honeyhive_trace._providers import Registry
@@ -75,8 +75,6 @@ def build_step(ended: EndedCall, config: Config, providers: Registry, guard: Err
     error = fields.get("error")
     if error is None and ended.error is not None:
         error = ended.error
-    duration_ms = (ended.end_ns - ended.start_ns) / 1e6
-    start_ms = ended.wall_ns // 1_000_000
     source = fields.get("source") if shapes.given(fields.get("source")) else config.source
     project = fields.get("project") if shapes.given(fields.get("project")) else config.project
     event_name = fields.get("event_name")
@@ -86,13 +84,7 @@ def build_step(ended: EndedCall, config: Config, providers: Registry, guard: Err
         project=shapes.str_field(project),
         source=shapes.str_field(source) if shapes.given(source) else DEFAULT_SOURCE,
         event_name=shapes.str_field(event_name) if shapes.given(event_name) else spec.event_type,
-        duration=round(duration_ms, 3),
-        event_id=ended.event_id,
-        session_id=ended.session.session_id if ended.session is not None else None,
-        parent_id=ended.parent_id,
-        children_ids=ended.children_ids,
-        start_time=start_ms,
-        end_time=start_ms + round(duration_ms),
+        **identity(ended),
         error=shapes.error_text(error) if error is not None else None,
         inputs=shapes.obj(fields.get("inputs"), "inputs"),
         config=shapes.obj(fields.get("config"), "config"),

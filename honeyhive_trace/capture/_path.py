@@ -17,6 +17,7 @@ from honeyhive_trace import _shapes
 from honeyhive_trace._state import STATE, Recorder, recorder
 from honeyhive_trace.capture._handle import CURRENT_EVENT, NOOP_HANDLE, EventHandle
 from honeyhive_trace.capture._snapshot import CallSpec
+from honeyhive_trace.capture._updatable import given_fields
 from honeyhive_trace.capture._wrappers import AsyncWith
 from honeyhive_trace.exceptions import ConfigurationError
 
@@ -219,16 +220,7 @@ def event(
     Raises:
         ConfigurationError: *event_type* is not one of the three.
     """
-    given = {
-        k: v
-        for k, v in (
-            ("event_name", event_name),
-            ("inputs", inputs),
-            ("config", config),
-            ("metadata", metadata),
-        )
-        if v is not None
-    }
+    given = given_fields(event_name=event_name, inputs=inputs, config=config, metadata=metadata)
     given.update(fields)
     if event_type == "model":
         return EventScope(None, given)

@@ -26,7 +26,7 @@ import attrs
 from honeyhive_trace import _shapes
 from honeyhive_trace._state import Recorder, recorder
 from honeyhive_trace.capture._snapshot import UpdateCall
-from honeyhive_trace.capture._updatable import UPDATE_FIELDS, Updatable
+from honeyhive_trace.capture._updatable import UPDATE_FIELDS, Updatable, given_fields
 from honeyhive_trace.capture._wrappers import (
     AsyncWith,
     async_generator_wrapper,
@@ -347,16 +347,9 @@ def session(
     Returns:
         A reusable scope; each entry opens a session.
     """
-    fields = {
-        k: v
-        for k, v in (
-            ("inputs", inputs),
-            ("config", config),
-            ("metadata", metadata),
-            ("user_properties", user_properties),
-        )
-        if v is not None
-    }
+    fields = given_fields(
+        inputs=inputs, config=config, metadata=metadata, user_properties=user_properties
+    )
     return SessionScope(name, session_id, fields)
 
 
@@ -389,12 +382,13 @@ def enrich_session(
             level=logging.WARNING,
         )
         return
-    given = {
-        "outputs": outputs,
-        "metadata": metadata,
-        "metrics": metrics,
-        "feedback": feedback,
-        "config": config,
-        "user_properties": user_properties,
-    }
-    current.update(**{k: v for k, v in given.items() if v is not None})
+    current.update(
+        **given_fields(
+            outputs=outputs,
+            metadata=metadata,
+            metrics=metrics,
+            feedback=feedback,
+            config=config,
+            user_properties=user_properties,
+        )
+    )

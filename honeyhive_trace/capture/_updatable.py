@@ -12,12 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["UPDATE_FIELDS", "Updatable"]
+__all__ = ["UPDATE_FIELDS", "Updatable", "given_fields"]
 
 #: The fields an update (``PUT /events``) may carry, besides ``duration``.
 UPDATE_FIELDS = frozenset(
     {"outputs", "metadata", "metrics", "feedback", "config", "user_properties"}
 )
+
+
+def given_fields(**fields: Any) -> dict[str, Any]:
+    """The keyword arguments that were given (not None), e.g. of ``log_feedback``."""
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 class Updatable:

@@ -19,6 +19,7 @@ from honeyhive_trace._state import recorder
 from honeyhive_trace.capture._handle import CURRENT_EVENT, EventHandle
 from honeyhive_trace.capture._sessions import CURRENT_SESSION, Session
 from honeyhive_trace.capture._snapshot import UpdateCall
+from honeyhive_trace.capture._updatable import given_fields
 
 __all__ = ["log_feedback", "update_event"]
 
@@ -77,15 +78,14 @@ def update_event(
             raise_in_strict=False,
         )
         return
-    given = {
-        "outputs": outputs,
-        "metadata": metadata,
-        "metrics": metrics,
-        "feedback": feedback,
-        "config": config,
-        "user_properties": user_properties,
-    }
-    fields = {k: v for k, v in given.items() if v is not None}
+    fields = given_fields(
+        outputs=outputs,
+        metadata=metadata,
+        metrics=metrics,
+        feedback=feedback,
+        config=config,
+        user_properties=user_properties,
+    )
     if not fields and duration is None:
         client.guard.report(
             "update_event() called with nothing to update; ignored",

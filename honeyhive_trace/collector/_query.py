@@ -156,13 +156,7 @@ class EventQuery:
         error = _error_clause(self.has_error)
         if error is not None:
             clauses.append(error)
-        if self.since is not None:
-            clauses.append("start_time >= ?")
-            args.append(self.since)
-        if self.until is not None:
-            clauses.append("start_time < ?")
-            args.append(self.until)
-        return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+        return _where(clauses, args, self.since, self.until)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,13 +210,20 @@ class SessionQuery:
             clauses.append("(error_count > 0 OR (error IS NOT NULL AND error <> ''))")
         elif self.has_error is False:
             clauses.append("(error_count = 0 AND (error IS NULL OR error = ''))")
-        if self.since is not None:
-            clauses.append("start_time >= ?")
-            args.append(self.since)
-        if self.until is not None:
-            clauses.append("start_time < ?")
-            args.append(self.until)
-        return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+        return _where(clauses, args, self.since, self.until)
+
+
+def _where(
+    clauses: list[str], args: list[Any], since: float | None, until: float | None
+) -> tuple[str, list[Any]]:
+    """Add the time range to *clauses*; return the ``WHERE`` clause and its parameters."""
+    if since is not None:
+        clauses.append("start_time >= ?")
+        args.append(since)
+    if until is not None:
+        clauses.append("start_time < ?")
+        args.append(until)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
 _EVENT_PARAMS: dict[str, Callable[[str], Any]] = {
