@@ -22,7 +22,7 @@ import honeyhive_trace as hh
 from honeyhive_trace._wire import encode_event
 from honeyhive_trace.records import Record
 from tests._support.openapi import spec_errors
-from tests.test_properties import (
+from tests._support.properties import (
     ARGS,
     EXAMPLES,
     KINDS,
