@@ -241,7 +241,7 @@ class EventUpdate:
     duration: float | None = _optional(settable=False)
 
 
-#: Any record the library sends: what processors receive and return.
+#: Any record the library sends, which is what processors receive and return.
 Record: TypeAlias = Event | EventUpdate
 
 #: Fields of ``model_event`` that HoneyHive requires; always present on the wire.

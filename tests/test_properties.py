@@ -46,9 +46,6 @@ from hypothesis import strategies as st
 
 import honeyhive_trace as hh
 from honeyhive_trace.collector import Collector
-
-# The collector's validator is public only behind HTTP (a 400 naming the
-# fields); calling it in process keeps the bulk of the examples fast.
 from honeyhive_trace.processors import redact, truncate
 from tests._support.properties import (
     ARGS,

@@ -20,7 +20,7 @@ from honeyhive_trace.capture._ended import RawCall
 from honeyhive_trace.capture._sessions import CURRENT_SESSION, Session
 from honeyhive_trace.capture._snapshot import CallSpec, uuid4_text
 from honeyhive_trace.capture._updatable import Updatable
-from honeyhive_trace.records import ModelEvent, fields_with
+from honeyhive_trace.records import Event, ModelEvent, fields_with
 
 if TYPE_CHECKING:
     from honeyhive_trace._state import Recorder
@@ -102,8 +102,12 @@ class EventHandle(Updatable):
         return self._spec.event_type if self._spec is not None else "model"
 
     @property
-    def record(self) -> ModelEvent | None:
-        """The finished record, once built (after the event ended and was processed)."""
+    def record(self) -> Event | None:
+        """The finished record, once built (after the event ended and was processed).
+
+        A :class:`~honeyhive_trace.records.ModelEvent` for a model event, an
+        :class:`~honeyhive_trace.records.Event` for a tool or chain step.
+        """
         outcome: list[Any] | None = getattr(self, "_outcome", None)
         return outcome[0] if outcome is not None else None
 

@@ -118,7 +118,7 @@ class Session(Updatable):
 
     @property
     def event_id(self) -> str:
-        """The session's own event id: its ``session_id``."""
+        """The session's own event id, which is its ``session_id``."""
         return self.session_id
 
     def update(self, **fields: Any) -> None:
