@@ -182,11 +182,13 @@ class TestOrderUnderFailures:
         self, recorder: Recorder, against: Any
     ) -> None:
         against(mode="inline", inline_retry_budget=0.05)
-        recorder.fail_next(3)  # the session start, and its retries, only
+        recorder.down = True  # the session start, and its retries, are refused
         with hh.session(name="late-start"):
+            recorder.down = False  # from here on the server answers
             with hh.event("tool", event_name="first") as first:
                 pass
-        # The server answered the event's request? No: it was never sent ahead of the start.
+        assert 3 == hh.stats()["spooled"]  # the start, and the event and the end behind it
+        # The event was never sent ahead of its session's start, though the server answered.
         assert [] == [i for k, i in delivered(recorder) if k == "event"]
         assert hh.flush(timeout=10, include_spool=True)
         items = delivered(recorder)
@@ -252,3 +254,55 @@ class TestAgainstTheCollector:
         assert "update" == line["kind"]
         assert {"rating": 1} == line["update"]["feedback"]
         assert "404" in line["reason"]
+
+
+def tool_steps(n: int) -> list[str]:
+    ids = []
+    for i in range(n):
+        with hh.event("tool", event_name=f"step-{i}", inputs={"i": i}) as ev:
+            ev.set_outputs({"text": "x" * 100})
+        ids.append(ev.event_id)
+    return ids
+
+
+def step_batches(collector: Collector) -> list[int]:
+    return [
+        len(json.loads(r.body)["events"]) for r in collector.requests if r.path == "/events/batch"
+    ]
+
+
+class TestStepBatchesUnderFaults:
+    """The same guarantees as model events: 413 split, partial 500, dead letters."""
+
+    def test_413_splits_a_batch_of_steps(
+        self, configure: Any, collector: Collector, faults: Any
+    ) -> None:
+        faults.respond(413, times=1, path="/events/batch")
+        configure(mode="background", batch_size=8, flush_interval=60)
+        ids = tool_steps(8)
+        assert hh.flush(20)
+        assert [8, 4, 4] == step_batches(collector)
+        assert sorted(ids) == sorted(e["event_id"] for e in collector.events(event_type="tool"))
+
+    def test_a_partial_500_retries_only_the_unacknowledged_steps(
+        self, configure: Any, collector: Collector, faults: Any
+    ) -> None:
+        faults.partial(reject=2, path="/events/batch")
+        configure(mode="background", batch_size=5, flush_interval=60)
+        ids = tool_steps(5)
+        assert hh.flush(20)
+        assert [5, 2] == step_batches(collector)
+        assert sorted(ids) == sorted(e["event_id"] for e in collector.events(event_type="tool"))
+        assert 5 == hh.stats()["sent"]
+
+    def test_a_refused_step_is_dead_lettered_with_its_kind(
+        self, configure: Any, collector: Collector, faults: Any, spool_dir: Path
+    ) -> None:
+        faults.respond(400, body={"message": "bad event"}, times=1, path="/events")
+        configure()
+        [event_id] = tool_steps(1)
+        assert 1 == hh.stats()["rejected"]
+        [dead] = spool_dir.glob("*/dead-letter.jsonl")
+        [line] = [json.loads(x) for x in dead.read_text().splitlines()]
+        assert ("event", event_id) == (line["kind"], line["event"]["event_id"])
+        assert [] == spec_errors("POST", "/events", {"event": line["event"]})

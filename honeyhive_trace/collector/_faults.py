@@ -15,20 +15,17 @@ collector's server (``_server.py``) closes the connection without an answer.
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from honeyhive_trace.collector._decode import decode_envelope
-from honeyhive_trace.collector._validate import ValidationError, parse_batch
-from honeyhive_trace.collector._wsgi import BATCH_PATH, read_exactly, respond
+from honeyhive_trace.collector._partial import BATCHES, Captured, answer_partly
+from honeyhive_trace.collector._wsgi import BATCH_PATH, respond
 
 if TYPE_CHECKING:
-    from _typeshed import OptExcInfo
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 FaultKind = Literal["respond", "delay", "drop", "hang", "partial"]
@@ -192,22 +189,25 @@ class Faults:
         """
         self._add(Fault("hang"), times, path)
 
-    def partial(self, *, reject: int = 1, times: int | None = 1) -> None:
+    def partial(self, *, reject: int = 1, times: int | None = 1, path: str = BATCH_PATH) -> None:
         """Store all but the last ``reject`` events of a batch and answer 500 "partly created".
 
         The answer is ``{"event_ids": [stored ids], "errors": [...], "success": true}``, as
-        the API documents. The rule only matches ``POST /events/model/batch``.
+        the API documents.
 
         Args:
             reject: How many events at the end of each batch not to store, >= 1.
             times: How many batches to treat this way; None for all of them.
+            path: The batch endpoint: ``/events/model/batch`` or ``/events/batch``.
 
         Raises:
             ValueError: If an argument is out of range.
         """
         if isinstance(reject, bool) or reject < 1:
             raise ValueError(f"reject must be a positive integer, got {reject!r}")
-        self._add(Fault("partial", status=500, reject=reject), times, BATCH_PATH)
+        if path not in BATCHES:
+            raise ValueError(f"path must be one of {sorted(BATCHES)}, got {path!r}")
+        self._add(Fault("partial", status=500, reject=reject), times, path)
 
     def fail_rate(self, rate: float, *, status: int = 503, seed: int = 0) -> None:
         """Fail a random share of the requests that no scripted rule matched.
@@ -280,27 +280,6 @@ class Faults:
         return None
 
 
-class _Captured:
-    """A ``start_response`` that keeps the answer's status and headers for a layer."""
-
-    def __init__(self) -> None:
-        self.status = ""
-        self.headers: list[tuple[str, str]] = []
-
-    def __call__(
-        self,
-        status: str,
-        headers: list[tuple[str, str]],
-        exc_info: OptExcInfo | None = None,
-        /,
-    ) -> Callable[[bytes], object]:
-        self.status, self.headers = status, list(headers)
-        return self._write
-
-    def _write(self, data: bytes) -> None:
-        raise RuntimeError("the ingest endpoint does not use write()")
-
-
 class FaultLayer:
     """WSGI middleware that applies a :class:`Faults` script to the ingest requests it sees.
 
@@ -340,51 +319,10 @@ class FaultLayer:
         if fault.kind == "drop":
             if not fault.after_store:
                 raise ConnectionAbortedError("dropped by injected fault")
-            captured = _Captured()
+            captured = Captured()
             body = b"".join(self.app(environ, captured))
             if captured.status.startswith("200"):
                 raise ConnectionAbortedError("answer dropped by injected fault")
             start_response(captured.status, captured.headers)
             return [body]
-        return self._partial(environ, start_response, fault.reject)
-
-    def _partial(
-        self, environ: WSGIEnvironment, start_response: StartResponse, reject: int
-    ) -> Iterable[bytes]:
-        """Pass on the batch without its last ``reject`` events; answer 500 "partly created"."""
-        raw = read_exactly(environ, int(environ.get("CONTENT_LENGTH") or 0))
-        environ["wsgi.input"] = io.BytesIO(raw)
-        try:
-            body, texts = decode_envelope(raw, "model_events", many=True)
-            events = parse_batch(body)
-        except ValidationError:
-            return self.app(environ, start_response)  # the endpoint explains the 400
-        keep = max(0, len(events) - reject)
-        rejected = [
-            f"event {ev.get('event_id') or f'#{i}'}: rejected by injected fault"
-            for i, ev in enumerate(events[keep:], start=keep)
-        ]
-        stored: list[str] = []
-        if keep:
-            kept = (
-                texts[:keep]
-                if texts is not None
-                else [json.dumps(e, separators=(",", ":")) for e in events[:keep]]
-            )
-            parts = [
-                f"{json.dumps(name)}:{json.dumps(value)}"
-                for name, value in body.items()
-                if name != "model_events"
-            ]
-            parts.append('"model_events":[' + ",".join(kept) + "]")
-            shorter = ("{" + ",".join(parts) + "}").encode()
-            environ["wsgi.input"] = io.BytesIO(shorter)
-            environ["CONTENT_LENGTH"] = str(len(shorter))
-            captured = _Captured()
-            answer = b"".join(self.app(environ, captured))
-            if not captured.status.startswith("200"):
-                start_response(captured.status, captured.headers)
-                return [answer]
-            stored = json.loads(answer)["event_ids"]
-        payload = {"event_ids": stored, "errors": rejected, "success": True}
-        return respond(start_response, 500, json.dumps(payload).encode())
+        return answer_partly(self.app, environ, start_response, fault.reject)
