@@ -164,7 +164,7 @@ def check_sync() -> None:
         ev.set_cost(0.0001)
         ev.add_metadata(user_id="u-1")
         assert_type(ev.event_id, str)
-        assert_type(ev.record, ModelEvent | None)
+        assert_type(ev.record, Event | None)
     assert_type(hh.current_event(), hh.EventHandle | None)
     assert_type(hh.current_session(), hh.Session | None)
     with hh.session(name="chat") as current:
