@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 
 import honeyhive_trace as hh
+from honeyhive_trace._errors import Counters
 from honeyhive_trace.collector import Collector
+from honeyhive_trace.delivery import ledger as ledger_module
+from honeyhive_trace.delivery.ledger import Ledger
+from honeyhive_trace.delivery.protocol import Prepared
+from honeyhive_trace.delivery.spool import Spool
 from tests._support.openapi import spec_errors
 from tests._support.recorder import Recorder
 from tests._support.wire import API_KEY
@@ -306,3 +311,38 @@ class TestStepBatchesUnderFaults:
         [line] = [json.loads(x) for x in dead.read_text().splitlines()]
         assert ("event", event_id) == (line["kind"], line["event"]["event_id"])
         assert [] == spec_errors("POST", "/events", {"event": line["event"]})
+
+
+class TestHeldIds:
+    """The ledger's memory of spooled ids is bounded, and ordering still holds past it."""
+
+    def make_ledger(self, tmp_path: Path) -> Ledger:
+        return Ledger(Counters(), Spool(tmp_path, "dest", 10**8))
+
+    def item(self, key: str, after: str | None = None) -> Prepared:
+        return Prepared(key, json.dumps({"event_id": key}).encode(), "event", after)
+
+    def test_items_wait_behind_what_they_need_and_are_released_by_a_replay(
+        self, tmp_path: Path
+    ) -> None:
+        ledger = self.make_ledger(tmp_path)
+        ledger.spool_events([self.item("s1")], "test")
+        e1, e2, free = self.item("e1", "s1"), self.item("e2", "e1"), self.item("e3", "s9")
+        sendable, waiting = ledger.hold_back([e1, e2, free])
+        assert ([free], [e1, e2]) == (sendable, waiting)  # e2 needs e1, which now waits
+        ledger.release(["s1", "e1", "e2"])
+        assert ([e1, e2], []) == ledger.hold_back([e1, e2])
+
+    def test_past_the_bound_everything_that_needs_something_waits(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(ledger_module, "HELD_MAX", 2)
+        ledger = self.make_ledger(tmp_path)
+        ledger.spool_events([self.item(f"s{n}") for n in range(3)], "test")
+        needs, alone = self.item("e1", "unrelated"), self.item("e2")
+        assert ([alone], [needs]) == ledger.hold_back([needs, alone])
+        assert ledger._held == set()  # no ids kept past the bound
+        ledger.release(["s0"])  # one id released: still holding everything
+        assert ([alone], [needs]) == ledger.hold_back([needs, alone])
+        ledger.release([], everything=True)  # the spool is empty
+        assert ([needs, alone], []) == ledger.hold_back([needs, alone])

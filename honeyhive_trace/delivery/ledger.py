@@ -18,7 +18,12 @@ from honeyhive_trace._errors import Counters, logger
 from honeyhive_trace.delivery.protocol import Delivery, Prepared
 from honeyhive_trace.delivery.spool import Spool
 
-__all__ = ["Ledger"]
+__all__ = ["HELD_MAX", "Ledger"]
+
+#: Most ids of spooled items remembered (about 110 bytes each). Beyond, the
+#: ledger stops telling them apart and holds back every item that needs
+#: anything, until the spool is empty: ordering holds, memory stays bounded.
+HELD_MAX = 200_000
 
 
 class Ledger:
@@ -31,6 +36,8 @@ class Ledger:
         self.spool_dirty = True
         #: Ids of items this process spooled and has not replayed yet.
         self._held: set[str] = set()
+        #: Set when more ids were spooled than HELD_MAX: hold back all that need one.
+        self._hold_all = False
         self._held_lock = threading.Lock()
 
     def after_fork(self) -> None:
@@ -47,15 +54,16 @@ class Ledger:
             (sendable, held back), each in the order given.
         """
         with self._held_lock:
-            held = self._held
-            if not held:
+            held, hold_all = self._held, self._hold_all
+            if not held and not hold_all:
                 return events, []
             sendable: list[Prepared] = []
             waiting: list[Prepared] = []
             for event in events:
-                if event.after is not None and event.after in held:
+                if event.after is not None and (hold_all or event.after in held):
                     waiting.append(event)
-                    held.add(event.event_id)
+                    if not hold_all:
+                        held.add(event.event_id)
                 else:
                     sendable.append(event)
             return sendable, waiting
@@ -65,7 +73,8 @@ class Ledger:
         with self._held_lock:
             if everything:
                 self._held.clear()
-            else:
+                self._hold_all = False
+            elif not self._hold_all:
                 self._held.difference_update(ids)
 
     def settle(self, report: Delivery, reason: str) -> None:
@@ -91,7 +100,11 @@ class Ledger:
         if not events:
             return
         with self._held_lock:
-            self._held.update(e.event_id for e in events)
+            if not self._hold_all:
+                self._held.update(e.event_id for e in events)
+                if len(self._held) > HELD_MAX:
+                    self._held.clear()
+                    self._hold_all = True
         try:
             spooled, dropped = self.spool.write(events)
         except OSError as exc:
