@@ -20,12 +20,17 @@ from honeyhive_trace._version import __version__
 from honeyhive_trace.capture import (
     EventHandle,
     Session,
+    Thread,
+    ThreadPoolExecutor,
+    continue_trace,
+    copy_context_to,
     current_event,
     current_session,
     enrich_session,
     event,
     log_feedback,
     model_event,
+    propagation_headers,
     session,
     trace,
     trace_chain,
@@ -42,10 +47,14 @@ __all__ = [
     "HoneyHiveTraceError",
     "ModelEvent",
     "Session",
+    "Thread",
+    "ThreadPoolExecutor",
     "TracingError",
     "Usage",
     "__version__",
     "configure",
+    "continue_trace",
+    "copy_context_to",
     "current_event",
     "current_session",
     "enrich_session",
@@ -53,6 +62,7 @@ __all__ = [
     "flush",
     "log_feedback",
     "model_event",
+    "propagation_headers",
     "session",
     "shutdown",
     "stats",
@@ -90,6 +100,7 @@ def configure(
     spool_dir: str | os.PathLike[str] | None = None,
     spool_max_bytes: int | None = None,
     prices: Mapping[str, tuple[float, float]] | None = None,
+    propagate_threads: bool | None = None,
 ) -> None:
     """Configure tracing. Every argument is optional and falls back to the environment.
 
@@ -129,6 +140,10 @@ def configure(
             dropped, counted and logged.
         prices: USD per million (input, output) tokens by model, added to and
             overriding the shipped price table.
+        propagate_threads: make every ``ThreadPoolExecutor.submit`` and
+            ``threading.Thread.start`` of the process carry the caller's trace
+            context into the thread (``HH_PROPAGATE_THREADS``; off by default:
+            it patches those two methods; False restores them).
 
     Raises:
         ConfigurationError: a setting has a bad value; the message names it.

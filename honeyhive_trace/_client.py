@@ -22,7 +22,7 @@ from honeyhive_trace._config import Config, from_settings
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace._providers import Registry
 from honeyhive_trace._state import STATE, swap
-from honeyhive_trace.capture import Session, SessionCall, Submitted
+from honeyhive_trace.capture import Session, SessionCall, Submitted, propagate_threads
 from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.integrations import DEFAULT
 
@@ -205,6 +205,7 @@ def resolve_client() -> Client:
             logger.info(
                 "honeyhive_trace: not configured (no HH_API_KEY or HH_API_URL); tracing is off"
             )
+        propagate_threads(config.propagate_threads)
         client = STATE.client = Client(config)
         return client
 
@@ -221,10 +222,14 @@ def configure(**settings: Any) -> Client:
         merged = {**STATE.settings, **{k: v for k, v in settings.items() if v is not None}}
         config = from_settings(merged, os.environ)
         old: Client | None = STATE.client
+        propagate_threads(config.propagate_threads)
         if (
             old is not None
             and not old.closed
-            and attrs.evolve(old.config, enabled=config.enabled) == config
+            and attrs.evolve(
+                old.config, enabled=config.enabled, propagate_threads=config.propagate_threads
+            )
+            == config
         ):
             # Only `enabled` changed: flip it in place, keep the worker and queue.
             old.config = config

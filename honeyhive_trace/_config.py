@@ -189,6 +189,7 @@ class Config:
     spool_dir: Path | None = setting(None, _check_path, "HH_SPOOL_DIR")
     spool_max_bytes: int = setting(256 * 1024 * 1024, _count)
     prices: Mapping[str, tuple[float, float]] = setting(attrs.Factory(dict), _check_prices)
+    propagate_threads: bool = setting(False, _check_bool, "HH_PROPAGATE_THREADS")
     #: True when the server URL was given (argument or environment), not defaulted.
     server_url_given: bool = attrs.field(default=False)
 

@@ -32,6 +32,13 @@ from honeyhive_trace.capture._path import (
     snapshot_kwargs,
     start,
 )
+from honeyhive_trace.capture._propagation import (
+    RemoteParent,
+    TraceScope,
+    continue_trace,
+    parse_headers,
+    propagation_headers,
+)
 from honeyhive_trace.capture._sessions import (
     CURRENT_SESSION,
     Session,
@@ -42,6 +49,12 @@ from honeyhive_trace.capture._sessions import (
     session,
 )
 from honeyhive_trace.capture._snapshot import CallSpec, UpdateCall, uuid4_text
+from honeyhive_trace.capture._threads import (
+    Thread,
+    ThreadPoolExecutor,
+    copy_context_to,
+    propagate_threads,
+)
 from honeyhive_trace.capture._updatable import UPDATE_FIELDS
 from honeyhive_trace.capture._updates import log_feedback, update_event
 
@@ -58,11 +71,17 @@ __all__ = [
     "EventHandle",
     "EventScope",
     "RawCall",
+    "RemoteParent",
     "Session",
     "SessionCall",
     "SessionScope",
+    "Thread",
+    "ThreadPoolExecutor",
     "Submitted",
+    "TraceScope",
     "UpdateCall",
+    "continue_trace",
+    "copy_context_to",
     "current_event",
     "current_session",
     "end",
@@ -73,6 +92,9 @@ __all__ = [
     "log_feedback",
     "model_event",
     "named",
+    "parse_headers",
+    "propagate_threads",
+    "propagation_headers",
     "recorder",
     "session",
     "snapshot_kwargs",

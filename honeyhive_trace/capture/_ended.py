@@ -35,8 +35,8 @@ class EndedCall(NamedTuple):
     kwargs: dict[str, Any]
     #: 128 random bits: the event id, formatted on the worker.
     bits: int
-    #: The enclosing event's bits, or None at the root.
-    parent_bits: int | None
+    #: The enclosing event's bits (its id, for a remote parent), or None at the root.
+    parent_bits: int | str | None
     session: Session | None
     wall_ns: int
     start_ns: int
@@ -67,8 +67,10 @@ class EndedCall(NamedTuple):
     @property
     def parent_id(self) -> str | None:
         """The enclosing event's id; at the top of a session, the session's; else None."""
-        if self.parent_bits is not None:
-            return uuid4_text(self.parent_bits)
+        bits = self.parent_bits
+        if bits is not None:
+            # A remote parent (a continued trace) is its id as it came.
+            return bits if isinstance(bits, str) else uuid4_text(bits)
         return self.session.session_id if self.session is not None else None
 
     @property

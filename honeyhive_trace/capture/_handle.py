@@ -49,6 +49,9 @@ class EventHandle(Updatable):
     warning (use :func:`~honeyhive_trace.update_event` then).
     """
 
+    #: True for the stand-in of a parent in another process (``RemoteParent``).
+    _remote = False
+
     __slots__ = (
         "_client",
         "_spec",
@@ -303,5 +306,10 @@ _current_event = CURRENT_EVENT.get  # bound once: read in every EventHandle()
 
 
 def current_event() -> EventHandle | None:
-    """Return the live handle of the innermost event, or ``None`` outside any."""
-    return CURRENT_EVENT.get()
+    """Return the live handle of the innermost event, or ``None`` outside any.
+
+    A remote parent (inside :func:`~honeyhive_trace.continue_trace`) is not
+    an event of this process: there it is ``None`` until an event starts.
+    """
+    handle = CURRENT_EVENT.get()
+    return None if handle is None or handle._remote else handle
