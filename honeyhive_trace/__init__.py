@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 from honeyhive_trace import _client
+from honeyhive_trace._serverless import flush_after
 from honeyhive_trace._version import __version__
 from honeyhive_trace.capture import (
     EventHandle,
@@ -60,6 +61,7 @@ __all__ = [
     "enrich_session",
     "event",
     "flush",
+    "flush_after",
     "log_feedback",
     "model_event",
     "propagation_headers",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 from collections import OrderedDict
 from time import time_ns
@@ -170,6 +171,13 @@ class Client:
             return True
         return bool(self.dispatcher.flush(timeout, include_spool))
 
+    def flush_or_spool(self, timeout: float | None = None) -> bool:
+        """Flush within *timeout*, then spool what is left (see ``flush_after``)."""
+        flush_or_spool = getattr(self.dispatcher, "flush_or_spool", None)
+        if flush_or_spool is None:
+            return self.flush(timeout)
+        return bool(flush_or_spool(timeout))
+
     def shutdown(self, timeout: float | None = None) -> bool:
         """See :func:`honeyhive_trace.shutdown`."""
         self.recording = False
@@ -300,8 +308,29 @@ def _after_fork_in_child() -> None:
         client.after_fork()
 
 
+# A multiprocessing child (a Process, a fork pool's worker) ends with os._exit,
+# which skips atexit; it runs multiprocessing's finalizers first. The child
+# clears the finalizers it inherits, then runs its "after fork" hooks: the
+# finalizer is registered from one of those. Only if multiprocessing is in use.
+
+
+def _before_fork() -> None:
+    util = sys.modules.get("multiprocessing.util")
+    client = STATE.client
+    if util is not None and client is not None and not client.closed:
+        if not getattr(client, "_multiprocessing_hooked", False):
+            util.register_after_fork(client, _flush_when_the_child_exits)
+            client._multiprocessing_hooked = True
+
+
+def _flush_when_the_child_exits(client: Client) -> None:
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util.Finalize(None, _at_exit, exitpriority=100)
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 STATE.resolve = resolve_client

@@ -12,7 +12,18 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["APP_NAME", "is_loopback", "user_cache_dir", "user_data_dir"]
+__all__ = [
+    "APP_NAME",
+    "LAMBDA_ENV",
+    "default_spool_dir",
+    "is_loopback",
+    "on_lambda",
+    "user_cache_dir",
+    "user_data_dir",
+]
+
+#: Set by AWS Lambda in every function's environment.
+LAMBDA_ENV = "AWS_LAMBDA_FUNCTION_NAME"
 
 APP_NAME = "honeyhive-trace"
 
@@ -70,6 +81,23 @@ def user_cache_dir() -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Caches" / APP_NAME
     return (_env_dir("XDG_CACHE_HOME") or Path.home() / ".cache") / APP_NAME
+
+
+def on_lambda() -> bool:
+    """Whether this process runs in an AWS Lambda function."""
+    return bool(os.environ.get(LAMBDA_ENV))
+
+
+def default_spool_dir() -> Path:
+    """Where undelivered events go when no ``spool_dir`` is configured.
+
+    The user's cache directory; on AWS Lambda, where only ``/tmp`` is
+    writable (and survives between invocations of a warm instance),
+    ``/tmp/honeyhive-trace/spool``.
+    """
+    if on_lambda():
+        return Path("/tmp") / APP_NAME / "spool"
+    return user_cache_dir() / "spool"
 
 
 def is_loopback(host: str) -> bool:

@@ -41,6 +41,7 @@ PUBLIC: dict[str, list[str]] = {
         "enrich_session",
         "event",
         "flush",
+        "flush_after",
         "log_feedback",
         "model_event",
         "propagation_headers",

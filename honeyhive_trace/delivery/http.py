@@ -87,6 +87,10 @@ class HttpTransport:
         """Stop waiting between retries; pending deliveries give up at once."""
         self._abort.set()
 
+    def resume(self) -> None:
+        """Deliver again after :meth:`abort` (the dispatcher goes on running)."""
+        self._abort.clear()
+
     def _send(self, method: str, path: str, data: bytes) -> _Reply:
         response = self._session.request(
             method, self._base + path, data=data, timeout=self._timeout

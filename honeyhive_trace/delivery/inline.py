@@ -66,6 +66,10 @@ class InlineDispatcher:
                 break
         return not spool.holds_events()
 
+    def flush_or_spool(self, timeout: float | None = None) -> bool:
+        """Nothing waits in inline mode: everything was delivered or spooled when it ended."""
+        return True
+
     def shutdown(self, timeout: float | None = None) -> bool:
         """Close the transport."""
         self._sender.transport.close()

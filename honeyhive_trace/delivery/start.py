@@ -17,7 +17,7 @@ from honeyhive_trace.delivery.pipeline import Pipeline
 from honeyhive_trace.delivery.sender import Sender
 from honeyhive_trace.delivery.spool import Spool, destination_key
 from honeyhive_trace.delivery.worker import BackgroundDispatcher
-from honeyhive_trace.locations import user_cache_dir
+from honeyhive_trace.locations import default_spool_dir
 
 __all__ = ["start_http_delivery"]
 
@@ -31,7 +31,7 @@ def start_http_delivery(
         The pipeline, the sender (transport, ledger, spool) and the running dispatcher.
     """
     pipeline = Pipeline(config, guard, counters, providers)
-    root = config.spool_dir or (user_cache_dir() / "spool")
+    root = config.spool_dir or default_spool_dir()
     spool = Spool(root, destination_key(config.server_url, config.api_key), config.spool_max_bytes)
     sender = Sender(config, HttpTransport(config), Ledger(counters, spool))
     if config.mode == "inline":

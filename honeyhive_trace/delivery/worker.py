@@ -1,16 +1,15 @@
 """Background mode: the caller appends; a worker prepares, a sender posts.
 
-The caller's thread only appends the :class:`~honeyhive_trace.capture.Call`
-to a deque (or, when the queue is full, to an overflow deque the worker spools;
-beyond :data:`OVERFLOW_BATCHES` spool batches the event is dropped, counted and logged). The worker
-takes batches and runs the :class:`~.pipeline.Pipeline` (build, processors,
-encode); the sender thread posts each prepared batch through the
-:class:`~.sender.Sender`, settles the outcome, and replays the spool when the
-server answers. Two threads because ``benchmarks/throughput.py`` shows it pays:
-with one, preparing a batch (about 22 us an event) and waiting for the server
-add up (18,600 events/s measured); overlapped, with the worker yielding every
-:data:`PREPARE_SLICE` events, about 22,000. The hand-off holds one batch, so the
-worker is never more than one batch ahead.
+The caller's thread only appends to a deque (when it is full, to an overflow
+the worker spools; beyond :data:`OVERFLOW_BATCHES` spool batches an event is
+dropped, counted and logged). The worker runs the :class:`~.pipeline.Pipeline`
+on batches; the sender thread posts each through the :class:`~.sender.Sender`,
+settles the outcome, and replays the spool when the server answers. Two
+threads because ``benchmarks/throughput.py`` shows it pays: with one,
+preparing a batch (about 22 us an event) and waiting for the server add up
+(18,600 events/s measured); overlapped, with the worker yielding every
+:data:`PREPARE_SLICE` events, about 22,000. The hand-off holds one batch, so
+the worker is never more than one batch ahead.
 
 ``flush()`` needs no marker in the queue: the worker counts the calls it took
 and settled, and a flush waits until everything enqueued before it is settled.
@@ -76,6 +75,8 @@ class BackgroundDispatcher:
         self._taken = 0
         self._settled = 0
         self._inflight: tuple[list[Call], list[Prepared]] | None = None
+        #: True while the worker prepares a batch it has taken from the queue.
+        self._preparing = False
         # Worker -> sender: a prepared batch, or None to stop.
         self._handoff: queue.Queue[tuple[list[Call], list[Prepared]] | None] = queue.Queue(
             maxsize=1
@@ -179,39 +180,7 @@ class BackgroundDispatcher:
         self._stopping = True
         delivered = self.flush(timeout)
         if not delivered:
-            self._sender.transport.abort()
-            with self._lock:
-                left: list[Prepared] = []
-                calls: list[Call] = []
-                handed = 0
-                stop_sender = False
-                if self._inflight is not None:
-                    left = self._inflight[1]
-                    self._inflight = None
-                while True:  # a prepared batch the sender has not taken yet
-                    try:
-                        waiting = self._handoff.get_nowait()
-                    except queue.Empty:
-                        break
-                    if waiting is None:
-                        stop_sender = True  # the worker's stop signal: passed on below
-                    else:
-                        left += waiting[1]
-                        handed += len(waiting[0])
-                while self._queue:
-                    calls.append(named(self._queue.popleft()))
-                while self._overflow:
-                    calls.append(named(self._overflow.popleft()))
-            left += self._pipeline.prepare(calls)
-            if left:
-                logger.warning(
-                    "honeyhive_trace: %d event(s) not delivered before shutdown; spooling them",
-                    len(left),
-                )
-                self._sender.ledger.spool_events(left, "shutdown")
-            self._settle(handed)
-            if stop_sender:
-                self._handoff.put(None)
+            self._take_over("shutdown")
         self._wake.set()
         thread = self._thread
         if delivered and thread is not None and thread is not threading.current_thread():
@@ -226,6 +195,64 @@ class BackgroundDispatcher:
             self._after_shutdown(ended)
         self._sender.transport.close()
         return delivered
+
+    def flush_or_spool(self, timeout: float | None = None) -> bool:
+        """Flush within *timeout*, then spool what is still pending; keep running.
+
+        Afterwards nothing submitted before is only in memory (what was being
+        sent may reach the server too: it keeps one copy of an event id).
+        Returns True when everything was delivered in time.
+        """
+        if self.flush(timeout):
+            return True
+        self._take_over("flush deadline")
+        self._sender.transport.resume()
+        self._wake.set()
+        return False
+
+    def _take_over(self, reason: str) -> None:
+        """Spool everything not delivered yet: in flight, handed over, being prepared, queued."""
+        self._sender.transport.abort()
+        left: list[Prepared] = []
+        calls: list[Call] = []
+        handed = 0
+        stop_sender = False
+        deadline = time.monotonic() + 1.0
+        with self._lock:
+            if self._inflight is not None:  # settled here; the sender lets go of it
+                left = self._inflight[1]
+                handed = len(self._inflight[0])
+                self._inflight = None
+            while True:
+                while True:  # a prepared batch the sender has not taken yet
+                    try:
+                        waiting = self._handoff.get_nowait()
+                    except queue.Empty:
+                        break
+                    if waiting is None:
+                        stop_sender = True  # the worker's stop signal: passed on below
+                    else:
+                        left += waiting[1]
+                        handed += len(waiting[0])
+                # A batch the worker is preparing reaches the hand-off in milliseconds.
+                if not self._preparing or _left(deadline) == 0:
+                    break
+                self._progress.wait(_left(deadline))
+            while self._queue:
+                calls.append(named(self._queue.popleft()))
+            while self._overflow:
+                calls.append(named(self._overflow.popleft()))
+        left += self._pipeline.prepare(calls)
+        if left:
+            logger.warning(
+                "honeyhive_trace: %d event(s) not delivered before the %s; spooling them",
+                len(left),
+                reason,
+            )
+            self._sender.ledger.spool_events(left, reason)
+        self._settle(handed)
+        if stop_sender:
+            self._handoff.put(None)
 
     def pending(self) -> int:
         """Events queued, being prepared or being sent right now."""
@@ -301,6 +328,7 @@ class BackgroundDispatcher:
 
     def _prepare_one_batch(self) -> None:
         calls = self._take(self._queue, self._batch_size)
+        self._preparing = True
         try:
             events: list[Prepared] = []
             for start in range(0, len(calls), PREPARE_SLICE):
@@ -310,8 +338,15 @@ class BackgroundDispatcher:
             self._counters.add("dropped_internal_error", len(calls))
             self._guard.report("could not prepare a batch", exc, raise_in_strict=False)
             self._settle(len(calls))
+            self._prepared()
             return
         self._handoff.put((calls, events))  # waits while the sender holds one already
+        self._prepared()
+
+    def _prepared(self) -> None:
+        with self._lock:
+            self._preparing = False
+            self._progress.notify_all()
 
     # -- the sender thread -------------------------------------------------------
 
@@ -323,29 +358,31 @@ class BackgroundDispatcher:
             self._guarded(lambda: self._send(*batch))  # noqa: B023 - called at once
 
     def _send(self, calls: list[Call], events: list[Prepared]) -> None:
+        with self._lock:
+            self._inflight = (calls, events)
+        mine = True  # False once _take_over() spooled (and settled) the batch
         try:
-            with self._lock:
-                self._inflight = (calls, events)
             report = self._sender.deliver(events, self._sender.config.retry_budget)
             with self._lock:
                 mine = self._inflight is not None
                 self._inflight = None
             if not mine:
-                return  # shutdown() took this batch over and spooled it
+                return
             if self._sender.settle(calls, report) and self._sender.ledger.spool_dirty:
-                # The server answers again: send what piled up while it did not,
-                # a file at a time between live batches; the worker goes on with
-                # the rest once it is idle.
+                # The server answers again: replay a file between live batches
+                # (the worker goes on with the rest once idle).
                 if self._sender.replay_spool(REPLAY_BUDGET, max_files=REPLAY_FILES_PER_BATCH):
                     self._wake.set()
         except Exception as exc:  # a bug must not lose the batch: spool it
             self._guard.report("delivery failed", exc, raise_in_strict=False)
             with self._lock:
                 held, self._inflight = self._inflight, None
+            mine = held is not None
             if held is not None:
                 self._sender.ledger.spool_events(held[1], "internal_error")
         finally:
-            self._settle(len(calls))
+            if mine:
+                self._settle(len(calls))
 
     def after_fork(self) -> None:
         """In a forked child: an empty queue and a fresh thread and locks.
