@@ -42,6 +42,21 @@ class TestExecutors:
         [fan_out] = events.find(event_name="fan-out")
         assert sorted(c.event_id for c in children) == sorted(fan_out.children_ids or [])
 
+    def test_the_collector_receives_the_pools_tree(self, configure: Any, collector: Any) -> None:
+        configure(mode="background", batch_size=500)
+        with hh.session(name="batch") as s:
+            with hh.event("chain", event_name="fan-out") as parent:
+                with hh.ThreadPoolExecutor(max_workers=8) as pool:
+                    assert 1000 == len(list(pool.map(work, range(1000))))
+        assert hh.flush(30)
+        detail = collector.session(s.session_id)
+        tools = [e for e in detail["events"] if e["event_type"] == "tool"]
+        assert 1000 == len(tools)
+        assert {parent.event_id} == {e["parent_id"] for e in tools}
+        [chain] = [e for e in detail["events"] if e["event_name"] == "fan-out"]
+        assert sorted(e["event_id"] for e in tools) == sorted(chain["children_ids"])
+        assert detail["session"]["started"]
+
     def test_50_threads_each_under_their_own_parent(self) -> None:
         def branch(n: int) -> None:
             with hh.event("chain", event_name=f"branch-{n}"):
