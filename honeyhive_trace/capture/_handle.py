@@ -308,7 +308,7 @@ _current_event = CURRENT_EVENT.get  # bound once: read in every EventHandle()
 def current_event() -> EventHandle | None:
     """Return the live handle of the innermost event, or ``None`` outside any.
 
-    A remote parent (inside :func:`~honeyhive_trace.continue_trace`) is not
+    A remote parent (inside ``continue_trace()``) is not
     an event of this process: there it is ``None`` until an event starts.
     """
     handle = CURRENT_EVENT.get()
