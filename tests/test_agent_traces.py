@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import random
 import sys
 import threading
 import traceback
@@ -489,3 +490,17 @@ def test_task_groups_keep_the_tree() -> None:
         asyncio.run(root())
     chain = events.one(event_type="chain")
     assert 3 == len(events.children(chain)) == len(chain.children_ids or [])
+
+
+def test_tracing_leaves_the_applications_random_sequence_alone() -> None:
+    @hh.trace_tool
+    def roll() -> float:
+        return random.random()
+
+    random.seed(1234)
+    plain = [random.random() for _ in range(5)]
+    random.seed(1234)
+    with capture_events() as events:
+        traced = [roll() for _ in range(5)]
+        hh.log_feedback(events[0].event_id, {"rating": 1})
+    assert plain == traced  # event ids come from the library's own generator

@@ -48,7 +48,7 @@ from honeyhive_trace.capture._sessions import (
     enrich_session,
     session,
 )
-from honeyhive_trace.capture._snapshot import CallSpec, UpdateCall, uuid4_text
+from honeyhive_trace.capture._snapshot import RNG, CallSpec, UpdateCall, random_bits, uuid4_text
 from honeyhive_trace.capture._threads import (
     Thread,
     ThreadPoolExecutor,
@@ -62,6 +62,7 @@ __all__ = [
     "CURRENT_EVENT",
     "CURRENT_SESSION",
     "NOOP_HANDLE",
+    "RNG",
     "Call",
     "SETTABLE_FIELDS",
     "STEP_SPECS",
@@ -94,6 +95,7 @@ __all__ = [
     "named",
     "parse_headers",
     "propagate_threads",
+    "random_bits",
     "propagation_headers",
     "recorder",
     "session",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextvars import ContextVar
-from random import getrandbits
 from time import perf_counter_ns, time_ns
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,7 @@ from honeyhive_trace import _shapes
 from honeyhive_trace._errors import logger
 from honeyhive_trace.capture._ended import RawCall
 from honeyhive_trace.capture._sessions import CURRENT_SESSION, Session
-from honeyhive_trace.capture._snapshot import CallSpec, uuid4_text
+from honeyhive_trace.capture._snapshot import CallSpec, random_bits, uuid4_text
 from honeyhive_trace.capture._updatable import Updatable
 from honeyhive_trace.records import Event, ModelEvent, fields_with
 
@@ -88,7 +87,7 @@ class EventHandle(Updatable):
         self._parent: EventHandle | None = _current_event()
         self._children: list[int] | None = None
         self._session: Session | None = _current_session()
-        self._bits: int = getrandbits(128)
+        self._bits: int = random_bits(128)
         self._updates: dict[str, Any] | None = None
         self._chunks: list[Any] | None = None
         self._done = False

@@ -10,12 +10,23 @@ event that was already created. (An ended event is an
 from __future__ import annotations
 
 import inspect
+import os
+import random
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-__all__ = ["CallSpec", "UpdateCall", "uuid4_text"]
+__all__ = ["RNG", "CallSpec", "UpdateCall", "random_bits", "uuid4_text"]
+
+#: The library's own random numbers (event ids, retry jitter). Drawing from the
+#: global ``random`` would change the sequence an application seeded for itself.
+#: Reseeded in a forked child, as the global one is, so that parent and child
+#: never make the same ids.
+RNG = random.Random()
+random_bits = RNG.getrandbits
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=RNG.seed)
 
 
 def uuid4_text(bits: int) -> str:

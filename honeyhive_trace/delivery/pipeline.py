@@ -12,14 +12,20 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from random import getrandbits
 
 from honeyhive_trace._builders import build_record
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace._providers import Registry
 from honeyhive_trace._wire import encode_event
-from honeyhive_trace.capture import Call, EndedCall, SessionCall, UpdateCall, uuid4_text
+from honeyhive_trace.capture import (
+    Call,
+    EndedCall,
+    SessionCall,
+    UpdateCall,
+    random_bits,
+    uuid4_text,
+)
 from honeyhive_trace.delivery.protocol import Prepared, kind_of
 from honeyhive_trace.exceptions import TracingError
 from honeyhive_trace.records import Event, EventUpdate, Record
@@ -144,7 +150,7 @@ def _prepared(record: Record, data: bytes) -> Prepared:
     kind = kind_of(record)
     if isinstance(record, EventUpdate):
         # An update has no id of its own on the wire; it needs its event first.
-        return Prepared(uuid4_text(getrandbits(128)), data, kind, record.event_id)
+        return Prepared(uuid4_text(random_bits(128)), data, kind, record.event_id)
     assert isinstance(record, Event)
     after = record.session_id if kind != "session" else None
     return Prepared(record.event_id, data, kind, after)

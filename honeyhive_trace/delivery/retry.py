@@ -7,8 +7,9 @@ server's ``Retry-After`` (delay seconds or an HTTP date) when it gives one.
 from __future__ import annotations
 
 import email.utils
-import random
 import time
+
+from honeyhive_trace.capture import RNG
 
 __all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "RETRY_STATUSES", "backoff", "retry_after_seconds"]
 
@@ -22,7 +23,7 @@ BACKOFF_CAP = 8.0
 
 def backoff(attempt: int) -> float:
     """Seconds to wait before retry number *attempt* (0-based): full jitter."""
-    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt)))
+    return RNG.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt)))
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
