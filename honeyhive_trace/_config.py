@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from honeyhive_trace.exceptions import ConfigurationError
-from honeyhive_trace.locations import is_loopback
+from honeyhive_trace.locations import LAMBDA_ENV, is_loopback
 
 __all__ = ["Config", "from_settings", "ENV_VARS", "SETTINGS", "DEFAULT_SERVER_URL"]
 
@@ -243,6 +243,12 @@ def from_settings(settings: Mapping[str, Any], environ: Mapping[str, str]) -> Co
             values[name] = meta[_CHECK](name, value)
     if "server_url" in values:
         values["server_url_given"] = True
+    if "mode" not in values and environ.get(LAMBDA_ENV):
+        # On AWS Lambda the process is frozen once the handler returns: by
+        # default each event is delivered (or spooled to /tmp) before the
+        # traced call returns, within inline_retry_budget. Background mode
+        # with @flush_after sends one batch per invocation instead.
+        values["mode"] = "inline"
     config = Config(**values)
     _check_transport_security(config)
     return config

@@ -136,6 +136,25 @@ class TestFlushAfter:
     def test_unconfigured_it_is_a_plain_call(self) -> None:
         assert 4 == flushed_square(2)
 
+    def test_on_lambda_the_default_mode_leaves_nothing_in_memory(
+        self,
+        collector: Collector,
+        faults: Faults,
+        spool_dir: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "my-function")
+        hh.configure(server_url=collector.url, spool_dir=spool_dir, inline_retry_budget=0.2)
+        assert "inline" == hh._client.STATE.client.config.mode  # type: ignore[attr-defined]
+        square(2)  # delivered before the call returned
+        assert 1 == collector.count()
+        faults.respond(503, times=None)
+        square(3)  # the server fails: spooled before the call returned, within the budget
+        assert 1 == hh.stats()["spooled"]
+        faults.clear()
+        hh.configure(mode="background")  # an explicit mode is kept
+        assert "background" == hh._client.STATE.client.config.mode  # type: ignore[attr-defined]
+
     def test_on_lambda_the_spool_is_in_tmp(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
         assert Path("/tmp/honeyhive-trace/spool") != default_spool_dir()
