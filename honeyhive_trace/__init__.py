@@ -117,7 +117,9 @@ def configure(
         enabled: False turns every traced call into a plain call
             (``HH_TRACING_ENABLED=false``); checked on every call.
         mode: ``"background"`` (default; a worker thread sends batches) or
-            ``"inline"`` (sent when each event ends) (``HH_TRACE_MODE``).
+            ``"inline"`` (sent when each event ends) (``HH_TRACE_MODE``); on AWS
+            Lambda the default is ``"inline"``, so that nothing is only in memory
+            when the process is frozen.
         processors: functions run on each finished record (events of every
             type, session starts, updates), in order, on the worker; each
             returns the record (possibly changed) or None to drop it.
