@@ -117,6 +117,8 @@ class Client:
             self.config, self.providers, self.guard, self.counters
         )
         self._install(dispatcher)
+        if _in_multiprocessing_child():  # spawned: no fork hook ran for this client
+            _flush_when_the_child_exits()
 
     def submit(self, ended: Submitted) -> None:
         """Accept an ended event (replaced by the dispatcher's when recording)."""
@@ -290,7 +292,7 @@ def reset() -> None:
 
 def _at_exit() -> None:
     client = STATE.client
-    if client is None or client.dispatcher is None:
+    if client is None or client.dispatcher is None or client.closed:
         return
     try:
         client.shutdown(timeout=client.config.exit_timeout)
@@ -308,25 +310,38 @@ def _after_fork_in_child() -> None:
         client.after_fork()
 
 
-# A multiprocessing child (a Process, a fork pool's worker) ends with os._exit,
-# which skips atexit; it runs multiprocessing's finalizers first. The child
-# clears the finalizers it inherits, then runs its "after fork" hooks: the
-# finalizer is registered from one of those. Only if multiprocessing is in use.
+# A multiprocessing child (a Process, a pool's worker; fork, spawn or forkserver)
+# ends with os._exit, which skips atexit; it runs multiprocessing's finalizers
+# first. A forked child clears the finalizers it inherits, then runs its "after
+# fork" hooks: the finalizer is registered from one of those, for a client the
+# parent had. A child that builds its client itself registers it then
+# (Client._start_delivery). Only where multiprocessing is in use.
+
+
+class _ForkHook:
+    """A weak-referenceable key for multiprocessing's after-fork registry."""
+
+
+_FORK_HOOK = _ForkHook()
+_hooked: list[bool] = []
 
 
 def _before_fork() -> None:
     util = sys.modules.get("multiprocessing.util")
-    client = STATE.client
-    if util is not None and client is not None and not client.closed:
-        if not getattr(client, "_multiprocessing_hooked", False):
-            util.register_after_fork(client, _flush_when_the_child_exits)
-            client._multiprocessing_hooked = True
+    if util is not None and not _hooked:
+        util.register_after_fork(_FORK_HOOK, _flush_when_the_child_exits)
+        _hooked.append(True)
 
 
-def _flush_when_the_child_exits(client: Client) -> None:
+def _flush_when_the_child_exits(_: object = None) -> None:
     util = sys.modules.get("multiprocessing.util")
     if util is not None:
         util.Finalize(None, _at_exit, exitpriority=100)
+
+
+def _in_multiprocessing_child() -> bool:
+    process = sys.modules.get("multiprocessing.process")
+    return process is not None and process.parent_process() is not None
 
 
 if hasattr(os, "register_at_fork"):

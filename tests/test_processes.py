@@ -76,6 +76,36 @@ class TestForkedChildren:
         [event] = collector.events(event_type="tool")
         assert 7 == event["inputs"]["n"]
 
+    @pytest.mark.parametrize(
+        "method",
+        [
+            m
+            for m in ("fork", "forkserver", "spawn")
+            if m in multiprocessing.get_all_start_methods()
+        ],
+    )
+    def test_children_configured_from_the_environment_deliver_at_exit(
+        self,
+        method: str,
+        collector: Collector,
+        spool_dir: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        # The parent traces nothing and has no client when it starts the pool.
+        monkeypatch.setenv("HH_API_URL", collector.url)
+        monkeypatch.setenv("HH_API_KEY", "hh-test-key")
+        monkeypatch.setenv("HH_SPOOL_DIR", str(spool_dir))
+        context = multiprocessing.get_context(method)
+        pool = context.Pool(2)
+        try:
+            assert [1, 4, 9, 16] == pool.map(square, [1, 2, 3, 4])
+        finally:
+            pool.close()
+            pool.join()
+        assert [1, 2, 3, 4] == sorted(
+            e["inputs"]["n"] for e in collector.events(event_type="tool")
+        )
+
 
 class TestFlushAfter:
     def test_a_handler_returns_with_everything_delivered(
