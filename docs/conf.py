@@ -50,6 +50,10 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(collections\.abc|contextvars|logging|os|pathlib|re|sqlite3|attrs)\.\w+"),
     (r"py:mod", r"contextvars"),
+    # The standard classes the executor and thread subclass return or extend.
+    (r"py:class", r"(concurrent\.futures|threading)(\.\w+)+"),
+    # The ParamSpec of copy_context_to's signature (see the type variables below).
+    (r"py:class", r"P"),
     # Type variables of generic signatures (F, C, P) have no page of their own.
     (r"py:class", r"honeyhive_trace(\.\w+)*\.[A-Z]"),
     # Docstrings that point into the machinery (``_serialization``, the
