@@ -139,7 +139,8 @@ def configure(
         inline_retry_budget: the same for inline mode (2).
         exit_timeout: seconds the exit hook waits for delivery before spooling (2).
         spool_dir: where undelivered events are kept (``HH_SPOOL_DIR``; default
-            the user's cache directory).
+            the user's cache directory, ``/tmp/honeyhive-trace/spool`` on AWS
+            Lambda).
         spool_max_bytes: size cap of the spool (256 MiB); beyond it events are
             dropped, counted and logged.
         prices: USD per million (input, output) tokens by model, added to and
