@@ -39,6 +39,7 @@ from honeyhive_trace.capture import (
     update_event,
 )
 from honeyhive_trace.exceptions import ConfigurationError, HoneyHiveTraceError, TracingError
+from honeyhive_trace.http_clients import instrument_http, uninstrument_http
 from honeyhive_trace.records import ModelEvent, Record, Usage
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "enrich_session",
     "event",
     "flush",
+    "instrument_http",
     "log_feedback",
     "model_event",
     "propagation_headers",
@@ -70,6 +72,7 @@ __all__ = [
     "trace_chain",
     "trace_model",
     "trace_tool",
+    "uninstrument_http",
     "update_event",
 ]
 

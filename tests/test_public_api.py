@@ -41,6 +41,7 @@ PUBLIC: dict[str, list[str]] = {
         "enrich_session",
         "event",
         "flush",
+        "instrument_http",
         "log_feedback",
         "model_event",
         "propagation_headers",
@@ -51,6 +52,7 @@ PUBLIC: dict[str, list[str]] = {
         "trace_chain",
         "trace_model",
         "trace_tool",
+        "uninstrument_http",
         "update_event",
     ],
     "honeyhive_trace.records": [
@@ -79,6 +81,13 @@ PUBLIC: dict[str, list[str]] = {
         "truncate",
     ],
     "honeyhive_trace.testing": ["CapturedEvents", "capture_events"],
+    "honeyhive_trace.middleware": ["ASGIMiddleware", "EventName", "WSGIMiddleware"],
+    "honeyhive_trace.http_clients": [
+        "httpx_event_hooks",
+        "instrument_http",
+        "propagating_adapter",
+        "uninstrument_http",
+    ],
     "honeyhive_trace.integrations": [
         "CHUNK_ASSEMBLERS",
         "ChunkAssembler",
