@@ -28,6 +28,7 @@ class WSGIServer:
     """``with WSGIServer(app) as server:`` serves *app* on ``server.url`` (threaded)."""
 
     def __init__(self, app: Any) -> None:
+        self.app = app
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.port: int = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
