@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import fastapi
@@ -23,9 +26,12 @@ import requests
 from fastapi.responses import StreamingResponse
 
 import honeyhive_trace as hh
+from honeyhive_trace.collector import Collector
 from honeyhive_trace.middleware import ASGIMiddleware, WSGIMiddleware
 from honeyhive_trace.testing import CapturedEvents, capture_events
+from tests._support.collector import REPO_ROOT, cli_env
 from tests._support.servers import Arrivals, ASGIServer, WSGIServer
+from tests._support.wire import API_KEY
 
 HOSTILE = [
     {"baggage": "honeyhive.session_id=../../etc/passwd,honeyhive.event_id=<script>"},
@@ -471,3 +477,57 @@ class TestASGIProtocol:
         assert 3 == len(sent)
         assert {"after-start": 0, "after-chunk": 0, "after-last": 1} == ended_at
         assert events.one(event_name="POST /a").metadata in (None, {})
+
+
+class TestTwoProcesses:
+    def test_the_services_events_arrive_under_the_callers_event_in_its_session(
+        self, configure: Any, collector: Collector, tmp_path: Path
+    ) -> None:
+        configure()
+        env = cli_env(
+            HH_API_URL=collector.url,
+            HH_API_KEY=API_KEY,
+            HH_PROJECT="test-project",
+            HH_SPOOL_DIR=str(tmp_path / "spool-b"),
+        )
+        service = subprocess.Popen(
+            [sys.executable, "-m", "tests._support.service"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert service.stdout is not None
+            assert service.stdin is not None
+            port = int(service.stdout.readline().removeprefix("listening on "))
+            hh.instrument_http([f"127.0.0.1:{port}"])
+            with hh.session(name="two") as session, hh.event("chain", event_name="call") as call:
+                response = requests.get(f"http://127.0.0.1:{port}/work?n=1", timeout=10)
+            assert 200 == response.status_code
+            service.stdin.close()  # B stops serving and delivers everything
+            assert 0 == service.wait(timeout=60), service.stderr.read()  # type: ignore[union-attr]
+            assert "delivered True" == service.stdout.read().strip()
+        finally:
+            hh.uninstrument_http()
+            if service.poll() is None:
+                service.kill()
+                service.wait()
+            for stream in (service.stdout, service.stderr):
+                if stream is not None:
+                    stream.close()
+        assert hh.flush(timeout=10)
+        detail = collector.session(session.session_id)
+        assert detail is not None
+        events = {e["event_name"]: e for e in detail["events"]}
+        assert {"call", "GET /work", "lookup"} == set(events)
+        request_event, lookup = events["GET /work"], events["lookup"]
+        assert (call.event_id, request_event["event_id"]) == (
+            request_event["parent_id"],
+            lookup["parent_id"],
+        )
+        assert {session.session_id} == {e["session_id"] for e in events.values()}
+        assert {"method": "GET", "path": "/work", "query": "n=1"} == request_event["inputs"]
+        assert {"status_code": 200} == request_event["outputs"]
