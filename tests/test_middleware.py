@@ -254,6 +254,21 @@ class TestFastAPI:
         request_event = found.wait(event_name="GET /unavailable")
         assert ({"status_code": 503}, "HTTP 503") == (request_event.outputs, request_event.error)
 
+    def test_added_with_add_middleware_it_sees_the_exception_before_the_500(
+        self, arrivals: Any, gate: Gate
+    ) -> None:
+        found, _ = arrivals
+        app = fastapi_app(gate)
+        app.add_middleware(ASGIMiddleware, event_name=lambda method, path: f"api {path}")
+        with ASGIServer(app) as server:
+            assert 500 == requests.get(f"{server.url}/boom", timeout=10).status_code
+            assert 200 == requests.get(f"{server.url}/items/8", timeout=10).status_code
+        failed = found.wait(event_name="api /boom")
+        # Inside Starlette's error middleware no response was started: no status.
+        assert ("ValueError: boom", None) == (failed.error, failed.outputs)
+        [lookup] = found.children(found.wait(event_name="api /items/8"))
+        assert "lookup" == lookup.event_name
+
 
 class TestRecordFalse:
     def test_flask_only_continues_the_trace(self, arrivals: Any, gate: Gate) -> None:
