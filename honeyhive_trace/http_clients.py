@@ -36,7 +36,7 @@ from honeyhive_trace.capture import propagation_headers, recorder
 from honeyhive_trace.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
-    import httpx as httpx_module
+    import httpx
     import requests.adapters
 
 __all__ = ["instrument_http", "httpx_event_hooks", "propagating_adapter", "uninstrument_http"]
@@ -190,7 +190,7 @@ def propagating_adapter(
 # -- httpx --------------------------------------------------------------------
 
 
-def _tag_and_add(allow: _AllowList, request: httpx_module.Request) -> None:
+def _tag_and_add(allow: _AllowList, request: httpx.Request) -> None:
     """Add the headers to one hop; drop those an earlier hop added if this host is not allowed."""
     try:
         earlier = request.extensions.pop(_INJECTED, None) or {}
@@ -207,7 +207,7 @@ def _tag_and_add(allow: _AllowList, request: httpx_module.Request) -> None:
 
 def httpx_event_hooks(
     hosts: Iterable[str] | str, *, asynchronous: bool = False
-) -> dict[str, list[Callable[[httpx_module.Request], Any]]]:
+) -> dict[str, list[Callable[[httpx.Request], Any]]]:
     """``httpx`` event hooks that add the trace headers for *hosts*.
 
     ``httpx.Client(event_hooks=httpx_event_hooks(["api.internal"]))``, or
@@ -227,10 +227,10 @@ def httpx_event_hooks(
     """
     allow = _AllowList(hosts)
 
-    def add_trace_headers(request: httpx_module.Request) -> None:
+    def add_trace_headers(request: httpx.Request) -> None:
         _tag_and_add(allow, request)
 
-    async def add_trace_headers_async(request: httpx_module.Request) -> None:
+    async def add_trace_headers_async(request: httpx.Request) -> None:
         _tag_and_add(allow, request)
 
     return {"request": [add_trace_headers_async if asynchronous else add_trace_headers]}
