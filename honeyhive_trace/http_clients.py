@@ -1,9 +1,9 @@
 """Outgoing trace headers: calls to your own services carry the trace, others never do.
 
 :func:`instrument_http` makes every ``requests`` and ``httpx`` call to an
-allow-listed host carry ``hh.propagation_headers()``, so the
+allow-listed host carry :func:`~honeyhive_trace.propagation_headers`, so the
 service behind it (with :mod:`honeyhive_trace.middleware`, or
-``hh.continue_trace()``) records its events under the
+:func:`~honeyhive_trace.continue_trace`) records its events under the
 caller's. The headers are added on the wire, hop by hop: to each request as
 it is sent by ``requests``' ``HTTPAdapter`` or ``httpx``'s ``HTTPTransport``
 and ``AsyncHTTPTransport`` (the default transports and their subclasses),
@@ -168,7 +168,7 @@ def propagating_adapter(
 
     ``session.mount("https://", propagating_adapter(["api.internal"]))``: each
     request that session sends through it to an allowed host carries
-    ``hh.propagation_headers()`` (headers already set are
+    :func:`~honeyhive_trace.propagation_headers` (headers already set are
     kept); any other host gets none.
 
     Args:
@@ -316,7 +316,7 @@ def instrument_http(
     ``httpx.HTTPTransport.handle_request`` /
     ``httpx.AsyncHTTPTransport.handle_async_request`` for the whole process,
     so that a request to an allowed host (and port) carries
-    ``hh.propagation_headers()`` when sent inside an event or
+    :func:`~honeyhive_trace.propagation_headers` when sent inside an event or
     session. Other hosts never get them, redirects included; headers the
     caller set are kept. Calling it again replaces the allow-list (and
     unpatches a client now turned off); :func:`uninstrument_http` undoes it.

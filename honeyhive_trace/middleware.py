@@ -7,8 +7,8 @@ Wrap an application (Flask, Django, FastAPI, Starlette, ...)::
     flask_app.wsgi_app = WSGIMiddleware(flask_app.wsgi_app)
     fastapi_app.add_middleware(ASGIMiddleware)  # or ASGIMiddleware(any_asgi_app)
 
-Each HTTP request runs inside ``hh.continue_trace()`` on its headers: when the
-caller sent ``hh.propagation_headers()``, what the request records belongs to
+Each HTTP request runs inside :func:`~honeyhive_trace.continue_trace` on its headers: when the
+caller sent :func:`~honeyhive_trace.propagation_headers`, what the request records belongs to
 the caller's session, under the caller's event. With ``record=True`` (the
 default) the request is also recorded as a ``chain`` event (``"GET /items"``)
 whose inputs are the method, path and query string (never headers or body)
