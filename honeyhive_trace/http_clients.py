@@ -3,12 +3,12 @@
 :func:`instrument_http` makes every ``requests`` and ``httpx`` call to an
 allow-listed host carry :func:`~honeyhive_trace.propagation_headers`, so the
 service behind it (with :mod:`honeyhive_trace.middleware`, or
-:func:`~honeyhive_trace.continue_trace`) records its events under the
-caller's. The headers are added on the wire, hop by hop: to each request as
-it is sent by ``requests``' ``HTTPAdapter`` or ``httpx``'s ``HTTPTransport``
-and ``AsyncHTTPTransport`` (the default transports and their subclasses),
-checked again on every redirect, and never kept on the caller's request
-object. :func:`uninstrument_http` undoes it.
+:func:`~honeyhive_trace.continue_trace`) records its events under the caller's.
+The headers are added on the wire, hop by hop: to each request as it is sent by
+``requests``' ``HTTPAdapter`` or ``httpx``'s ``HTTPTransport`` and
+``AsyncHTTPTransport`` (the default transports and their subclasses), checked
+again on every redirect, and never kept on the caller's request object.
+:func:`uninstrument_http` undoes it.
 
 To do it for one session or client only: :func:`propagating_adapter` (mount it
 on a ``requests.Session``) and :func:`httpx_event_hooks` (pass them to an

@@ -7,17 +7,17 @@ Wrap an application (Flask, Django, FastAPI, Starlette, ...)::
     flask_app.wsgi_app = WSGIMiddleware(flask_app.wsgi_app)
     fastapi_app.add_middleware(ASGIMiddleware)  # or ASGIMiddleware(any_asgi_app)
 
-Each HTTP request runs inside :func:`~honeyhive_trace.continue_trace` on its headers: when the
-caller sent :func:`~honeyhive_trace.propagation_headers`, what the request records belongs to
-the caller's session, under the caller's event. With ``record=True`` (the
-default) the request is also recorded as a ``chain`` event (``"GET /items"``)
-whose inputs are the method, path and query string (never headers or body)
-and whose outputs are the status code; the handler's own events are its
-children. The event ends when the response is complete: when the WSGI
-response iterable is closed, or when the ASGI application sent the last body
-message (streaming bodies included). A 5xx response, or an exception, is
-recorded as its error; exceptions propagate unchanged. A tracing failure is
-logged and counted, and never breaks a request.
+Each HTTP request runs inside :func:`~honeyhive_trace.continue_trace` on its
+headers: when the caller sent :func:`~honeyhive_trace.propagation_headers`,
+what the request records belongs to the caller's session, under the caller's
+event. With ``record=True`` (the default) the request is also recorded as a
+``chain`` event (``"GET /items"``) whose inputs are the method, path and query
+string (never headers or body) and whose outputs are the status code; the
+handler's own events are its children. The event ends when the response is
+complete: when the WSGI response iterable is closed, or when the ASGI
+application sent the last body message (streaming bodies included). A 5xx
+response, or an exception, is recorded as its error; exceptions propagate
+unchanged. A tracing failure is logged and counted, and never breaks a request.
 """
 
 from __future__ import annotations
