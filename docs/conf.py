@@ -49,6 +49,8 @@ nitpicky = True
 # resolve (see resolve_public_name below for re-exported and short names).
 nitpick_ignore_regex = [
     (r"py:.*", r"(collections\.abc|contextvars|logging|os|pathlib|re|sqlite3|attrs)\.\w+"),
+    # The HTTP clients whose requests honeyhive_trace.http_clients marks.
+    (r"py:class", r"(requests\.adapters|httpx)\.\w+"),
     (r"py:mod", r"contextvars"),
     # The standard classes the executor and thread subclass return or extend.
     (r"py:class", r"(concurrent\.futures|threading)(\.\w+)+"),

@@ -40,6 +40,7 @@ from honeyhive_trace.capture import (
     update_event,
 )
 from honeyhive_trace.exceptions import ConfigurationError, HoneyHiveTraceError, TracingError
+from honeyhive_trace.http_clients import instrument_http, uninstrument_http
 from honeyhive_trace.records import ModelEvent, Record, Usage
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "event",
     "flush",
     "flush_after",
+    "instrument_http",
     "log_feedback",
     "model_event",
     "propagation_headers",
@@ -72,6 +74,7 @@ __all__ = [
     "trace_chain",
     "trace_model",
     "trace_tool",
+    "uninstrument_http",
     "update_event",
 ]
 

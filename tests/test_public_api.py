@@ -42,6 +42,7 @@ PUBLIC: dict[str, list[str]] = {
         "event",
         "flush",
         "flush_after",
+        "instrument_http",
         "log_feedback",
         "model_event",
         "propagation_headers",
@@ -52,6 +53,7 @@ PUBLIC: dict[str, list[str]] = {
         "trace_chain",
         "trace_model",
         "trace_tool",
+        "uninstrument_http",
         "update_event",
     ],
     "honeyhive_trace.records": [
@@ -80,6 +82,13 @@ PUBLIC: dict[str, list[str]] = {
         "truncate",
     ],
     "honeyhive_trace.testing": ["CapturedEvents", "capture_events"],
+    "honeyhive_trace.middleware": ["ASGIMiddleware", "EventName", "WSGIMiddleware"],
+    "honeyhive_trace.http_clients": [
+        "httpx_event_hooks",
+        "instrument_http",
+        "propagating_adapter",
+        "uninstrument_http",
+    ],
     "honeyhive_trace.integrations": [
         "CHUNK_ASSEMBLERS",
         "ChunkAssembler",
