@@ -638,7 +638,9 @@ class TestWrapOpenAI:
         provider.queue(openai_chat("Paris."))
         answer(QUESTION)
 
-        inner, outer = collector.events()[::-1]
+        # Both may start in the same millisecond: find them by name, not by order.
+        by_name = {e["event_name"]: e for e in collector.events()}
+        inner, outer = by_name["openai.chat.completions.create"], by_name["answer"]
         assert outer["event_id"] == inner["parent_id"]
         assert {"role": "assistant", "content": "Paris."} == outer["response"]
 
