@@ -284,6 +284,7 @@ def stats() -> dict[str, int]:
 
 def reset() -> None:
     """Shut the current client down and forget all settings (for tests)."""
+    propagate_threads(False)
     with STATE.lock:
         old, STATE.client, STATE.settings = STATE.client, None, {}
     if old is not None:
