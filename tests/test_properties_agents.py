@@ -12,6 +12,7 @@ document (``jsonschema``, :mod:`tests._support.openapi`).
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -167,3 +168,36 @@ class TestSessionsAndUpdates:
             assert [] == spec_errors("PUT", "/events", body_of(update))
         [event] = events
         assert start.session_id == event.session_id == event.parent_id
+
+
+class TestIncomingHeaders:
+    @settings(PROFILE, max_examples=max(10, EXAMPLES // 2))
+    @given(
+        headers=st.one_of(
+            st.dictionaries(
+                st.sampled_from(["baggage", "Baggage", "traceparent", "x-other"]),
+                st.one_of(
+                    st.text(max_size=200),
+                    st.builds(
+                        lambda k, v: f"{k}={v}",
+                        st.sampled_from(["honeyhive.event_id", "honeyhive.session_id", "x"]),
+                        st.one_of(st.uuids().map(str), st.text(max_size=60)),
+                    ),
+                ),
+                max_size=4,
+            ),
+            st.lists(st.tuples(st.binary(max_size=20), st.binary(max_size=200)), max_size=4),
+        )
+    )
+    def test_any_headers_are_read_safely(self, headers: Any) -> None:
+        with capture() as events:
+            with hh.continue_trace(headers):
+                with hh.event("tool"):
+                    pass
+            assert_clean()
+        [event] = events
+        for value in (event.parent_id, event.session_id):
+            if value is not None:  # only ever an id that came in, as a canonical UUID
+                assert value == str(uuid.UUID(value))
+                assert value.lower() in json.dumps(headers, default=repr).lower()
+        assert [] == spec_errors("POST", "/events", {"event": body_of(event)})
