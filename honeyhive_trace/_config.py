@@ -64,16 +64,27 @@ def _parse_bool(setting: str, value: str) -> bool:
 def _check_url(setting: str, url: Any) -> str:
     if not isinstance(url, str):
         raise ConfigurationError(setting, f"expected a string, got {type(url).__name__}")
-    parts = urlsplit(url.strip())
+    text = url.strip()
+    # Parsers disagree on these (urlsplit reads "http://evil\\@127.0.0.1" as a
+    # loopback URL, requests connects to evil): refuse them rather than guess.
+    if "\\" in text or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise ConfigurationError(
+            setting, "must not contain backslashes, whitespace or control characters"
+        )
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        raise ConfigurationError(setting, f"is not a valid base URL: {url!r}") from None
     if parts.scheme not in ("http", "https"):
         raise ConfigurationError(setting, f"must start with http:// or https://, got {url!r}")
-    try:
-        port = parts.port  # raises ValueError on a malformed port
-    except ValueError:
-        port = -1
-    if not parts.hostname or port == -1 or parts.query or parts.fragment:
+    if "@" in parts.netloc:  # never echoed: it may hold a password
+        raise ConfigurationError(
+            setting, "must not hold credentials (user:password@); the API key is sent instead"
+        )
+    if not parts.hostname or parts.query or parts.fragment:
         raise ConfigurationError(setting, f"is not a valid base URL: {url!r}")
-    return url.strip().rstrip("/")
+    return text.rstrip("/")
 
 
 def _positive(setting: str, value: Any, kind: Any) -> Any:

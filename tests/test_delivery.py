@@ -21,7 +21,7 @@ import honeyhive_trace as hh
 from honeyhive_trace import _client
 from honeyhive_trace.collector import Collector, Faults
 from honeyhive_trace.delivery.protocol import TRUNCATION_MARKER
-from honeyhive_trace.delivery.retry import retry_after_seconds
+from honeyhive_trace.delivery.retry import RETRY_AFTER_CAP, retry_after_seconds, retry_delay
 from tests._support.wire import API_KEY, sent_bodies
 
 
@@ -504,3 +504,23 @@ class TestProcesses:
         assert sorted(parent_ids) == sorted(
             e["event_id"] for e in collector.events() if e["event_name"].startswith("parent")
         )
+
+
+class TestRetryAfterBounds:
+    @pytest.mark.parametrize("value", ["0", "-5", "nan", "Thu, 01 Jan 1970 00:00:00 GMT"])
+    def test_a_retry_after_of_nothing_cannot_make_a_retry_storm(
+        self, configure: Any, collector: Any, faults: Faults, value: str
+    ) -> None:
+        faults.respond(503, headers={"Retry-After": value}, times=None)
+        configure(mode="inline", inline_retry_budget=1.0)
+        with hh.model_event(model="m"):
+            pass
+        posts = [r for r in collector.requests if r.path == "/events/model"]
+        # Waits floored at 0.1, 0.2, 0.4, 0.8 s: a handful of tries in a second, not thousands.
+        assert 2 <= len(posts) <= 6
+        assert 1 == hh.stats()["spooled"]
+
+    def test_a_long_retry_after_is_capped(self) -> None:
+        assert RETRY_AFTER_CAP == retry_delay(86_400.0, 0)
+        assert 0.1 == retry_delay(0.0, 0)
+        assert 3.0 == retry_delay(3.0, 1)

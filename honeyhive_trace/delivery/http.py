@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -23,7 +24,13 @@ from honeyhive_trace._version import __version__
 from honeyhive_trace._wire import encode
 from honeyhive_trace.delivery import protocol
 from honeyhive_trace.delivery.protocol import Delivery, Prepared
-from honeyhive_trace.delivery.retry import RETRY_STATUSES, backoff, retry_after_seconds
+from honeyhive_trace.delivery.retry import (
+    RETRY_STATUSES,
+    backoff,
+    retry_after_seconds,
+    retry_delay,
+)
+from honeyhive_trace.locations import is_loopback
 
 __all__ = ["HttpTransport"]
 
@@ -53,7 +60,10 @@ class HttpTransport:
         settings = self._session.merge_environment_settings(
             self._base, {}, None, config.verify, None
         )
-        self._session.proxies.update(settings["proxies"])
+        # Loopback never goes through a proxy: HTTP_PROXY would otherwise get
+        # the key and the prompts meant for a local collector, in plain text.
+        if not is_loopback(urlsplit(self._base).hostname or ""):
+            self._session.proxies.update(settings["proxies"])
         # A CA bundle path makes requests stat() it on every request; over
         # plain http there is no certificate to verify, so don't pay for it.
         plain_http = self._base.startswith("http://")
@@ -92,8 +102,10 @@ class HttpTransport:
         self._abort.clear()
 
     def _send(self, method: str, path: str, data: bytes) -> _Reply:
+        # Never follow a redirect: a 301/302/303 would turn the POST into a
+        # GET, a 307 would re-post the prompts to wherever it points.
         response = self._session.request(
-            method, self._base + path, data=data, timeout=self._timeout
+            method, self._base + path, data=data, timeout=self._timeout, allow_redirects=False
         )
         text = response.text
         if self._secret is not None and self._secret in text:
@@ -104,6 +116,10 @@ class HttpTransport:
         except ValueError:
             parsed = None
         retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        if 300 <= response.status_code < 400:
+            where = response.headers.get("Location", "nowhere")
+            text = f"redirect to {where[:200]} not followed; check server_url"
+            parsed = None
         return _Reply(response.status_code, parsed, retry_after, text[:2000])
 
     def deliver(self, events: list[Prepared], deadline: float) -> Delivery:
@@ -141,7 +157,7 @@ class HttpTransport:
                     continue
                 # retryable: `outcome` is the server's Retry-After, or -1 for none
                 report.retries += 1
-                delay = outcome if outcome >= 0 else backoff(attempt)
+                delay = retry_delay(outcome, attempt) if outcome >= 0 else backoff(attempt)
                 attempt += 1
                 if time.monotonic() + delay >= deadline or self._wait(delay):
                     report.unsent.extend(chunk)
