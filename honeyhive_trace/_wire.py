@@ -63,10 +63,14 @@ def _int(value: int) -> int | str:
 def _bounded_repr(obj: Any) -> str:
     try:
         text = repr(obj)
-    except Exception:  # a user's __repr__ may raise anything
+    except KeyboardInterrupt:  # Ctrl-C still stops the program
+        raise
+    except BaseException:  # a user's __repr__ may raise anything, SystemExit included
         try:
             name = type(obj).__name__
-        except Exception:
+        except KeyboardInterrupt:  # Ctrl-C still stops the program
+            raise
+        except BaseException:
             name = "object"
         return f"<unrepresentable {name}>"
     if not isinstance(text, str):  # a broken __repr__ can return a non-str
@@ -125,7 +129,9 @@ def to_jsonable(obj: Any, _depth: int = 0, _path: set[int] | None = None) -> Any
         return _container(obj, cls, _depth, _path)
     except RecursionError:
         return "<max depth>"
-    except Exception:
+    except KeyboardInterrupt:  # Ctrl-C still stops the program
+        raise
+    except BaseException:  # a user's object may raise anything, SystemExit included
         return _bounded_repr(obj)
 
 
@@ -318,7 +324,9 @@ def encode_event(event: Record) -> bytes:
     body = converter.unstructure(event)
     try:
         text = _dumps(body)
-    except Exception:  # TypeError, ValueError, RecursionError, RuntimeError...
+    except KeyboardInterrupt:  # Ctrl-C still stops the program
+        raise
+    except BaseException:  # TypeError, ValueError, RecursionError, a user's __repr__...
         text = _dumps(to_jsonable(body))
     return text.encode("utf-8", "replace")
 

@@ -504,3 +504,42 @@ def test_tracing_leaves_the_applications_random_sequence_alone() -> None:
         traced = [roll() for _ in range(5)]
         hh.log_feedback(events[0].event_id, {"rating": 1})
     assert plain == traced  # event ids come from the library's own generator
+
+
+class TestOneScopeEnteredTwice:
+    def test_nested_entries_of_one_scope_are_two_events_with_their_own_errors(self) -> None:
+        scope = hh.model_event(model="m", messages=[{"role": "user", "content": "q"}])
+        with capture_events() as events:
+            with pytest.raises(KeyError):
+                with scope as outer:
+                    try:
+                        with scope as inner:
+                            raise ValueError("inner failed")
+                    except ValueError:
+                        pass
+                    raise KeyError("outer failed")
+        assert 2 == len(events)
+        by_id = {e.event_id: e for e in events}
+        assert "ValueError: inner failed" == by_id[inner.event_id].error
+        assert "KeyError: 'outer failed'" == by_id[outer.event_id].error
+        assert by_id[inner.event_id].parent_id == outer.event_id
+
+    def test_concurrent_tasks_sharing_one_scope_each_get_their_event(self) -> None:
+        scope = hh.event("tool", event_name="shared", inputs={"q": "x"})
+
+        async def task(n: int, gate: asyncio.Event, other: asyncio.Event) -> str:
+            async with scope as ev:
+                ev.set_outputs({"n": n})
+                gate.set()
+                await other.wait()  # both are inside the block at once
+            return ev.event_id
+
+        async def main() -> list[str]:
+            a, b = asyncio.Event(), asyncio.Event()
+            return list(await asyncio.gather(task(1, a, b), task(2, b, a)))
+
+        with capture_events() as events:
+            ids = asyncio.run(main())
+        assert sorted(ids) == sorted(e.event_id for e in events)
+        assert {1, 2} == {e.outputs["n"] for e in events}  # type: ignore[index]
+        assert [None, None] == [e.parent_id for e in events]  # neither inside the other

@@ -524,3 +524,49 @@ class TestRetryAfterBounds:
         assert RETRY_AFTER_CAP == retry_delay(86_400.0, 0)
         assert 0.1 == retry_delay(0.0, 0)
         assert 3.0 == retry_delay(3.0, 1)
+
+
+class _Doom(BaseException):
+    """Not an Exception: what a hostile __repr__ might raise."""
+
+
+class _Hostile:
+    def __repr__(self) -> str:
+        raise _Doom("no repr")
+
+    __str__ = __repr__
+
+
+class TestHostileValues:
+    def test_a_base_exception_from_a_users_repr_does_not_stop_the_worker(
+        self, configure: Any, collector: Any
+    ) -> None:
+        configure(mode="background", flush_interval=0.01)
+
+        @hh.trace_tool
+        def odd() -> Any:
+            return {"value": _Hostile()}
+
+        odd()
+        for n in range(20):
+            with hh.event("tool", event_name=f"after-{n}"):
+                pass
+        assert hh.flush(10)  # nothing left unsettled
+        events = collector.events(event_type="tool")
+        assert 21 == len(events)  # the odd one too, its field degraded
+        [odd_event] = [e for e in events if e["event_name"] == "odd"]
+        assert odd_event["outputs"]["value"].startswith("<unrepresentable")
+        assert 0 == hh.stats()["dropped"]
+
+
+def test_flush_after_shutdown_returns_at_once(configure: Any, faults: Faults) -> None:
+    faults.hang(times=None)
+    configure(mode="background", flush_interval=0.01)
+    with hh.model_event(model="m"):
+        pass
+    assert not hh.shutdown(timeout=0.3)  # not delivered: spooled
+    start = time.monotonic()
+    assert hh.flush(timeout=None)  # nothing is pending any more
+    assert time.monotonic() - start < 1.0
+    assert 1 == hh.stats()["spooled"]
+    faults.clear()

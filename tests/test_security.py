@@ -560,3 +560,38 @@ class TestPlainHttp:
         with hh.model_event(model="m"):
             pass
         assert ["m"] == [e["model"] for e in sent_bodies(collector)]
+
+
+class _EchoKey(BaseHTTPRequestHandler):
+    """Refuses every post with a JSON error that quotes the Authorization header."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        raw = json.dumps({"message": f"invalid key {key}", "escaped": key.replace("/", "\\/")})
+        body = raw.encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_key_echoed_json_escaped_is_redacted_too(spool_dir: Path, all_logs: Any) -> None:
+    key = 'hh-odd\\key"with/quotes'
+    with _Server(_EchoKey) as server:
+        hh.configure(api_key=key, server_url=server.url, mode="inline", spool_dir=spool_dir)
+        with hh.model_event(model="m"):
+            pass
+        assert 1 == hh.stats()["rejected"]
+    [dead] = spool_dir.glob("*/dead-letter.jsonl")
+    stored = dead.read_text()
+    for form in (key, json.dumps(key)[1:-1], json.dumps(key)[1:-1].replace("/", "\\/")):
+        assert form not in stored
+        assert form not in all_logs()
+    assert "[REDACTED]" in stored

@@ -124,16 +124,21 @@ class EventScope(AsyncWith[EventHandle]):
     """``with``/``async with`` block that records one event.
 
     Created by :func:`model_event` and :func:`event`; each ``with`` starts a
-    new event.
+    new event, also when one scope object is entered again before it was left
+    (nested, or by concurrent tasks): each entry gets its own event and error.
     """
 
-    __slots__ = ("_spec", "_fields", "_handle", "_token")
+    __slots__ = ("_spec", "_fields", "_handle", "_token", "_open", "_entered")
 
     def __init__(self, spec: CallSpec | None, fields: dict[str, Any]) -> None:
         self._spec = spec
         self._fields = fields
+        # The one entry not left yet (the common case), in two slots...
         self._handle: EventHandle | None = None
         self._token: Any = None
+        #: ...or, while entries overlap, (handle, context token) of each.
+        self._open: list[tuple[EventHandle, Any]] = []
+        self._entered = False
 
     def __enter__(self) -> EventHandle:
         client = STATE.client
@@ -143,16 +148,37 @@ class EventScope(AsyncWith[EventHandle]):
             return NOOP_HANDLE
         try:
             fields = self._fields
-            for name, value in fields.items():  # our own dict (from **fields): copy in place
+            if self._entered:  # entered again: this entry gets fields of its own
+                fields = dict(fields)
+            self._entered = True
+            for name, value in fields.items():  # lists and dicts copied one level deep
                 if type(value) in _COPIED:
                     fields[name] = value.copy()
             handle = EventHandle(client, self._spec, (), fields)
-            self._token = CURRENT_EVENT.set(handle)
+            token = CURRENT_EVENT.set(handle)
         except Exception as exc:  # tracing must never break the block
             client.guard.report("could not start an event block", exc)
             return NOOP_HANDLE
-        self._handle = handle
+        if self._handle is None and not self._open:
+            self._handle, self._token = handle, token
+        else:
+            if self._handle is not None:
+                self._open.append((self._handle, self._token))
+                self._handle = None
+            self._open.append((handle, token))
         return handle
+
+    def _leave(self) -> tuple[EventHandle, Any] | None:
+        if not self._open:
+            handle, self._handle = self._handle, None
+            return (handle, self._token) if handle is not None else None
+        # Overlapping entries: the one of this context opened the event current here.
+        current = CURRENT_EVENT.get()
+        entries = self._open
+        for index in range(len(entries) - 1, -1, -1):
+            if entries[index][0] is current:
+                return entries.pop(index)
+        return entries.pop()
 
     def __exit__(
         self,
@@ -160,11 +186,12 @@ class EventScope(AsyncWith[EventHandle]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        handle, self._handle = self._handle, None
-        if handle is None:
+        entry = self._leave()
+        if entry is None:
             return
+        handle, token = entry
         try:
-            CURRENT_EVENT.reset(self._token)
+            CURRENT_EVENT.reset(token)
         except ValueError:  # exited in another context than entered; keep going
             pass
         try:

@@ -78,6 +78,14 @@ class HttpTransport:
         if config.api_key is not None:
             self._session.headers["Authorization"] = f"Bearer {config.api_key}"
         self._secret = config.api_key
+        self._secret_forms: tuple[str, ...] = ()
+        if config.api_key is not None:
+            escaped = json.dumps(config.api_key)[1:-1]
+            ascii_escaped = json.dumps(config.api_key, ensure_ascii=True)[1:-1]
+            slashed = escaped.replace("/", "\\/")  # JSON may escape "/" too
+            self._secret_forms = tuple(
+                dict.fromkeys(f for f in (config.api_key, escaped, ascii_escaped, slashed) if f)
+            )
         self._max_batch_bytes = config.max_batch_bytes
         #: Kinds whose batch route the server turned out not to have.
         self._no_batch: set[str] = set()
@@ -108,9 +116,11 @@ class HttpTransport:
             method, self._base + path, data=data, timeout=self._timeout, allow_redirects=False
         )
         text = response.text
-        if self._secret is not None and self._secret in text:
-            # A server or proxy echoing the key must not get it into logs or dead letters.
-            text = text.replace(self._secret, "[REDACTED]")
+        if self._secret is not None:
+            # A server or proxy echoing the key must not get it into logs or dead
+            # letters, as it is or JSON-escaped (a key with a \ or a ").
+            for form in self._secret_forms:
+                text = text.replace(form, "[REDACTED]")
         try:
             parsed = json.loads(text)
         except ValueError:

@@ -83,7 +83,9 @@ class Pipeline:
         except TracingError:  # strict mode: a failing extractor, raised on purpose
             self._counters.add("dropped_build_error")
             raise
-        except Exception as exc:
+        except KeyboardInterrupt:  # Ctrl-C still stops the program
+            raise
+        except BaseException as exc:  # a user's object may raise anything here
             self._drop("build_error", "could not build an event record", exc)
             self._forget(ended)
             return None
@@ -97,7 +99,7 @@ class Pipeline:
             self._forget(ended)
         return record
 
-    def _drop(self, reason: str, site: str, exc: Exception) -> None:
+    def _drop(self, reason: str, site: str, exc: BaseException) -> None:
         self._counters.add(f"dropped_{reason}")
         self._guard.report(site, exc, raise_in_strict=False)
 
@@ -140,7 +142,9 @@ class Pipeline:
                 continue
             try:
                 events.append(_prepared(record, encode_event(record)))
-            except Exception as exc:
+            except KeyboardInterrupt:  # Ctrl-C still stops the program
+                raise
+            except BaseException as exc:
                 self._drop("serialization_error", "could not serialise an event", exc)
                 self._forget(ended)
         return events

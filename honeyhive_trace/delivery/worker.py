@@ -334,7 +334,7 @@ class BackgroundDispatcher:
             for start in range(0, len(calls), PREPARE_SLICE):
                 events += self._pipeline.prepare(calls[start : start + PREPARE_SLICE])
                 time.sleep(0)  # let the sender run as soon as its answer is in
-        except Exception as exc:  # prepare() counts per-event failures; this is a bug
+        except BaseException as exc:  # prepare() counts per-event failures; this is a bug
             self._counters.add("dropped_internal_error", len(calls))
             self._guard.report("could not prepare a batch", exc, raise_in_strict=False)
             self._settle(len(calls))
