@@ -63,6 +63,9 @@ class Dispatcher(Protocol):
     def flush(self, timeout: float | None = None, include_spool: bool = False) -> bool:
         """Wait for what was submitted before."""
 
+    def flush_or_spool(self, timeout: float | None = None) -> bool:
+        """Flush within *timeout*, then spool what is left, and go on."""
+
     def shutdown(self, timeout: float | None = None) -> bool:
         """Flush, then stop."""
 
@@ -175,10 +178,9 @@ class Client:
 
     def flush_or_spool(self, timeout: float | None = None) -> bool:
         """Flush within *timeout*, then spool what is left (see ``flush_after``)."""
-        flush_or_spool = getattr(self.dispatcher, "flush_or_spool", None)
-        if flush_or_spool is None:
-            return self.flush(timeout)
-        return bool(flush_or_spool(timeout))
+        if self.dispatcher is None:
+            return True
+        return bool(self.dispatcher.flush_or_spool(timeout))
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """See :func:`honeyhive_trace.shutdown`."""

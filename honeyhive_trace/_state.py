@@ -8,6 +8,7 @@ nothing above it. Tests swap the recorder with :func:`swap`.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -16,7 +17,7 @@ from honeyhive_trace._config import Config
 from honeyhive_trace._errors import ErrorGuard
 from honeyhive_trace._providers import Registry
 
-__all__ = ["STATE", "Recorder", "recorder", "swap"]
+__all__ = ["STATE", "Recorder", "recorder", "report_failure", "swap"]
 
 
 class Recorder(Protocol):
@@ -68,6 +69,18 @@ def recorder() -> Recorder:
     if client is None:
         client = STATE.resolve()
     return client  # type: ignore[no-any-return]
+
+
+def report_failure(site: str, exc: BaseException | None = None) -> None:
+    """Log and count a tracing failure where nothing may raise (a request, a hook).
+
+    Goes to the current recorder's guard, never raising even in strict mode; if
+    the guard itself fails, a debug line is all that is left.
+    """
+    try:
+        recorder().guard.report(site, exc, raise_in_strict=False)
+    except Exception:
+        logging.getLogger("honeyhive_trace").debug("honeyhive_trace: %s", site, exc_info=True)
 
 
 def swap(client: Any) -> Any:

@@ -26,13 +26,12 @@ replaced. Neither ``requests`` nor ``httpx`` is imported until asked for.
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from honeyhive_trace.capture import propagation_headers, recorder
+from honeyhive_trace.capture import propagation_headers, report_failure
 from honeyhive_trace.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -52,11 +51,7 @@ _LOCK = threading.Lock()
 
 
 def _report(site: str, exc: BaseException | None = None) -> None:
-    """Log and count a tracing failure; never raise into the caller's request."""
-    try:
-        recorder().guard.report(f"http_clients: {site}", exc, raise_in_strict=False)
-    except Exception:  # the guard itself failed: the request still goes on
-        logging.getLogger("honeyhive_trace").debug("http_clients: %s", site, exc_info=True)
+    report_failure(f"http_clients: {site}", exc)
 
 
 def _entry(text: Any) -> tuple[str, int | None]:

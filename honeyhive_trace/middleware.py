@@ -23,7 +23,6 @@ unchanged. A tracing failure is logged and counted, and never breaks a request.
 from __future__ import annotations
 
 import contextvars
-import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from typing import Any, TypeAlias
 
@@ -34,7 +33,7 @@ from honeyhive_trace.capture import (
     continue_trace,
     end,
     event,
-    recorder,
+    report_failure,
 )
 
 __all__ = ["ASGIMiddleware", "EventName", "WSGIMiddleware"]
@@ -51,11 +50,7 @@ ASGIApp: TypeAlias = Callable[[MutableMapping[str, Any], Receive, Send], Awaitab
 
 
 def _report(site: str, exc: BaseException | None = None) -> None:
-    """Log and count a tracing failure; never raise into the request."""
-    try:
-        recorder().guard.report(f"middleware: {site}", exc, raise_in_strict=False)
-    except Exception:  # the guard itself failed: the request still goes on
-        logging.getLogger("honeyhive_trace").debug("middleware: %s", site, exc_info=True)
+    report_failure(f"middleware: {site}", exc)
 
 
 def _name(spec: EventName, method: str, path: str) -> str:

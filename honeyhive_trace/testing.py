@@ -158,6 +158,9 @@ class _MemoryDispatcher:
     def flush(self, timeout: float | None = None, include_spool: bool = False) -> bool:
         return True
 
+    def flush_or_spool(self, timeout: float | None = None) -> bool:
+        return True
+
     def shutdown(self, timeout: float | None = None) -> bool:
         return True
 

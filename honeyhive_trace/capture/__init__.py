@@ -11,6 +11,7 @@ delivery.
 
 from __future__ import annotations
 
+from honeyhive_trace._state import report_failure
 from honeyhive_trace.capture._decorators import trace, trace_chain, trace_model, trace_tool
 from honeyhive_trace.capture._ended import Call, EndedCall, RawCall, Submitted, named
 from honeyhive_trace.capture._handle import (
@@ -98,6 +99,7 @@ __all__ = [
     "random_bits",
     "propagation_headers",
     "recorder",
+    "report_failure",
     "session",
     "snapshot_kwargs",
     "start",
