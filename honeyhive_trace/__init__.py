@@ -89,6 +89,7 @@ def configure(
     source: str | None = None,
     enabled: bool | None = None,
     mode: Literal["background", "inline"] | None = None,
+    api_version: Literal["legacy", "v1"] | None = None,
     processors: Sequence[Callable[[Record], Record | None]] | None = None,
     strict: bool | None = None,
     allow_insecure_http: bool | None = None,
@@ -123,6 +124,11 @@ def configure(
             ``"inline"`` (sent when each event ends) (``HH_TRACE_MODE``); on AWS
             Lambda the default is ``"inline"``, so that nothing is only in memory
             when the process is frozen.
+        api_version: the HoneyHive API events are sent in (``HH_API_VERSION``):
+            ``"legacy"`` (default; ``POST /events/model``, ``/events``,
+            ``/session/start``, ``PUT /events``) or ``"v1"`` (``POST
+            /v1/events``, ``/v1/events/batch``, ``/v1/sessions``, ``PUT
+            /v1/events/{event_id}``). See :doc:`/howto/api-versions`.
         processors: functions run on each finished record (events of every
             type, session starts, updates), in order, on the worker; each
             returns the record (possibly changed) or None to drop it.

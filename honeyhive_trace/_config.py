@@ -29,6 +29,7 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 Mode = Literal["background", "inline"]
+ApiVersion = Literal["legacy", "v1"]
 
 _ENV = "honeyhive_trace.env"
 _CHECK = "honeyhive_trace.check"
@@ -121,6 +122,16 @@ def _check_mode(setting: str, value: Any) -> str:
     return str(value)
 
 
+#: The HoneyHive API versions events can be sent in (see docs/howto/api-versions.rst).
+API_VERSIONS = ("legacy", "v1")
+
+
+def _check_api_version(setting: str, value: Any) -> str:
+    if value not in API_VERSIONS:
+        raise ConfigurationError(setting, f"expected 'legacy' or 'v1', got {value!r}")
+    return str(value)
+
+
 def _check_api_key(setting: str, value: Any) -> str:
     # The message never shows the value: it is a secret even when malformed.
     key = value.strip() if isinstance(value, str) else None
@@ -184,6 +195,7 @@ class Config:
     source: str | None = setting(None, _check_str, "HH_SOURCE")
     enabled: bool = setting(True, _check_bool, "HH_TRACING_ENABLED")
     mode: Mode = setting("background", _check_mode, "HH_TRACE_MODE")
+    api_version: ApiVersion = setting("legacy", _check_api_version, "HH_API_VERSION")
     processors: tuple[Callable[[Any], Any], ...] = setting((), _check_processors)
     strict: bool = setting(False, _check_bool)
     allow_insecure_http: bool = setting(False, _check_bool)
@@ -269,7 +281,7 @@ def _from_environment(name: str, raw: str) -> Any:
     default = attrs.fields_dict(Config)[name].default
     if isinstance(default, bool):
         return _parse_bool(name, raw)
-    if name == "mode":
+    if name in ("mode", "api_version"):
         return raw.strip().lower()
     return raw
 

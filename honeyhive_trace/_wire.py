@@ -17,7 +17,7 @@ import json
 import math
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import PurePath
 from typing import Any
 
@@ -313,8 +313,13 @@ def unstructure_event(event: Record) -> dict[str, Any]:
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
-def encode_event(event: Record) -> bytes:
+def encode_event(
+    event: Record, shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> bytes:
     """Return the JSON object of *event* (any record), as UTF-8 bytes.
+
+    *shape*, when given, rearranges the top-level keys of the object first (an
+    API version's body, see :mod:`honeyhive_trace.delivery.codec`).
 
     The C encoder handles plain data (the common case) in one pass; anything
     it refuses (an unknown object, NaN, a cycle, a container changed by another
@@ -322,6 +327,8 @@ def encode_event(event: Record) -> bytes:
     :func:`to_jsonable` instead. Never raises for the event's contents.
     """
     body = converter.unstructure(event)
+    if shape is not None:
+        body = shape(body)
     try:
         text = _dumps(body)
     except KeyboardInterrupt:  # Ctrl-C still stops the program

@@ -23,7 +23,8 @@ from honeyhive_trace._config import Config
 from honeyhive_trace._version import __version__
 from honeyhive_trace._wire import encode
 from honeyhive_trace.delivery import protocol
-from honeyhive_trace.delivery.protocol import Delivery, Prepared
+from honeyhive_trace.delivery.codec import CODECS, can_batch
+from honeyhive_trace.delivery.protocol import Delivery, Prepared, by_phase, by_size
 from honeyhive_trace.delivery.retry import (
     RETRY_STATUSES,
     backoff,
@@ -87,7 +88,7 @@ class HttpTransport:
                 dict.fromkeys(f for f in (config.api_key, escaped, ascii_escaped, slashed) if f)
             )
         self._max_batch_bytes = config.max_batch_bytes
-        #: Kinds whose batch route the server turned out not to have.
+        #: Batch routes the server turned out not to have.
         self._no_batch: set[str] = set()
         self._lock = threading.Lock()
         self._abort = threading.Event()
@@ -151,7 +152,7 @@ class HttpTransport:
         with self._lock:  # one delivery at a time keeps ordering and the batch flags sane
             report = Delivery()
             # Chunks are popped from the end: reversed, they go out in order.
-            work = protocol.by_size(protocol.by_phase(events), self._max_batch_bytes)[::-1]
+            work = by_size(by_phase(events), self._max_batch_bytes, can_batch)[::-1]
             attempt = 0
             limits: dict[str, tuple[Prepared, int]] = {}
             stopped = False
@@ -184,18 +185,13 @@ class HttpTransport:
         limits: dict[str, tuple[Prepared, int]],
     ) -> float | None:
         """Post one chunk. Returns None when settled, else a retry delay (-1: backoff)."""
-        kind = chunk[0].kind
-        route = protocol.ROUTES[kind]
-        if len(chunk) > 1 and kind in self._no_batch:
+        codec = CODECS[chunk[0].encoding]
+        method, path, data, batch = codec.request(chunk)
+        if batch and path in self._no_batch:
             work.extend([e] for e in reversed(chunk))  # one request per event
             return None
-        batch = len(chunk) > 1 and route.batch is not None
-        if batch:
-            path, data = route.batch or route.single, protocol.batch_body(chunk)
-        else:
-            path, data = route.single, protocol.single_body(chunk[0])
         try:
-            reply = self._send(route.method, path, data)
+            reply = self._send(method, path, data)
         except requests.RequestException as exc:
             logger.warning(
                 "honeyhive_trace: could not reach %s (%s); will retry",
@@ -210,7 +206,7 @@ class HttpTransport:
             return None
         if batch and status in (404, 405):
             logger.info("honeyhive_trace: server has no %s; sending one by one", path)
-            self._no_batch.add(kind)
+            self._no_batch.add(path)
             work.extend([e] for e in reversed(chunk))
             return None
         if status == 413:
@@ -245,7 +241,7 @@ class HttpTransport:
         logger.error(
             "honeyhive_trace: server rejected %d item(s) sent to %s %s, not retrying: %s",
             len(chunk),
-            route.method,
+            method,
             path,
             reason,
         )

@@ -17,7 +17,6 @@ from honeyhive_trace._builders import build_record
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace._providers import Registry
-from honeyhive_trace._wire import encode_event
 from honeyhive_trace.capture import (
     Call,
     EndedCall,
@@ -26,6 +25,7 @@ from honeyhive_trace.capture import (
     random_bits,
     uuid4_text,
 )
+from honeyhive_trace.delivery.codec import codec_for
 from honeyhive_trace.delivery.protocol import Prepared, kind_of
 from honeyhive_trace.exceptions import TracingError
 from honeyhive_trace.records import Event, EventUpdate, Record
@@ -43,6 +43,7 @@ class Pipeline:
         self, config: Config, guard: ErrorGuard, counters: Counters, providers: Registry
     ) -> None:
         self._config = config
+        self._codec = codec_for(config.api_version)
         self._guard = guard
         self._counters = counters
         self._providers = providers
@@ -141,7 +142,9 @@ class Pipeline:
             if record is None:
                 continue
             try:
-                events.append(_prepared(record, encode_event(record)))
+                kind = kind_of(record)
+                data = self._codec.encode(record, kind)
+                events.append(_prepared(record, kind, data, self._codec.name))
             except KeyboardInterrupt:  # Ctrl-C still stops the program
                 raise
             except BaseException as exc:
@@ -150,11 +153,10 @@ class Pipeline:
         return events
 
 
-def _prepared(record: Record, data: bytes) -> Prepared:
-    kind = kind_of(record)
+def _prepared(record: Record, kind: str, data: bytes, encoding: str) -> Prepared:
     if isinstance(record, EventUpdate):
         # An update has no id of its own on the wire; it needs its event first.
-        return Prepared(uuid4_text(random_bits(128)), data, kind, record.event_id)
+        return Prepared(uuid4_text(random_bits(128)), data, kind, record.event_id, encoding)
     assert isinstance(record, Event)
     after = record.session_id if kind != "session" else None
-    return Prepared(record.event_id, data, kind, after)
+    return Prepared(record.event_id, data, kind, after, encoding)

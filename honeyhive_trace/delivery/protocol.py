@@ -1,4 +1,4 @@
-"""The v0 wire protocol: routes, request bodies, acknowledgements, splitting, truncation.
+"""The wire protocol: items, legacy routes, acknowledgements, splitting, truncation.
 
 Four kinds of item travel, each to its own routes (:data:`ROUTES`):
 
@@ -9,15 +9,17 @@ Four kinds of item travel, each to its own routes (:data:`ROUTES`):
 - ``session``: ``POST /session/start`` with ``{"session": s}``, one at a time;
 - ``update``: ``PUT /events`` with the update itself, one at a time.
 
-Answers carry the stored ids. Items arrive here already encoded (once, on the
-worker), so a body is the encoded items joined with their envelope, never
-re-encoded. Within one delivery, items go in :data:`PHASES` order (sessions
+These are the legacy routes; :mod:`.codec` adds the v1 ones and builds the
+requests of both. Answers carry the stored ids. Items arrive here already
+encoded (once, on the worker), so a body is the encoded items joined with their
+envelope, never re-encoded. Within one delivery, items go in :data:`PHASES` order (sessions
 start before events, updates follow), keeping their order otherwise.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import attrs
@@ -37,12 +39,10 @@ __all__ = [
     "TRUNCATION_MARKER",
     "Delivery",
     "Prepared",
-    "batch_body",
     "by_phase",
     "by_size",
     "kind_of",
     "parse_ack",
-    "single_body",
     "truncate_event",
 ]
 
@@ -97,6 +97,8 @@ class Prepared(NamedTuple):
     #: The id of the item that must reach the server first (an event's session,
     #: an update's event), or None.
     after: str | None = None
+    #: The API version the bytes are written for (see :mod:`.codec`).
+    encoding: str = "legacy"
 
 
 def kind_of(record: Record) -> str:
@@ -134,10 +136,14 @@ class Delivery:
     truncated: int = 0
 
 
-def by_size(events: list[Prepared], limit: int) -> list[list[Prepared]]:
-    """Cut *events* into runs of one kind whose JSON takes at most *limit* bytes.
+def by_size(
+    events: list[Prepared], limit: int, batches: Callable[[Prepared], bool]
+) -> list[list[Prepared]]:
+    """Cut *events* into runs of one kind and encoding whose JSON takes at most
+    *limit* bytes.
 
-    Every run holds at least one item; kinds with no batch route go one per run.
+    Every run holds at least one item; items for which *batches* is False (their
+    kind has no batch route in their API version) go one per run.
     """
     chunks: list[list[Prepared]] = []
     current: list[Prepared] = []
@@ -147,7 +153,8 @@ def by_size(events: list[Prepared], limit: int) -> list[list[Prepared]]:
         if current and (
             size + length > limit
             or event.kind != current[0].kind
-            or ROUTES[event.kind].batch is None
+            or event.encoding != current[0].encoding
+            or not batches(event)
         ):
             chunks.append(current)
             current, size = [], 0
@@ -175,20 +182,6 @@ def truncate_event(event: dict[str, Any], limit: int) -> tuple[dict[str, Any], i
     if cut:
         shortened["metadata"] = record_truncation(shortened.get("metadata"), cut, limit)
     return shortened, len(cut)
-
-
-def single_body(event: Prepared) -> bytes:
-    """The body of the one-item route of *event*'s kind (``{"model_event": ...}``, ...)."""
-    key = ROUTES[event.kind].single_key
-    if key is None:
-        return event.data
-    return b'{"' + key.encode() + b'":' + event.data + b"}"
-
-
-def batch_body(events: list[Prepared]) -> bytes:
-    """The body of the batch route of the events' kind (``{"model_events": [...]}``, ...)."""
-    key = ROUTES[events[0].kind].batch_key or "model_events"
-    return b'{"' + key.encode() + b'":[' + b",".join(e.data for e in events) + b"]}"
 
 
 def parse_ack(chunk: list[Prepared], body: Any, batch: bool) -> dict[str, str]:

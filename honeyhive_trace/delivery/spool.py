@@ -13,11 +13,16 @@ crash leaves either a whole file or none. Files are deleted only after the
 server acknowledged every event in them.
 
 Each line is one item: ``{"kind": ..., "id": ..., "after": ..., "data": {...}}``
-(see :class:`~.protocol.Prepared`); a line that is a bare event (written by
-version one) is a model event. Files are replayed in the order of their names
-(oldest first), and what a replay could not send is put back under the same
-name, so items keep their order across outages: a session's start before its
-events, an event before its updates.
+(see :class:`~.protocol.Prepared`), with ``"enc": "v1"`` when the data is
+written for HoneyHive's v1 API (no ``enc``: the legacy API); a line that is a
+bare event (written by version one) is a legacy model event. Items keep the
+version they were written for: a legacy item read while ``v1`` is configured is
+turned into v1 (:meth:`.Codec.adopt`), a v1 item goes to the v1 routes.
+
+Files are replayed in the order of their names (oldest first), and what a
+replay could not send is put back under the same name, so items keep their
+order across outages: a session's start before its events, an event before its
+updates.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from honeyhive_trace._wire import encode
-from honeyhive_trace.delivery.protocol import ROUTES, Prepared
+from honeyhive_trace.delivery.codec import CODECS, LEGACY, Codec
+from honeyhive_trace.delivery.protocol import Prepared
 
 __all__ = ["Spool"]
 
@@ -63,9 +69,13 @@ def _pid_alive(pid: int) -> bool:
 class Spool:
     """Durable storage for undelivered events of one destination."""
 
-    def __init__(self, root: Path, destination: str, max_bytes: int) -> None:
+    def __init__(
+        self, root: Path, destination: str, max_bytes: int, codec: Codec = LEGACY
+    ) -> None:
         self.directory = root / destination
         self.max_bytes = max_bytes
+        #: The configured API version: what replayed items are sent in.
+        self.codec = codec
         self._lock = threading.Lock()
         self._counter = itertools.count()
 
@@ -145,7 +155,10 @@ class Spool:
             with open(self.directory / DEAD_LETTER, "ab") as handle:
                 for event, reason in entries:
                     head = encode({"reason": reason, "time": time.time(), "kind": event.kind})
-                    key = (ROUTES[event.kind].single_key or event.kind).encode()
+                    codec = CODECS[event.encoding]
+                    if codec is not LEGACY:
+                        head = head[:-1] + b',"enc":"' + codec.name.encode() + b'"}'
+                    key = codec.dead_letter_key(event.kind).encode()
                     handle.write(head[:-1] + b',"' + key + b'":' + event.data + b"}\n")
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -177,7 +190,7 @@ class Spool:
                 os.replace(path, claimed)  # atomic: only one process wins a file
             except FileNotFoundError:
                 continue
-            events, bad = _read_events(claimed)
+            events, bad = _read_events(claimed, self.codec)
             if bad:
                 logger.error(
                     "honeyhive_trace: %d unreadable line(s) in spool file %s skipped",
@@ -227,8 +240,10 @@ def _owner(name: str) -> int | None:
 
 
 def _line(event: Prepared) -> bytes:
-    head = encode({"kind": event.kind, "id": event.event_id, "after": event.after})
-    return head[:-1] + b',"data":' + event.data + b"}\n"
+    head = {"kind": event.kind, "id": event.event_id, "after": event.after}
+    if event.encoding != LEGACY.name:
+        head["enc"] = event.encoding
+    return encode(head)[:-1] + b',"data":' + event.data + b"}\n"
 
 
 def _parse(line: bytes) -> Prepared | None:
@@ -237,17 +252,22 @@ def _parse(line: bytes) -> Prepared | None:
         return None
     if "data" in item and "kind" in item:
         kind, key, after = item["kind"], item.get("id"), item.get("after")
-        if kind in ROUTES and isinstance(key, str) and isinstance(item["data"], dict):
-            return Prepared(
-                key, encode(item["data"]), kind, after if isinstance(after, str) else None
-            )
+        encoding = item.get("enc", LEGACY.name)
+        if (
+            kind in LEGACY.routes
+            and encoding in CODECS
+            and isinstance(key, str)
+            and isinstance(item["data"], dict)
+        ):
+            after = after if isinstance(after, str) else None
+            return Prepared(key, encode(item["data"]), kind, after, encoding)
         return None
     if isinstance(item.get("event_id"), str):  # a version-one line: a bare model event
         return Prepared(item["event_id"], line.rstrip(b"\r\n"))
     return None
 
 
-def _read_events(path: Path) -> tuple[list[Prepared], int]:
+def _read_events(path: Path, codec: Codec) -> tuple[list[Prepared], int]:
     events: list[Prepared] = []
     bad = 0
     with open(path, "rb") as handle:
@@ -261,7 +281,7 @@ def _read_events(path: Path) -> tuple[list[Prepared], int]:
             if event is None:
                 bad += 1
             else:
-                events.append(event)
+                events.append(codec.adopt(event))
     return events, bad
 
 

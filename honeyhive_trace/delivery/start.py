@@ -10,6 +10,7 @@ from __future__ import annotations
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import Counters, ErrorGuard
 from honeyhive_trace._providers import Registry
+from honeyhive_trace.delivery.codec import codec_for
 from honeyhive_trace.delivery.http import HttpTransport
 from honeyhive_trace.delivery.inline import InlineDispatcher
 from honeyhive_trace.delivery.ledger import Ledger
@@ -32,7 +33,8 @@ def start_http_delivery(
     """
     pipeline = Pipeline(config, guard, counters, providers)
     root = config.spool_dir or default_spool_dir()
-    spool = Spool(root, destination_key(config.server_url, config.api_key), config.spool_max_bytes)
+    destination = destination_key(config.server_url, config.api_key)
+    spool = Spool(root, destination, config.spool_max_bytes, codec_for(config.api_version))
     sender = Sender(config, HttpTransport(config), Ledger(counters, spool))
     if config.mode == "inline":
         return pipeline, sender, InlineDispatcher(pipeline, sender, guard)
