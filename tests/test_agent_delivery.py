@@ -19,8 +19,8 @@ from honeyhive_trace.delivery import ledger as ledger_module
 from honeyhive_trace.delivery.ledger import Ledger
 from honeyhive_trace.delivery.protocol import Prepared
 from honeyhive_trace.delivery.spool import Spool
-from tests._support.openapi import spec_errors
-from tests._support.recorder import Recorder
+from tests._support.openapi import V0, V1, spec_errors
+from tests._support.recorder import Recorder, _ack
 from tests._support.wire import API_KEY
 
 
@@ -30,12 +30,37 @@ def recorder() -> Iterator[Recorder]:
         yield server
 
 
+#: The routes of each API version, by kind of item.
+ROUTES = {
+    "legacy": {
+        "session": ("POST", "/session/start"),
+        "model": ("POST", "/events/model/batch"),
+        "event": ("POST", "/events/batch"),
+        "update": ("PUT", "/events"),
+    },
+    "v1": {
+        "session": ("POST", "/v1/sessions"),
+        "model": ("POST", "/v1/events/batch"),
+        "event": ("POST", "/v1/events/batch"),
+        "update": ("PUT", "/v1/events/{event_id}"),
+    },
+}
+
+
+@pytest.fixture(params=["legacy", "v1"])
+def api_version(request: pytest.FixtureRequest) -> str:
+    """Each test that configures with ``against`` runs in both API versions."""
+    version: str = request.param
+    return version
+
+
 @pytest.fixture
-def against(recorder: Recorder, spool_dir: Path) -> Any:
+def against(recorder: Recorder, spool_dir: Path, api_version: str) -> Any:
     """Configure tracing against the recording server; returns a configure function."""
 
     def _configure(**overrides: Any) -> None:
         settings: dict[str, Any] = {
+            "api_version": api_version,
             "server_url": recorder.url,
             "api_key": API_KEY,
             "project": "agents",
@@ -91,10 +116,18 @@ def check_order(items: list[tuple[str, dict[str, Any]]]) -> None:
             assert item["event_id"] in seen, f"update before its event: {item}"
 
 
-def check_schemas(recorder: Recorder) -> None:
-    """Every accepted request body is valid for its route in the published spec."""
+def check_schemas(recorder: Recorder, version: str | None = None) -> None:
+    """Every accepted request body is valid for its route in the published spec of
+    its version (and every request used *version*, when given); so is every answer
+    the recorder gave (the oracle is checked too)."""
     for request in recorder.accepted:
-        assert [] == spec_errors(request.method, request.path, request.body), request.path
+        spec = V1 if request.version == "v1" else V0
+        errors = spec_errors(request.method, request.route, request.body, spec)
+        assert [] == errors, request.path
+        assert version in (None, request.version), request.path
+        if spec == V1 and request.method == "POST":  # the spec has no body for PUT's 200
+            answer = _ack(request)
+            assert [] == spec_errors(request.method, request.route, answer, spec, "200")
 
 
 def delivered(recorder: Recorder) -> list[tuple[str, dict[str, Any]]]:
@@ -103,7 +136,7 @@ def delivered(recorder: Recorder) -> list[tuple[str, dict[str, Any]]]:
 
 class TestOnTheWire:
     def test_each_kind_goes_to_its_route_in_order_and_keeps_to_the_spec(
-        self, recorder: Recorder, against: Any
+        self, recorder: Recorder, against: Any, api_version: str
     ) -> None:
         against(batch_size=50)
         session_id, chains = run_agent()
@@ -115,12 +148,9 @@ class TestOnTheWire:
         assert 1 == kinds.count("session")
         assert (2, 6, 2) == (kinds.count("model"), kinds.count("event"), kinds.count("update"))
         check_order(items)
-        check_schemas(recorder)
-        paths = {r.path for r in recorder.accepted}
-        assert {"/session/start", "/events/batch", "/events/model/batch"} <= paths
-        assert {("PUT", "/events")} == {
-            (r.method, r.path) for r in recorder.accepted if r.method == "PUT"
-        }
+        check_schemas(recorder, api_version)
+        routes = {(r.method, r.route) for r in recorder.accepted}
+        assert set(ROUTES[api_version].values()) == routes
         updates = [i for k, i in items if k == "update"]
         assert {session_id, chains[0]} == {u["event_id"] for u in updates}
         stats = hh.stats()

@@ -114,6 +114,7 @@ class TestValidation:
             ("flush_interval", "1"),
             ("max_queue_size", True),
             ("mode", "sometimes"),
+            ("api_version", "v2"),
             ("enabled", "yes"),
             ("project", ""),
             ("api_key", "   "),

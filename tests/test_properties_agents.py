@@ -37,6 +37,7 @@ from tests._support.properties import (
     make_functions,
     outcome,
     run,
+    v1_errors,
 )
 
 UPDATE_NAMES = ["outputs", "metadata", "metrics", "feedback", "config", "user_properties"]
@@ -45,9 +46,11 @@ STEP_SETTERS += ["add_metrics", "add_feedback", "add_config", "add_user_properti
 
 
 def body_of(record: Record) -> dict[str, Any]:
-    """The record's JSON as it would be sent, checked to be JSON-safe."""
+    """The record's legacy JSON as it would be sent, checked to be JSON-safe (and its
+    v1 body checked against the v1 schema)."""
     body: dict[str, Any] = json.loads(encode_event(record).decode("utf-8"))
     assert [] == _not_json_safe(body)
+    assert [] == v1_errors(record)
     return body
 
 

@@ -20,11 +20,12 @@ import jsonschema
 import referencing
 import yaml
 
-__all__ = ["SPECS", "V0", "spec_errors", "validator"]
+__all__ = ["SPECS", "V0", "V1", "spec_errors", "validator"]
 
 #: Where the copies of the published documents live.
 SPECS = Path(__file__).resolve().parents[1] / "specs"
 V0 = "v0-openapi.yaml"
+V1 = "v1-dataplane-openapi.yaml"
 
 _URI = "urn:honeyhive:"
 
@@ -49,24 +50,30 @@ def _pointer(*parts: str) -> str:
 
 
 @functools.cache
-def validator(method: str, path: str, spec: str = V0) -> jsonschema.Draft202012Validator:
-    """The validator of the JSON request body of ``<method> <path>`` in *spec*.
+def validator(
+    method: str, path: str, spec: str = V0, status: str | None = None
+) -> jsonschema.Draft202012Validator:
+    """The validator of the JSON request body of ``<method> <path>`` in *spec*, or
+    of its answer with *status* (``"200"``) when given.
 
     Raises:
         KeyError: the document has no such route or no JSON body for it.
     """
+    where = ("requestBody",) if status is None else ("responses", status)
     operation = _document(spec)["paths"][path][method.lower()]
-    operation["requestBody"]["content"]["application/json"]["schema"]  # KeyError if none
-    ref = (
-        f"{_URI}{spec}#/"
-        + _pointer("paths", path, method.lower(), "requestBody", "content", "application/json")
-        + "/schema"
-    )
+    for part in where:
+        operation = operation[part]
+    operation["content"]["application/json"]["schema"]  # KeyError if none
+    pointer = _pointer("paths", path, method.lower(), *where, "content", "application/json")
+    ref = f"{_URI}{spec}#/{pointer}/schema"
     return jsonschema.Draft202012Validator({"$ref": ref}, registry=_registry(spec))
 
 
-def spec_errors(method: str, path: str, body: Any, spec: str = V0) -> list[str]:
-    """Every way *body* (a parsed body, or its JSON bytes/text) breaks the route's schema.
+def spec_errors(
+    method: str, path: str, body: Any, spec: str = V0, status: str | None = None
+) -> list[str]:
+    """Every way *body* (a parsed body, or its JSON bytes/text) breaks the route's
+    schema (of its answer with *status*, when given).
 
     Returns:
         One message per violation, naming where it is (``event.inputs: ...``);
@@ -74,7 +81,7 @@ def spec_errors(method: str, path: str, body: Any, spec: str = V0) -> list[str]:
     """
     if isinstance(body, (bytes, str)):
         body = json.loads(body)
-    found = validator(method, path, spec).iter_errors(body)
+    found = validator(method, path, spec, status).iter_errors(body)
     return sorted(
         f"{'.'.join(str(p) for p in error.absolute_path) or '<body>'}: {error.message}"
         for error in found

@@ -31,7 +31,12 @@ from honeyhive_trace.collector import ValidationError
 # The collector's validator is public only behind HTTP (a 400 naming the
 # fields); calling it in process keeps the bulk of the examples fast.
 from honeyhive_trace.collector._validate import parse_single
+from honeyhive_trace.delivery.codec import V1
+from honeyhive_trace.delivery.protocol import kind_of
+from honeyhive_trace.records import Record
 from honeyhive_trace.testing import CapturedEvents, capture_events
+from tests._support.openapi import V1 as V1_SPEC
+from tests._support.openapi import spec_errors
 from tests._support.contract import check_model_event
 
 settings.register_profile(
@@ -460,14 +465,36 @@ def capture(**settings: Any) -> Any:
     return capture_events(strict=False, project="properties", **settings)
 
 
+#: The v1 routes a record of each kind is checked against, one item and a batch.
+V1_ROUTES = {
+    "model": [("POST", "/v1/events"), ("POST", "/v1/events/batch")],
+    "event": [("POST", "/v1/events"), ("POST", "/v1/events/batch")],
+    "session": [("POST", "/v1/sessions")],
+    "update": [("PUT", "/v1/events/{event_id}")],
+}
+
+
+def v1_errors(record: Record) -> list[str]:
+    """Every way *record*'s v1 body breaks HoneyHive's v1 schema (strict: no unknown field)."""
+    kind = kind_of(record)
+    body = json.loads(V1.encode(record, kind))
+    errors: list[str] = []
+    for method, path in V1_ROUTES[kind]:
+        wrapped = {"events": [body]} if path.endswith("/batch") else body
+        errors += spec_errors(method, path, wrapped, V1_SPEC)
+    return errors
+
+
 def settle(events: CapturedEvents, event_id: str) -> dict[str, Any]:
-    """Check that exactly one event, *event_id*, was built cleanly; return its body."""
+    """Check that exactly one event, *event_id*, was built cleanly; return its body
+    (valid in the legacy and the v1 API both)."""
     stats = hh.stats()
     bad = {k: v for k, v in stats.items() if k.startswith(("dropped", "internal_errors")) and v}
     assert {} == bad
     assert 1 == len(events)
     [event] = [check_event(body) for body in events.bodies()]
     assert event_id == events[0].event_id == event["event_id"]
+    assert [] == v1_errors(events[0])
     assert hh.current_event() is None
     return event
 
