@@ -38,7 +38,9 @@ class TestThroughACollector:
     ) -> None:
         records = realistic_trace()
         body = b"".join(span_bytes(r) for r in records)
-        answer = requests.post(collector_process.traces_url, data=body, headers=PROTOBUF, timeout=5)
+        answer = requests.post(
+            collector_process.traces_url, data=body, headers=PROTOBUF, timeout=5
+        )
         assert 200 == answer.status_code
 
         spans = {s.span_id: s for s in sink.wait_for(len(records))}
@@ -63,9 +65,10 @@ class TestThroughACollector:
             "honeyhive_event_type": "model",
             "honeyhive.session_id": SESSION,
         }.items() <= model.items()
-        assert "Weather in Paris?" in json.loads(model["gen_ai.input.messages"])[0]["parts"][0][
-            "content"
-        ]
+        assert (
+            "Weather in Paris?"
+            in json.loads(model["gen_ai.input.messages"])[0]["parts"][0]["content"]
+        )
         tool = spans[span_hex(TOOL)].attributes
         assert ("execute_tool", "get_weather") == (
             tool["gen_ai.operation.name"],

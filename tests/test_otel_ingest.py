@@ -227,3 +227,52 @@ class TestWhatIsRecorded:
         ):
             pass
         assert [] == collector.events()
+
+
+class TestParents:
+    def test_a_span_under_an_unrecorded_span_hangs_under_the_nearest_recorded_one(
+        self, configure: Any, collector: Collector
+    ) -> None:
+        configure()
+        traced = Traced(SpanProcessor())
+        agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner"}
+        chat = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o"}
+        with traced.tracer.start_as_current_span("invoke_agent planner", attributes=agent):
+            with traced.tracer.start_as_current_span("POST /v1/chat/completions"):
+                with traced.tracer.start_as_current_span("chat gpt-4o", attributes=chat):
+                    pass
+        assert hh.flush(5)
+
+        [chain] = collector.events(event_type="chain")
+        [model] = collector.events(event_type="model")
+        assert "planner" == chain["event_name"]
+        assert chain["event_id"] == model["parent_id"]
+        assert 2 == len(collector.events())
+
+    def test_non_genai_spans_opted_in_are_chains_with_their_attributes(
+        self, configure: Any, collector: Collector
+    ) -> None:
+        configure()
+        traced = Traced(SpanProcessor(include_non_genai=True))
+        with traced.tracer.start_as_current_span("load", attributes={"db.system": "sqlite"}):
+            pass
+        assert hh.flush(5)
+
+        [chain] = collector.events()
+        assert "load" == chain["event_name"]
+        assert {"db.system": "sqlite"} == chain["metadata"]["otel_attributes"]
+
+    def test_a_failing_span_hands_the_error_over_and_nothing_raises(
+        self, configure: Any, collector: Collector
+    ) -> None:
+        configure()
+        traced = Traced(SpanProcessor())
+        with pytest.raises(KeyError):
+            with traced.tracer.start_as_current_span(
+                "execute_tool lookup", attributes={"gen_ai.operation.name": "execute_tool"}
+            ):
+                raise KeyError("missing")
+        assert hh.flush(5)
+
+        [tool] = collector.events()
+        assert "KeyError: 'missing'" == tool["error"]

@@ -150,9 +150,12 @@ class TestOneSpan:
             ]
             assert [] == leaked
             assert record.event_id == span.attributes["honeyhive_event_id"]
-        assert 40 == decode(span_bytes(realistic_trace()[3], capture_content=False))[0].attributes[
-            "gen_ai.usage.input_tokens"
-        ]
+        assert (
+            40
+            == decode(span_bytes(realistic_trace()[3], capture_content=False))[0].attributes[
+                "gen_ai.usage.input_tokens"
+            ]
+        )
 
     def test_the_same_event_is_the_same_span(self) -> None:
         model = realistic_trace()[3]
@@ -230,8 +233,10 @@ class TestIds:
         assert bytes.fromhex(inner_span.span_id) == span_id_of(event.event_id)
 
     def test_ids_that_are_not_uuids_are_hashed_to_valid_ids(self) -> None:
-        assert 8 == len(span_id_of("not-a-uuid")) and any(span_id_of("not-a-uuid"))
-        assert 16 == len(trace_id_of("conv-42")) and trace_id_of("conv-42") == trace_id_of("conv-42")
+        assert 8 == len(span_id_of("not-a-uuid"))
+        assert any(span_id_of("not-a-uuid"))
+        assert 16 == len(trace_id_of("conv-42"))
+        assert trace_id_of("conv-42") == trace_id_of("conv-42")
         assert span_id_of("a") != span_id_of("b")
 
 

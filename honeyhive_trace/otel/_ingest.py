@@ -106,6 +106,7 @@ class SpanProcessor(_SDKSpanProcessor):
             parent = span.parent
             with self._lock:
                 above = self._open.get(parent.span_id) if parent is not None else None
+            hangs: str | None
             if above is not None and parent is not None:
                 hangs = (
                     event_id_for_span(context.trace_id, parent.span_id)
@@ -116,7 +117,7 @@ class SpanProcessor(_SDKSpanProcessor):
             else:
                 handle = CURRENT_EVENT.get()
                 if parent is not None and (handle is None or not parent.is_remote):
-                    hangs: str | None = event_id_for_span(context.trace_id, parent.span_id)
+                    hangs = event_id_for_span(context.trace_id, parent.span_id)
                 else:
                     hangs = handle.event_id if handle is not None else None
                 started = _Started(hangs, CURRENT_SESSION.get(), self._recorded(span.attributes))

@@ -148,4 +148,5 @@ def span_bytes(
             )
         ]
     )
-    return request.SerializeToString()
+    serialized: bytes = request.SerializeToString()
+    return serialized

@@ -132,9 +132,9 @@ def from_parts(message: Any) -> dict[str, Any]:
             out["role"] = "tool"
             out["tool_call_id"] = part.get("id")
             texts.append(
-                part["response"] if isinstance(part.get("response"), str) else json.dumps(
-                    part.get("response")
-                )
+                part["response"]
+                if isinstance(part.get("response"), str)
+                else json.dumps(part.get("response"))
             )
         else:
             other.append(dict(part))

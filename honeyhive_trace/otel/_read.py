@@ -134,8 +134,8 @@ def _openinference_message(item: Any) -> dict[str, Any]:
         content = [c.get("message_content", c) for c in message["contents"]]
     out["content"] = content
     calls = []
-    for call in message.get("tool_calls") or ():
-        call = call.get("tool_call", call) if isinstance(call, Mapping) else {}
+    for entry in message.get("tool_calls") or ():
+        call = entry.get("tool_call", entry) if isinstance(entry, Mapping) else {}
         function = call.get("function") or {}
         calls.append(
             {
@@ -227,7 +227,10 @@ def _model_fields(attributes: Mapping[str, Any], fields: dict[str, Any]) -> None
     if response is not None:
         fields["response"] = response
     prompt = _first(
-        attributes, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"
+        attributes,
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.prompt_tokens",
+        "llm.token_count.prompt",
     )
     completion = _first(
         attributes,
