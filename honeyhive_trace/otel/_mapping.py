@@ -84,11 +84,13 @@ def span_bytes(
 ) -> bytes:
     """Serialize *record* as an OTLP/protobuf ``ExportTraceServiceRequest`` of one span.
 
-    Ids are derived from the record's (see :mod:`honeyhive_trace.otel._ids`):
-    the trace id is the session's UUID (the event's own, outside any session),
-    the span id the last 8 bytes of the event id, the parent span id the last 8
-    bytes of ``parent_id``. A session's span is the root of its trace; a
-    top-level event's parent is the session's span.
+    Ids are derived from the record's (see :func:`~honeyhive_trace.otel.span_id_of`):
+    the trace id is the 16 bytes of the session's UUID, the span id the last 8
+    bytes of the event id, the parent span id the last 8 bytes of
+    ``parent_id``. A session's span is the root of its trace; a top-level
+    event's parent is the session's span. Outside any session the trace id is
+    the parent's id (the event's own at the top): exact for a root and its
+    children, deeper events outside a session start traces of their own.
 
     Args:
         record: a model, tool or chain event or a session start. An
