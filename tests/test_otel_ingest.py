@@ -23,7 +23,13 @@ import honeyhive_trace as hh
 from honeyhive_trace.capture._sessions import SESSION_NAMESPACE
 from honeyhive_trace.collector import Collector
 from honeyhive_trace.otel import SpanProcessor, event_id_for_span, session_id_for_trace
-from tests._support.fake_provider import FakeProvider, openai_chat, openai_error
+from tests._support.fake_provider import (
+    FakeProvider,
+    openai_chat,
+    openai_chat_stream,
+    openai_error,
+    openai_usage,
+)
 
 QUESTION = [{"role": "user", "content": "Capital of France?"}]
 
@@ -145,6 +151,25 @@ class TestInstrumentedOpenAI:
         assert ids == [model["parent_id"]]
         assert session.session_id == model["session_id"]
         assert "Paris." == model["response"]["content"]
+
+    def test_a_streamed_call_is_one_model_event_with_the_whole_reply(
+        self, setup: Traced, provider: FakeProvider, client: openai.OpenAI, collector: Collector
+    ) -> None:
+        provider.queue(openai_chat_stream(["Par", "is."], usage=openai_usage(12, 5)))
+        stream = client.chat.completions.create(
+            model="gpt-4o",
+            messages=QUESTION,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        assert "Paris." == text
+        assert hh.flush(5)
+
+        [model] = by_type(collector, "model")
+        assert "Paris." == model["response"]["content"]
+        assert QUESTION == model["messages"]
+        assert {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17} == model["usage"]
 
     def test_a_failed_call_is_an_event_with_the_error(
         self, setup: Traced, provider: FakeProvider, client: openai.OpenAI, collector: Collector
@@ -276,3 +301,24 @@ class TestParents:
 
         [tool] = collector.events()
         assert "KeyError: 'missing'" == tool["error"]
+
+
+class TestPipeline:
+    def test_spans_go_through_processors_and_background_delivery(
+        self, configure: Any, collector: Collector
+    ) -> None:
+        from honeyhive_trace.processors import redact
+
+        configure(mode="background", processors=[redact()])
+        traced = Traced(SpanProcessor())
+        messages = '[{"role":"user","parts":[{"type":"text","content":"mail ann@example.com"}]}]'
+        with traced.tracer.start_as_current_span(
+            "chat gpt-4o",
+            attributes={"gen_ai.operation.name": "chat", "gen_ai.input.messages": messages},
+        ):
+            pass
+        assert hh.flush(10)
+
+        [model] = collector.events()
+        assert [{"role": "user", "content": "mail [REDACTED]"}] == model["messages"]
+        assert 1 <= hh.stats()["sent"]
