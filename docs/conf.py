@@ -51,6 +51,8 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(collections\.abc|contextvars|logging|os|pathlib|re|sqlite3|attrs)\.\w+"),
     # The HTTP clients whose requests honeyhive_trace.http_clients marks.
     (r"py:class", r"(requests\.adapters|httpx)\.\w+"),
+    # The OpenTelemetry SDK types of honeyhive_trace.otel.SpanProcessor's methods.
+    (r"py:class", r"opentelemetry(\.\w+)+"),
     (r"py:mod", r"contextvars"),
     # The standard classes the executor and thread subclass return or extend.
     (r"py:class", r"(concurrent\.futures|threading)(\.\w+)+"),

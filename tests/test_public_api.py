@@ -125,6 +125,16 @@ PUBLIC: dict[str, list[str]] = {
         "request_fields",
         "wrap_anthropic",
     ],
+    "honeyhive_trace.otel": [
+        "OTEL_EXTRA",
+        "SpanProcessor",
+        "event_id_for_span",
+        "require_otel",
+        "session_id_for_trace",
+        "span_bytes",
+        "span_id_of",
+        "trace_id_of",
+    ],
     "honeyhive_trace.collector": [
         "Collector",
         "EventQuery",
