@@ -2,7 +2,10 @@
 
 :func:`patch` sets an attribute on a single resource object (say the
 ``client.chat.completions`` of one client) that shadows its class's method,
-so only calls through that client are traced. Each call starts an
+so only calls through that client are traced; the client's ``copy()`` and
+``with_options()`` wrap the copies they make, and the cached
+``with_raw_response`` views are dropped so that they are rebuilt over the
+traced methods. Each call starts an
 :class:`~honeyhive_trace.capture.EventHandle`, the same capture path
 ``@trace_model`` uses, and ends it with a
 :class:`~honeyhive_trace.integrations._streams.Capture` of the call's
@@ -18,7 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from honeyhive_trace.capture import EventHandle, end, recorder, snapshot_kwargs
-from honeyhive_trace.integrations._capture import Capture, Request
+from honeyhive_trace.integrations._capture import Capture, Request, client_provider
 from honeyhive_trace.integrations._streams import stream_factory_for
 
 __all__ = ["TRACED", "patch", "resource", "wrap_client"]
@@ -27,6 +30,10 @@ C = TypeVar("C")
 
 #: Set on the functions :func:`patch` installs, so that wrapping twice is a no-op.
 TRACED = "__hh_traced__"
+#: The client methods that make a new client with the same options.
+_COPIES = ("copy", "with_options")
+#: Views an SDK builds once (``functools.cached_property``) over a resource's methods.
+_VIEWS = ("with_raw_response", "with_streaming_response")
 
 
 def resource(client: Any, path: str) -> Any:
@@ -56,6 +63,7 @@ def wrap_client(client: C, sdk: str, methods: Iterable[tuple[str, str, str]], ne
     Raises:
         TypeError: *client* has none of the resources.
     """
+    methods = tuple(methods)
     patched = 0
     for path, method, endpoint in methods:
         target = resource(client, path)
@@ -70,7 +78,54 @@ def wrap_client(client: C, sdk: str, methods: Iterable[tuple[str, str, str]], ne
             patched += 1
     if not patched:
         raise TypeError(f"wrap_{sdk}() needs {needs}, got {type(client).__name__}")
+    _forget_views(client, {path for path, _, _ in methods})
+    for name in _COPIES:
+        _wrap_copies(client, name, sdk, methods, needs)
     return client
+
+
+def _forget_views(client: Any, paths: set[str]) -> None:
+    """Drop the cached raw-response views, so that they are rebuilt over the traced methods.
+
+    ``client.chat.completions.with_raw_response`` reads ``create`` once, when
+    first built; one built before the client was wrapped would call the
+    untraced method.
+    """
+    owners = [client]
+    for path in paths:
+        parts = path.split(".")
+        owners.extend(resource(client, ".".join(parts[: i + 1])) for i in range(len(parts)))
+    for owner in owners:
+        try:
+            cached = vars(owner)
+        except TypeError:  # no __dict__: nothing cached
+            continue
+        for view in _VIEWS:
+            cached.pop(view, None)
+
+
+def _wrap_copies(
+    client: Any, name: str, sdk: str, methods: tuple[tuple[str, str, str], ...], needs: str
+) -> None:
+    """Make ``client.<name>(...)`` (``copy``, ``with_options``) return a wrapped copy."""
+    original = getattr(client, name, None)
+    if not callable(original) or getattr(original, TRACED, False):
+        return
+
+    def copied(*args: Any, **kwargs: Any) -> Any:
+        new = original(*args, **kwargs)
+        try:
+            wrap_client(new, sdk, methods, needs)
+        except Exception as exc:  # a copy we cannot trace is still the user's client
+            recorder().guard.report(f"could not trace a copy made by {name}()", exc)
+        return new
+
+    functools.update_wrapper(copied, original)
+    setattr(copied, TRACED, True)
+    try:
+        setattr(client, name, copied)
+    except Exception:  # a client that refuses instance attributes keeps its method
+        return
 
 
 def patch(
@@ -127,7 +182,13 @@ def _request(sdk: str, endpoint: str, kwargs: dict[str, Any], client: Any) -> Re
     # Copied one level deep, as the decorators do, so that a chat loop appending
     # to its `messages` later does not change this event.
     body = snapshot_kwargs(kwargs)
-    return Request(sdk, endpoint, body, base_url=getattr(client, "base_url", None))
+    return Request(
+        sdk,
+        endpoint,
+        body,
+        base_url=getattr(client, "base_url", None),
+        provider=client_provider(client),
+    )
 
 
 def _finish(handle: EventHandle, request: Request, result: Any) -> Any:
