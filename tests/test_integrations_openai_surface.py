@@ -763,3 +763,39 @@ def test_the_fake_response_body_is_what_the_sdk_parses() -> None:
     body = response_body("x", reasoning="r", calls=[("c", "f", "{}")], usage=response_usage(1, 1))
     parsed = openai.types.responses.Response.model_validate(body)
     assert ["reasoning", "message", "function_call"] == [item.type for item in parsed.output]
+
+
+def test_a_traced_function_returning_a_raw_response_does_not_count_its_usage_twice(
+    provider: FakeProvider, client: openai.OpenAI, collector: Collector
+) -> None:
+    @hh.trace_model
+    def answer() -> Any:
+        return client.chat.completions.with_raw_response.create(model="gpt-4o", messages=QUESTION)
+
+    provider.queue(openai_chat("Paris."))
+    assert "Paris." == answer().parse().choices[0].message.content
+
+    by_name = {e["event_name"]: e for e in collector.events()}
+    child, parent = by_name["openai.chat.completions.create"], by_name["answer"]
+    assert 17 == child["usage"]["total_tokens"]
+    assert {"role": "assistant", "content": "Paris."} == parent["response"]
+    assert ({}, None) == (parent["usage"], parent.get("cost"))
+
+
+def test_an_async_streamed_raw_response_records_the_stream(
+    provider: FakeProvider, collector: Collector
+) -> None:
+    async def main() -> str:
+        async with async_client(provider) as sdk:
+            raw = await sdk.chat.completions.with_raw_response.create(
+                model="gpt-4o", messages=QUESTION, stream=True
+            )
+            stream = raw.parse()
+            assert stream is raw.parse()  # parsed once, traced once
+            return "".join([c.choices[0].delta.content or "" async for c in stream])
+
+    provider.queue(openai_chat_stream(["Pa", "ris"]))
+    assert "Paris" == asyncio.run(main())
+    [event] = recorded(collector)
+    assert {"role": "assistant", "content": "Paris"} == event["response"]
+    assert True is event["metadata"]["usage_unknown"]

@@ -185,7 +185,7 @@ def request_fields(endpoint: str | None, body: Mapping[str, Any]) -> dict[str, A
         ``tool_choice``, ``response_format`` and the other arguments as
         ``inputs``. Transport options (``extra_headers``, ``timeout``,
         ``stream``, ``stream_options``, ...) and unset arguments are left out.
-        Embeddings: see :func:`._openai_embeddings.embedding_request_fields`.
+        Embeddings: see ``_openai_embeddings.embedding_request_fields``.
     """
     if endpoint is None:
         endpoint = endpoint_of("", body)
