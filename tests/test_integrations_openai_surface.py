@@ -563,6 +563,18 @@ class TestProviders:
         [event] = recorded(collector)
         assert "azure" == event["provider"]
 
+    def test_a_provider_given_to_wrap_openai_names_its_events_and_its_copies(
+        self, provider: FakeProvider, collector: Collector
+    ) -> None:
+        sdk = openai.OpenAI(base_url=provider.openai_url, api_key="k", max_retries=0)
+        wrap_openai(sdk, provider="vllm")
+        provider.queue(openai_chat("Hi", model="Qwen/Qwen2.5-7B"), embeddings())
+        sdk.chat.completions.create(model="Qwen/Qwen2.5-7B", messages=QUESTION)
+        sdk.with_options(timeout=5).embeddings.create(model="text-embedding-3-small", input="a")
+        sdk.close()
+
+        assert ["vllm", "vllm"] == [e["provider"] for e in recorded(collector)]
+
     @pytest.mark.parametrize(
         ("base_url", "model", "expected"),
         [

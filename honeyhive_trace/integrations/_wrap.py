@@ -47,7 +47,14 @@ def resource(client: Any, path: str) -> Any:
     return obj
 
 
-def wrap_client(client: C, sdk: str, methods: Iterable[tuple[str, str, str]], needs: str) -> C:
+def wrap_client(
+    client: C,
+    sdk: str,
+    methods: Iterable[tuple[str, str, str]],
+    needs: str,
+    *,
+    provider: str | None = None,
+) -> C:
     """Trace *methods* of this one *client* instance, and return it.
 
     Args:
@@ -56,6 +63,8 @@ def wrap_client(client: C, sdk: str, methods: Iterable[tuple[str, str, str]], ne
         methods: (resource path, method name, endpoint) of each call to trace.
         needs: what the error names when *client* has none of them
             (``"an OpenAI client"``).
+        provider: the ``provider`` of its events, when the base URL cannot tell
+            (a self-hosted server); None: named from the client and its URL.
 
     Returns:
         The same client object.
@@ -74,13 +83,14 @@ def wrap_client(client: C, sdk: str, methods: Iterable[tuple[str, str, str]], ne
             endpoint=endpoint,
             event_name=f"{sdk}.{path}.{method}",
             client=client,
+            provider=provider,
         ):
             patched += 1
     if not patched:
         raise TypeError(f"wrap_{sdk}() needs {needs}, got {type(client).__name__}")
     _forget_views(client, {path for path, _, _ in methods})
     for name in _COPIES:
-        _wrap_copies(client, name, sdk, methods, needs)
+        _wrap_copies(client, name, sdk, methods, needs, provider=provider)
     return client
 
 
@@ -105,7 +115,13 @@ def _forget_views(client: Any, paths: set[str]) -> None:
 
 
 def _wrap_copies(
-    client: Any, name: str, sdk: str, methods: tuple[tuple[str, str, str], ...], needs: str
+    client: Any,
+    name: str,
+    sdk: str,
+    methods: tuple[tuple[str, str, str], ...],
+    needs: str,
+    *,
+    provider: str | None,
 ) -> None:
     """Make ``client.<name>(...)`` (``copy``, ``with_options``) return a wrapped copy."""
     original = getattr(client, name, None)
@@ -115,7 +131,7 @@ def _wrap_copies(
     def copied(*args: Any, **kwargs: Any) -> Any:
         new = original(*args, **kwargs)
         try:
-            wrap_client(new, sdk, methods, needs)
+            wrap_client(new, sdk, methods, needs, provider=provider)
         except Exception as exc:  # a copy we cannot trace is still the user's client
             recorder().guard.report(f"could not trace a copy made by {name}()", exc)
         return new
@@ -136,6 +152,7 @@ def patch(
     endpoint: str,
     event_name: str,
     client: Any,
+    provider: str | None = None,
 ) -> bool:
     """Trace calls of ``target.<method>`` made through this one object.
 
@@ -146,6 +163,7 @@ def patch(
         endpoint: which API the method calls (``"chat"``, ``"responses"``, ...).
         event_name: the name of the recorded events.
         client: the client, whose ``base_url`` is read at each call.
+        provider: the events' ``provider`` hint (see :func:`wrap_client`).
 
     Returns:
         True if the method is traced (now or already), False if *target* has
@@ -157,10 +175,11 @@ def patch(
     if getattr(original, TRACED, False):
         return True
     traced: Callable[..., Any]
+    site = _Site(sdk, endpoint, client, provider or client_provider(client))
     if inspect.iscoroutinefunction(original):
-        traced = _async_traced(original, sdk, endpoint, event_name, client)
+        traced = _async_traced(original, event_name, site)
     else:
-        traced = _traced(original, sdk, endpoint, event_name, client)
+        traced = _traced(original, event_name, site)
     functools.update_wrapper(traced, original)
     setattr(traced, TRACED, True)
     setattr(target, method, traced)  # an attribute of this instance, not of its class
@@ -178,16 +197,28 @@ def _start(event_name: str) -> EventHandle | None:
         return None
 
 
-def _request(sdk: str, endpoint: str, kwargs: dict[str, Any], client: Any) -> Request:
+class _Site:
+    """What every call of one traced method shares."""
+
+    __slots__ = ("sdk", "endpoint", "client", "provider")
+
+    def __init__(self, sdk: str, endpoint: str, client: Any, provider: str | None) -> None:
+        self.sdk = sdk
+        self.endpoint = endpoint
+        self.client = client
+        self.provider = provider
+
+
+def _request(site: _Site, kwargs: dict[str, Any]) -> Request:
     # Copied one level deep, as the decorators do, so that a chat loop appending
     # to its `messages` later does not change this event.
     body = snapshot_kwargs(kwargs)
     return Request(
-        sdk,
-        endpoint,
+        site.sdk,
+        site.endpoint,
         body,
-        base_url=getattr(client, "base_url", None),
-        provider=client_provider(client),
+        base_url=getattr(site.client, "base_url", None),
+        provider=site.provider,
     )
 
 
@@ -215,14 +246,12 @@ async def _finish_later(handle: EventHandle, request: Request, pending: Awaitabl
     return _finish(handle, request, result)
 
 
-def _traced(
-    original: Callable[..., Any], sdk: str, endpoint: str, event_name: str, client: Any
-) -> Callable[..., Any]:
+def _traced(original: Callable[..., Any], event_name: str, site: _Site) -> Callable[..., Any]:
     def traced(*args: Any, **kwargs: Any) -> Any:
         handle = _start(event_name)
         if handle is None:
             return original(*args, **kwargs)
-        request = _request(sdk, endpoint, kwargs, client)
+        request = _request(site, kwargs)
         try:
             result = original(*args, **kwargs)
         except BaseException as exc:
@@ -236,13 +265,13 @@ def _traced(
 
 
 def _async_traced(
-    original: Callable[..., Any], sdk: str, endpoint: str, event_name: str, client: Any
+    original: Callable[..., Any], event_name: str, site: _Site
 ) -> Callable[..., Any]:
     async def traced(*args: Any, **kwargs: Any) -> Any:
         handle = _start(event_name)
         if handle is None:
             return await original(*args, **kwargs)
-        request = _request(sdk, endpoint, kwargs, client)
+        request = _request(site, kwargs)
         try:
             result = await original(*args, **kwargs)
         except BaseException as exc:

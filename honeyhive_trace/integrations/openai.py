@@ -254,7 +254,7 @@ def _format_of(value: Any) -> Any:
 # -- wrapping a client ----------------------------------------------------------------------------
 
 
-def wrap_openai(client: C) -> C:
+def wrap_openai(client: C, *, provider: str | None = None) -> C:
     """Trace the model calls made through one OpenAI client, and return it.
 
     ``chat.completions.create`` and ``.parse``, ``responses.create`` and
@@ -269,6 +269,9 @@ def wrap_openai(client: C) -> C:
     Args:
         client: an ``openai.OpenAI``, ``openai.AsyncOpenAI``, ``AzureOpenAI`` or
             ``AsyncAzureOpenAI`` client (or any client with the same resources).
+        provider: the ``provider`` of its events (``"vllm"``), for a server
+            its base URL does not name; by default it is named from the
+            client's class and base URL (see the docs' provider table).
 
     Returns:
         The same client object.
@@ -276,7 +279,7 @@ def wrap_openai(client: C) -> C:
     Raises:
         TypeError: *client* has none of the resources above.
     """
-    return wrap_client(client, "openai", _METHODS, "an OpenAI client")
+    return wrap_client(client, "openai", _METHODS, "an OpenAI client", provider=provider)
 
 
 register_sdk("openai", sys.modules[__name__])
