@@ -811,3 +811,47 @@ def test_an_async_streamed_raw_response_records_the_stream(
     [event] = recorded(collector)
     assert {"role": "assistant", "content": "Paris"} == event["response"]
     assert True is event["metadata"]["usage_unknown"]
+
+
+def test_a_raw_response_returned_by_a_traced_function_is_read_whole(
+    provider: FakeProvider, collector: Collector
+) -> None:
+    plain = openai.OpenAI(base_url=provider.openai_url, api_key="k", max_retries=0)
+
+    @hh.trace_model
+    def answer(question: str) -> Any:
+        return plain.chat.completions.with_raw_response.create(
+            model="gpt-4o", messages=[{"role": "user", "content": question}], temperature=0.2
+        )
+
+    provider.queue(openai_chat("Paris."))
+    assert "Paris." == answer("Capital of France?").parse().choices[0].message.content
+    plain.close()
+
+    [event] = recorded(collector)
+    assert {"role": "assistant", "content": "Paris."} == event["response"]
+    assert 17 == event["usage"]["total_tokens"]
+    # Read back from the HTTP request: the SDK's arguments, not the function's inputs.
+    assert [{"role": "user", "content": "Capital of France?"}] == event["messages"]
+    assert {"temperature": 0.2} == event["hyperparameters"]
+    assert {"question": "Capital of France?"} == event["inputs"]
+
+
+def test_a_with_options_copy_of_a_wrapped_anthropic_client_is_traced_too(
+    provider: FakeProvider, collector: Collector
+) -> None:
+    import anthropic
+
+    from honeyhive_trace.integrations import wrap_anthropic
+    from tests._support.fake_provider import anthropic_message
+
+    sdk = wrap_anthropic(anthropic.Anthropic(base_url=provider.url, api_key="k", max_retries=0))
+    provider.queue(anthropic_message("Bonjour."))
+    sdk.with_options(timeout=5).messages.create(
+        model="claude-sonnet-4-6", max_tokens=50, messages=QUESTION
+    )
+    sdk.close()
+
+    [event] = recorded(collector)
+    assert ("anthropic.messages.create", "anthropic") == (event["event_name"], event["provider"])
+    assert {"role": "assistant", "content": "Bonjour."} == event["response"]
