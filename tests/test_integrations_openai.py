@@ -313,9 +313,12 @@ class TestStreams:
         assert {"role": "assistant", "content": "Paris"} == event["response"]
         assert {} == event["usage"]
         assert "cost" not in event
-        assert {**STREAM_METADATA, "time_to_first_token_ms": ELAPSED, "closed_early": True} == (
-            event["metadata"]
-        )
+        assert {
+            **STREAM_METADATA,
+            "time_to_first_token_ms": ELAPSED,
+            "closed_early": True,
+            "usage_unknown": True,
+        } == event["metadata"]
 
     def test_an_error_mid_stream_records_the_partial_response_and_the_error(
         self, provider: FakeProvider, client: openai.OpenAI, collector: Collector
@@ -611,7 +614,9 @@ class TestWrapOpenAI:
         assert "openai.chat.completions.create" == event["event_name"]
         assert QUESTION == event["messages"]
         assert {"role": "assistant", "content": "Paris"} == event["response"]
-        assert {"stream": True} == event["inputs"]
+        # Without stream_options={"include_usage": True}: no usage, and it says so.
+        assert ({}, True) == (event["usage"], event["metadata"]["usage_unknown"])
+        assert "inputs" not in event  # no `stream: True` clutter
 
     def test_a_wrapped_call_records_its_error(
         self, provider: FakeProvider, client: openai.OpenAI, collector: Collector
@@ -644,7 +649,7 @@ class TestWrapOpenAI:
         assert outer["event_id"] == inner["parent_id"]
         assert {"role": "assistant", "content": "Paris."} == outer["response"]
 
-    def test_the_provider_of_an_unknown_server_is_its_host(
+    def test_the_provider_of_an_unknown_server_is_openai_compatible_never_its_host(
         self, provider: FakeProvider, client: openai.OpenAI, collector: Collector
     ) -> None:
         wrap_openai(client)
@@ -652,7 +657,7 @@ class TestWrapOpenAI:
         client.chat.completions.create(model="meta-llama/Llama-3.1-8B-Instruct", messages=QUESTION)
 
         [event] = recorded(collector)
-        assert ("127.0.0.1", "meta-llama/Llama-3.1-8B-Instruct") == (
+        assert ("openai-compatible", "meta-llama/Llama-3.1-8B-Instruct") == (
             event["provider"],
             event["model"],
         )

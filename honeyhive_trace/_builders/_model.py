@@ -30,8 +30,12 @@ def recorded_by_child(result: Any, child_results: list[Any] | None) -> bool:
     """Whether *result* is what one of the event's children returned (and recorded)."""
     if not child_results or result is _UNSET or result is None:
         return False
+    # A raw response the parent returned is captured too: compare what it holds.
+    inner = result.result if type(result) is Capture and result.result is not None else result
     for child in child_results:
-        if child is result or (type(child) is Capture and child.result is result):
+        if child is result or child is inner:
+            return True
+        if type(child) is Capture and (child.result is result or child.result is inner):
             return True
     return False
 

@@ -172,16 +172,23 @@ class _Builtin:
 DEFAULT.add(_Builtin())
 
 
-def wrap_openai(client: C) -> C:
-    """Trace the create calls made through one OpenAI client, and return it.
+def wrap_openai(client: C, *, provider: str | None = None) -> C:
+    """Trace the model calls made through one OpenAI client, and return it.
 
-    ``chat.completions.create``, ``responses.create`` and ``completions.create``
-    of this client instance (sync or async) each record a model event,
-    streaming included. Nothing is patched globally: other clients and the
-    ``openai`` package are untouched. Wrapping twice is harmless.
+    ``chat.completions.create`` and ``.parse``, ``responses.create`` and
+    ``.parse``, ``completions.create`` and ``embeddings.create`` of this
+    client instance (sync or async) each record a model event, streaming and
+    ``with_raw_response`` included; copies made with ``with_options()`` are
+    traced too. Nothing is patched globally: other clients and the ``openai``
+    package are untouched. Wrapping twice is harmless.
 
     Args:
-        client: an ``openai.OpenAI``, ``openai.AsyncOpenAI`` or ``AzureOpenAI`` client.
+        client: an ``openai.OpenAI``, ``openai.AsyncOpenAI``, ``AzureOpenAI``
+            or ``AsyncAzureOpenAI`` client.
+        provider: the ``provider`` of its events (``"vllm"``), for a server
+            whose base URL does not name it; by default ``azure`` for Azure
+            clients, the provider of a known API host, else ``openai`` for
+            OpenAI model names, else ``openai-compatible``.
 
     Returns:
         The same client object.
@@ -191,7 +198,7 @@ def wrap_openai(client: C) -> C:
     """
     from honeyhive_trace.integrations import openai
 
-    return openai.wrap_openai(client)
+    return openai.wrap_openai(client, provider=provider)
 
 
 def wrap_anthropic(client: C) -> C:

@@ -22,6 +22,7 @@ __all__ = [
     "SDKS",
     "Capture",
     "Request",
+    "client_provider",
     "collected",
     "end",
     "extract_capture",
@@ -49,7 +50,7 @@ class Request:
     body on the worker.
     """
 
-    __slots__ = ("sdk", "endpoint", "body", "http_request", "base_url")
+    __slots__ = ("sdk", "endpoint", "body", "http_request", "base_url", "provider")
 
     def __init__(
         self,
@@ -58,12 +59,16 @@ class Request:
         body: Mapping[str, Any] | None = None,
         http_request: Any = None,
         base_url: Any = None,
+        *,
+        provider: str | None = None,
     ) -> None:
         self.sdk = sdk
         self.endpoint = endpoint
         self.body = body
         self.http_request = http_request
         self.base_url = base_url
+        #: The provider the client's class names (``"azure"`` for ``AzureOpenAI``).
+        self.provider = provider
 
     def resolve(self) -> tuple[str | None, Mapping[str, Any] | None, str | None]:
         """Return (endpoint, arguments, base URL), reading the HTTP body if needed."""
@@ -85,6 +90,19 @@ class Request:
         return endpoint, body, base_url
 
 
+#: SDK client classes (by name, any base of the client's class) that name their provider.
+_CLIENT_PROVIDERS = {"AzureOpenAI": "azure", "AsyncAzureOpenAI": "azure"}
+
+
+def client_provider(client: Any) -> str | None:
+    """The provider an SDK client's class names (``AzureOpenAI`` -> ``"azure"``), else None."""
+    for klass in type(client).__mro__:
+        found = _CLIENT_PROVIDERS.get(klass.__name__)
+        if found is not None:
+            return found
+    return None
+
+
 def request_of(stream: Any, sdk: str) -> Request:
     """Take what is known of the request behind an SDK *stream* (references only)."""
     raw = getattr(stream, "_raw_stream", None) or stream  # the helpers wrap a raw stream
@@ -92,9 +110,17 @@ def request_of(stream: Any, sdk: str) -> Request:
     try:
         http_request = raw.response.request
     except Exception:  # a stand-in response without its request
-        pass
+        try:
+            http_request = raw.http_response.request  # a raw response (with_raw_response)
+        except Exception:
+            pass
     client = getattr(raw, "_client", None)
-    return Request(sdk, http_request=http_request, base_url=getattr(client, "base_url", None))
+    return Request(
+        sdk,
+        http_request=http_request,
+        base_url=getattr(client, "base_url", None),
+        provider=client_provider(client),
+    )
 
 
 class Capture:
@@ -162,6 +188,8 @@ def extract_capture(capture: Capture) -> dict[str, Any]:
     fields.setdefault("_sdk", capture.sdk)
     if base_url:
         fields["_base_url"] = base_url
+    if capture.request is not None and capture.request.provider:
+        fields["_provider"] = capture.request.provider
     return fields
 
 

@@ -17,15 +17,23 @@ from urllib.parse import urlsplit
 from honeyhive_trace.integrations._access import field, token_count
 from honeyhive_trace.integrations._pricing import compute_cost
 
-__all__ = ["HINTS", "complete_fields", "provider_from_url"]
+__all__ = ["HINTS", "OPENAI_COMPATIBLE", "complete_fields", "provider_from_url"]
 
 logger = logging.getLogger("honeyhive_trace")
 
 #: The private keys extractors may add to the fields; removed here.
-HINTS = ("_sdk", "_base_url")
+HINTS = ("_sdk", "_base_url", "_provider")
 
+#: What an OpenAI client talking to a server this module does not know is named.
+OPENAI_COMPATIBLE = "openai-compatible"
+
+#: The provider behind each well-known API host (an OpenAI-compatible base URL
+#: of a hosted service, or a provider's own API). Documented in
+#: docs/howto/integration-openai.rst; keep the two in step.
 _HOSTS: Mapping[str, str] = {
     "api.openai.com": "openai",
+    "eu.api.openai.com": "openai",
+    "us.api.openai.com": "openai",
     "api.anthropic.com": "anthropic",
     "openrouter.ai": "openrouter",
     "api.together.xyz": "together",
@@ -37,6 +45,11 @@ _HOSTS: Mapping[str, str] = {
     "api.x.ai": "xai",
     "api.perplexity.ai": "perplexity",
     "api.cerebras.ai": "cerebras",
+    "api.deepinfra.com": "deepinfra",
+    "api.sambanova.ai": "sambanova",
+    "api.hyperbolic.xyz": "hyperbolic",
+    "api.moonshot.ai": "moonshot",
+    "integrate.api.nvidia.com": "nvidia",
     "generativelanguage.googleapis.com": "google",
 }
 _HOST_SUFFIXES = (
@@ -45,7 +58,8 @@ _HOST_SUFFIXES = (
     (".services.ai.azure.com", "azure"),
     ("aiplatform.googleapis.com", "vertex_ai"),
 )
-_PORTS: Mapping[int, str] = {11434: "ollama"}
+#: Local servers known by their default port (on any host): Ollama, LM Studio.
+_PORTS: Mapping[int, str] = {11434: "ollama", 1234: "lmstudio"}
 
 
 _PROVIDER_PREFIXES = (
@@ -93,7 +107,9 @@ def provider_from_url(url: str | None) -> tuple[str | None, str | None]:
     return None, host or None
 
 
-def _provider(model: Any, sdk: Any, base_url: Any) -> str | None:
+def _provider(model: Any, sdk: Any, base_url: Any, hint: Any = None) -> str | None:
+    if isinstance(hint, str) and hint:  # the client's own class says (AzureOpenAI)
+        return hint
     known, host = provider_from_url(base_url if isinstance(base_url, str) else None)
     if known:
         return known
@@ -101,8 +117,10 @@ def _provider(model: Any, sdk: Any, base_url: Any) -> str | None:
         inferred = infer_provider(model)
         if inferred:
             return inferred
-    if host:  # an OpenAI-compatible server of its own: name it by its host
-        return host
+    if host:
+        # A server of its own (vLLM, a proxy, a test double): never name it by its
+        # host, which says nothing to a reader and may be a private address.
+        return OPENAI_COMPATIBLE if sdk == "openai" else (sdk if isinstance(sdk, str) else None)
     return sdk if isinstance(sdk, str) else None
 
 
@@ -165,11 +183,12 @@ def complete_fields(
     """
     sdk = fields.pop("_sdk", None)
     base_url = fields.pop("_base_url", None)
+    hint = fields.pop("_provider", None)
     try:
         if sdk == "anthropic":
             _system_first(fields)
         if not fields.get("provider"):
-            provider = _provider(fields.get("model"), sdk, base_url)
+            provider = _provider(fields.get("model"), sdk, base_url, hint)
             if provider:
                 fields["provider"] = provider
         if fields.get("cost") is None:

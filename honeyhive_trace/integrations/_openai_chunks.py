@@ -18,7 +18,11 @@ from honeyhive_trace.integrations._openai_read import (
     sdk_hint,
 )
 
-__all__ = ["assemble", "merge_chat_chunks"]
+__all__ = ["USAGE_UNKNOWN", "assemble", "merge_chat_chunks"]
+
+#: The ``metadata`` key set (to True) on a streamed call whose stream carried no
+#: token counts: its ``usage`` is empty because it is unknown, not zero.
+USAGE_UNKNOWN = "usage_unknown"
 
 # -- streamed chunks -----------------------------------------------------------------------
 
@@ -48,6 +52,9 @@ def assemble(chunks: list[Any]) -> dict[str, Any] | None:
         fields = response_fields(_merge_response_events(items))
     else:
         return None
+    if "usage" not in fields:
+        # Chat streams carry usage only with stream_options={"include_usage": True}.
+        fields.setdefault("metadata", {})[USAGE_UNKNOWN] = True
     hint = sdk_hint(first)
     if hint is not None:
         fields["_sdk"] = hint
@@ -182,6 +189,7 @@ def _merge_response_events(events: list[Any]) -> Any:
     started: Any = None
     texts: list[str] = []
     refusals: list[str] = []
+    reasoning: list[str] = []
     calls: dict[Any, dict[str, Any]] = {}
     for event in events:
         event_type = discriminator(event, "type")
@@ -193,6 +201,8 @@ def _merge_response_events(events: list[Any]) -> Any:
             texts.append(field(event, "delta") or "")
         elif event_type == "response.refusal.delta":
             refusals.append(field(event, "delta") or "")
+        elif event_type == "response.reasoning_summary_text.delta":
+            reasoning.append(field(event, "delta") or "")
         elif event_type == "response.output_item.added":
             item = field(event, "item")
             if field(item, "type") == "function_call":
@@ -213,6 +223,9 @@ def _merge_response_events(events: list[Any]) -> Any:
     if refusals:
         content.append({"type": "refusal", "refusal": "".join(refusals)})
     output: list[dict[str, Any]] = [{"type": "message", "role": "assistant", "content": content}]
+    if reasoning:
+        summary = [{"type": "summary_text", "text": "".join(reasoning)}]
+        output.append({"type": "reasoning", "summary": summary})
     for slot in calls.values():
         output.append({**slot, "arguments": "".join(slot["arguments"])})
     return {

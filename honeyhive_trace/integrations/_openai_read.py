@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from honeyhive_trace.integrations._access import (
+    declares,
     discriminator,
     field,
     module_root,
@@ -78,15 +79,43 @@ def sdk_hint(value: Any) -> str | None:
 
 
 def message_of(message: Any) -> dict[str, Any]:
-    data = plain(message)
+    """One assistant message of a chat completion, JSON-ready.
+
+    The structured output of ``chat.completions.parse`` is kept as ``parsed``
+    (a dict); the SDK's ``parsed_arguments`` of tool calls are dropped (they
+    repeat ``arguments``).
+    """
+    data = _message_data(message)
     if not isinstance(data, dict):
         return {"role": "assistant", "content": data}
     out: dict[str, Any] = {"role": data.get("role") or "assistant", "content": data.get("content")}
     for key, item in data.items():
-        if key in out or key == "parsed" or item is None or item in ([], {}):
+        if key in out or item is None or item in ([], {}):
             continue
         out[key] = item
     return out
+
+
+def _message_data(message: Any) -> Any:
+    if isinstance(message, Mapping) or not declares(type(message), "parsed"):
+        return plain(message)
+    # A ParsedChatCompletionMessage: its class declares `parsed` as None-typed
+    # generics, so dumping it whole makes pydantic warn; read field by field.
+    fields = getattr(type(message), "model_fields", None) or ()
+    data = {name: plain(getattr(message, name, None)) for name in fields if name != "tool_calls"}
+    calls = getattr(message, "tool_calls", None)
+    if calls:
+        data["tool_calls"] = [_tool_call_of(call) for call in calls]
+    return data
+
+
+def _tool_call_of(call: Any) -> dict[str, Any]:
+    function = field(call, "function")
+    return {
+        "id": field(call, "id"),
+        "type": field(call, "type") or "function",
+        "function": {"name": field(function, "name"), "arguments": field(function, "arguments")},
+    }
 
 
 def _chat_usage(usage: Any, metadata: dict[str, Any]) -> dict[str, Any] | None:
@@ -154,8 +183,16 @@ def completion_fields(value: Any) -> dict[str, Any]:
 
 
 def response_fields(value: Any) -> dict[str, Any]:
+    """Event fields of a Responses API ``Response`` (or ``ParsedResponse``).
+
+    The output text is ``response.content``; function and custom tool calls are
+    ``response.tool_calls``; reasoning summaries are ``response.reasoning``;
+    the structured output of ``responses.parse`` is ``response.parsed``.
+    """
     texts: list[str] = []
     refusals: list[str] = []
+    reasoning: list[str] = []
+    parsed: list[Any] = []
     calls: list[dict[str, Any]] = []
     for item in field(value, "output") or ():
         item_type = field(item, "type")
@@ -164,8 +201,15 @@ def response_fields(value: Any) -> dict[str, Any]:
                 part_type = field(part, "type")
                 if part_type == "output_text":
                     texts.append(field(part, "text") or "")
+                    if field(part, "parsed") is not None:
+                        parsed.append(plain(field(part, "parsed")))
                 elif part_type == "refusal":
                     refusals.append(field(part, "refusal") or "")
+        elif item_type == "reasoning":
+            for part in field(item, "summary") or ():
+                text = field(part, "text")
+                if isinstance(text, str) and text:
+                    reasoning.append(text)
         elif item_type == "function_call":
             calls.append(
                 tool_call(
@@ -185,6 +229,10 @@ def response_fields(value: Any) -> dict[str, Any]:
         response["tool_calls"] = calls
     if refusals:
         response["refusal"] = "".join(refusals)
+    if reasoning:
+        response["reasoning"] = "\n\n".join(reasoning)
+    if parsed:
+        response["parsed"] = parsed[0] if len(parsed) == 1 else parsed
     fields: dict[str, Any] = {"response": response}
 
     metadata: dict[str, Any] = {}
@@ -217,15 +265,27 @@ def response_fields(value: Any) -> dict[str, Any]:
         fields["hyperparameters"] = hyper
     tools = field(value, "tools")
     if tools:
-        fields["tools"] = plain(tools)
+        fields["tools"] = [wire(tool) for tool in tools]
         choice = field(value, "tool_choice")
         if choice is not None:
-            fields["tool_choice"] = plain(choice)
+            fields["tool_choice"] = wire(choice)
     text_format = field(field(value, "text"), "format")
     if text_format is not None and field(text_format, "type") not in (None, "text"):
-        fields["response_format"] = plain(text_format)
+        fields["response_format"] = wire(text_format)
     _common(value, fields, metadata)
     return fields
+
+
+def wire(value: Any) -> Any:
+    """*value* as the API sent it: an SDK model's own ``to_dict()`` (field aliases
+    such as ``schema``, unset fields left out), else a JSON-ready copy."""
+    to_dict = getattr(type(value), "to_dict", None)
+    if callable(to_dict) and module_root(value) == "openai":
+        try:
+            return plain(to_dict(value))
+        except Exception:  # another SDK version's signature: the plain copy will do
+            pass
+    return plain(value)
 
 
 def _token_details(usage: Any, inputs: str, outputs: str, metadata: dict[str, Any]) -> None:

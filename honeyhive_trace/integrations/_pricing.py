@@ -67,6 +67,11 @@ PRICES: Mapping[str, ModelPrice] = {
     "gpt-5-nano": ModelPrice(0.05, 0.40, 0.005),
     "gpt-5-pro": ModelPrice(15.00, 120.00),
     "gpt-5.1": ModelPrice(1.25, 10.00, 0.125),
+    # OpenAI embeddings: input tokens only (platform.openai.com/docs/pricing; these
+    # prices have stood since the text-embedding-3 launch, 2024-01-25; copied 2026-12-01).
+    "text-embedding-3-small": ModelPrice(0.02, 0.0),
+    "text-embedding-3-large": ModelPrice(0.13, 0.0),
+    "text-embedding-ada-002": ModelPrice(0.10, 0.0),
     # Anthropic (input up to 200K tokens where a long-context rate exists)
     "claude-3-haiku": ModelPrice(0.25, 1.25, 0.03, 0.30),
     "claude-3-sonnet": _anthropic(3.00, 15.00),

@@ -126,3 +126,4 @@ def request_on_enter(capture: Capture, stream: Any) -> None:
         found = request_of(stream, capture.sdk)
         capture.request.http_request = found.http_request
         capture.request.base_url = capture.request.base_url or found.base_url
+        capture.request.provider = capture.request.provider or found.provider

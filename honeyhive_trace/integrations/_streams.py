@@ -26,7 +26,7 @@ from honeyhive_trace.integrations._astreams import (
     TracedAsyncStream,
     TracedAsyncStreamManager,
 )
-from honeyhive_trace.integrations._capture import Capture, Request, request_of
+from honeyhive_trace.integrations._capture import Capture, Request, end, request_of
 from honeyhive_trace.integrations._proxy import (
     PROXY_MODULES,
     ClosedOnExit,
@@ -39,6 +39,7 @@ from honeyhive_trace.integrations._proxy import (
 __all__ = [
     "PROXIES",
     "TracedHelperStream",
+    "TracedRawResponse",
     "TracedStream",
     "TracedStreamManager",
     "factory",
@@ -135,6 +136,35 @@ class TracedStreamManager(ClosedOnExit):
         return TracedHelperStream(stream, self._self_handle, self._self_capture)
 
 
+class TracedRawResponse(Proxy):
+    """A streamed call's raw response (``with_raw_response``): ``parse()`` gives the traced stream.
+
+    The event ends with the stream; if ``parse()`` is never called, when the
+    raw response is dropped (as closed early).
+    """
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        """Parse the response as the SDK does; a stream comes back traced."""
+        try:
+            parsed = self.__wrapped__.parse(*args, **kwargs)
+        except BaseException as exc:
+            self._self_end(exc, False)
+            raise
+        known = getattr(self, "_self_parsed", None)
+        if known is not None and known.__wrapped__ is parsed:  # the SDK caches what it parsed
+            return known
+        proxy_class = _proxy_class(type(parsed))
+        capture = self._self_capture
+        if proxy_class is None or capture.done:
+            capture.chunks, capture.result = None, parsed
+            self._self_end(None, False)
+            return parsed
+        self._self_finalizer.detach()  # the stream's proxy owns the event from here on
+        proxy = proxy_class(parsed, self._self_handle, capture)
+        self._self_parsed = proxy
+        return proxy
+
+
 #: Stream shape (as named in :mod:`honeyhive_trace.integrations`) -> proxy class.
 PROXIES: dict[str, type[Proxy]] = {
     "stream": TracedStream,
@@ -143,6 +173,7 @@ PROXIES: dict[str, type[Proxy]] = {
     "async_helper": TracedAsyncHelperStream,
     "manager": TracedStreamManager,
     "async_manager": TracedAsyncStreamManager,
+    "raw": TracedRawResponse,
 }
 
 
@@ -157,6 +188,8 @@ def factory(shape: str, sdk: str) -> Callable[..., Any]:
         A function that wraps a stream of that shape for an event's *handle*.
         Without *request*, the request is read from the stream's HTTP request.
     """
+    if shape == "raw":
+        return functools.partial(_wrap_raw, sdk)
     proxy_class = PROXIES[shape]
     managed = shape.endswith("manager")  # sends its request only when entered
 
@@ -166,6 +199,16 @@ def factory(shape: str, sdk: str) -> Callable[..., Any]:
         return proxy_class(stream, handle, Capture(sdk, request, chunks=[]))
 
     return wrap
+
+
+def _wrap_raw(sdk: str, raw: Any, handle: EventHandle, request: Request | None = None) -> Any:
+    """A raw response: read (the event ends now), or streamed (it ends with the stream)."""
+    if request is None:
+        request = request_of(raw, sdk)
+    if not getattr(raw, "_stream", False):
+        end(handle, Capture(sdk, request, result=raw), None, False)
+        return raw
+    return TracedRawResponse(raw, handle, Capture(sdk, request, chunks=[]))
 
 
 def proxy_factory(proxy_class: type) -> Callable[..., Any] | None:
@@ -202,6 +245,7 @@ _SDK_STREAMS: dict[tuple[str, str], str] = {
     ("openai", "AsyncChatCompletionStreamManager"): "async_manager",
     ("openai", "ResponseStreamManager"): "manager",
     ("openai", "AsyncResponseStreamManager"): "async_manager",
+    ("openai", "LegacyAPIResponse"): "raw",
     ("anthropic", "Stream"): "stream",
     ("anthropic", "AsyncStream"): "async_stream",
     ("anthropic", "MessageStream"): "helper",
@@ -213,6 +257,18 @@ _SDK_STREAMS: dict[tuple[str, str], str] = {
     ("anthropic", "BetaMessageStreamManager"): "manager",
     ("anthropic", "BetaAsyncMessageStreamManager"): "async_manager",
 }
+
+
+def _proxy_class(cls: type) -> type[Proxy] | None:
+    """The proxy class of an SDK stream class (not of a raw response), or None."""
+    if cls in PROXIES.values() and cls is not TracedRawResponse:
+        return cls  # already traced (a wrapped client's stream): one more event on it
+    for klass in cls.__mro__:
+        module = getattr(klass, "__module__", "") or ""
+        shape = _SDK_STREAMS.get((module.partition(".")[0], klass.__name__))
+        if shape is not None and shape != "raw":
+            return PROXIES[shape]
+    return None
 
 
 @functools.lru_cache(maxsize=1024)  # bounded: classes can be made at run time

@@ -22,6 +22,12 @@ from honeyhive_trace.integrations._access import (
 )
 from honeyhive_trace.integrations._capture import register_sdk
 from honeyhive_trace.integrations._openai_chunks import assemble, merge_chat_chunks
+from honeyhive_trace.integrations._openai_embeddings import (
+    embedding_fields,
+    embedding_request_fields,
+    is_embedding_response,
+)
+from honeyhive_trace.integrations._openai_raw import is_raw_response, raw_body, raw_request_id
 from honeyhive_trace.integrations._openai_read import (
     CHAT_COMPLETION,
     CHAT_COMPLETION_CHUNK,
@@ -72,13 +78,21 @@ HYPERPARAMETERS = frozenset(
     }
 )
 #: Request arguments that configure the HTTP call, not the model; never recorded
-#: (``extra_headers`` may carry credentials).
-_TRANSPORT = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
+#: (``extra_headers`` may carry credentials). ``stream`` and ``stream_options``
+#: say how the answer travels: a streamed call is known by its
+#: ``metadata.time_to_first_token_ms``.
+_TRANSPORT = frozenset(
+    {"extra_headers", "extra_query", "extra_body", "timeout", "stream", "stream_options"}
+)
 #: The methods :func:`wrap_openai` traces: (resource path, method, endpoint).
+#: The ``stream()`` helpers call ``create`` and are recorded through it.
 _METHODS = (
     ("chat.completions", "create", "chat"),
+    ("chat.completions", "parse", "chat"),
     ("responses", "create", "responses"),
+    ("responses", "parse", "responses"),
     ("completions", "create", "completions"),
+    ("embeddings", "create", "embeddings"),
 )
 
 C = TypeVar("C")
@@ -100,8 +114,12 @@ def extract(value: Any) -> dict[str, Any] | None:
         hints (``_sdk``) that :func:`~honeyhive_trace.integrations.complete_fields`
         consumes; or None.
     """
+    if is_raw_response(value):
+        return _raw_fields(value)
     found = kind(value)
-    if found == CHAT_COMPLETION:
+    if found is None and is_embedding_response(value):
+        fields = embedding_fields(value)
+    elif found == CHAT_COMPLETION:
         fields = chat_fields(value)
     elif found == RESPONSE:
         fields = response_fields(value)
@@ -120,6 +138,19 @@ def extract(value: Any) -> dict[str, Any] | None:
     return fields
 
 
+def _raw_fields(value: Any) -> dict[str, Any]:
+    # `with_raw_response`: the body the SDK read, decoded as the parsed object would be.
+    body = raw_body(value)
+    fields = extract(body) if isinstance(body, dict) else None
+    if fields is None:
+        return {}  # unread (with_streaming_response) or not a response we know
+    fields["_sdk"] = "openai"
+    request_id = raw_request_id(value)
+    if request_id is not None:
+        fields.setdefault("metadata", {})["request_id"] = request_id
+    return fields
+
+
 # -- request arguments ------------------------------------------------------------------------
 
 
@@ -131,6 +162,8 @@ def endpoint_of(path: str, body: Mapping[str, Any]) -> str:
         return "responses"
     if path.endswith("/completions"):
         return "completions"
+    if path.endswith("/embeddings"):
+        return "embeddings"
     if "messages" in body:
         return "chat"
     if "input" in body:
@@ -142,26 +175,31 @@ def request_fields(endpoint: str | None, body: Mapping[str, Any]) -> dict[str, A
     """Map the arguments of an OpenAI create call to event fields.
 
     Args:
-        endpoint: ``"chat"``, ``"responses"`` or ``"completions"``; guessed from
-            the arguments when None.
+        endpoint: ``"chat"``, ``"responses"``, ``"completions"`` or
+            ``"embeddings"``; guessed from the arguments when None.
         body: the keyword arguments of the call, or the JSON body it sent.
 
     Returns:
         ``model``, ``messages`` (the Responses API's ``instructions`` and
         ``input`` become messages), ``hyperparameters``, ``tools``,
         ``tool_choice``, ``response_format`` and the other arguments as
-        ``inputs``. Transport options (``extra_headers``, ``timeout``, ...) and
-        unset arguments are left out.
+        ``inputs``. Transport options (``extra_headers``, ``timeout``,
+        ``stream``, ``stream_options``, ...) and unset arguments are left out.
+        Embeddings: see ``_openai_embeddings.embedding_request_fields``.
     """
     if endpoint is None:
         endpoint = endpoint_of("", body)
+    if endpoint == "embeddings":
+        return embedding_request_fields(body)
     fields: dict[str, Any] = {}
     hyper: dict[str, Any] = {}
     inputs: dict[str, Any] = {}
     for name, value in body.items():
         if not given(value) or name in _TRANSPORT:
             continue
-        if name in ("model", "messages", "tools", "tool_choice", "response_format"):
+        if name == "response_format" or (name == "text_format" and endpoint == "responses"):
+            fields["response_format"] = _format_of(value)
+        elif name in ("model", "messages", "tools", "tool_choice"):
             fields[name] = value
         elif name in HYPERPARAMETERS:
             hyper[name] = value
@@ -197,23 +235,43 @@ def request_fields(endpoint: str | None, body: Mapping[str, Any]) -> dict[str, A
     return fields
 
 
+def _format_of(value: Any) -> Any:
+    """A ``response_format`` as JSON: ``parse()`` takes a pydantic class, sent as its schema."""
+    if isinstance(value, type):
+        schema = getattr(value, "model_json_schema", None)
+        if callable(schema):
+            try:
+                return {
+                    "type": "json_schema",
+                    "json_schema": {"name": value.__name__, "schema": schema()},
+                }
+            except Exception:  # a model pydantic cannot describe: name it only
+                pass
+        return {"type": "json_schema", "json_schema": {"name": value.__name__}}
+    return value
+
+
 # -- wrapping a client ----------------------------------------------------------------------------
 
 
-def wrap_openai(client: C) -> C:
-    """Trace the create calls made through one OpenAI client, and return it.
+def wrap_openai(client: C, *, provider: str | None = None) -> C:
+    """Trace the model calls made through one OpenAI client, and return it.
 
-    ``chat.completions.create``, ``responses.create`` and ``completions.create``
-    of this client instance each record a model event, streaming included
-    (the ``chat.completions.stream()`` and ``responses.stream()`` helpers call
-    ``create`` and are recorded through it);
-    other clients and the ``openai`` package are not touched. Wrapping twice
-    is harmless. A copy made with ``client.with_options(...)`` is a new client
-    and is not traced unless wrapped too.
+    ``chat.completions.create`` and ``.parse``, ``responses.create`` and
+    ``.parse``, ``completions.create`` and ``embeddings.create`` of this client
+    instance each record a model event, streaming included (the
+    ``chat.completions.stream()`` and ``responses.stream()`` helpers call
+    ``create`` and are recorded through it). Clients made from it with
+    ``with_options()`` / ``copy()`` are traced too, and so are calls through
+    ``with_raw_response``. Other clients and the ``openai`` package are not
+    touched. Wrapping twice is harmless.
 
     Args:
-        client: an ``openai.OpenAI``, ``openai.AsyncOpenAI`` or ``AzureOpenAI``
-            client (or any client with the same resources).
+        client: an ``openai.OpenAI``, ``openai.AsyncOpenAI``, ``AzureOpenAI`` or
+            ``AsyncAzureOpenAI`` client (or any client with the same resources).
+        provider: the ``provider`` of its events (``"vllm"``), for a server
+            its base URL does not name; by default it is named from the
+            client's class and base URL (see the docs' provider table).
 
     Returns:
         The same client object.
@@ -221,7 +279,7 @@ def wrap_openai(client: C) -> C:
     Raises:
         TypeError: *client* has none of the resources above.
     """
-    return wrap_client(client, "openai", _METHODS, "an OpenAI client")
+    return wrap_client(client, "openai", _METHODS, "an OpenAI client", provider=provider)
 
 
 register_sdk("openai", sys.modules[__name__])

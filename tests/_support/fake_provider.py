@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -47,7 +48,14 @@ class SSEReply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-Reply = JSONReply | SSEReply
+@dataclass
+class DynamicReply:
+    """An answer built from the request it answers (embeddings echo their inputs)."""
+
+    build: Callable[[Recorded], JSONReply | SSEReply]
+
+
+Reply = JSONReply | SSEReply | DynamicReply
 
 
 @dataclass
@@ -115,12 +123,13 @@ class FakeProvider:
         with self._lock:
             self._replies.extend(replies)
 
-    def _take(self, recorded: Recorded) -> Reply:
+    def _take(self, recorded: Recorded) -> JSONReply | SSEReply:
         with self._lock:
             self.requests.append(recorded)
-            if self._replies:
-                return self._replies.popleft()
-        return openai_error(500, "fake provider: no reply queued", "server_error")
+            reply = self._replies.popleft() if self._replies else None
+        if reply is None:
+            return openai_error(500, "fake provider: no reply queued", "server_error")
+        return reply.build(recorded) if isinstance(reply, DynamicReply) else reply
 
 
 class _Handler(BaseHTTPRequestHandler):
