@@ -52,6 +52,7 @@ def _store(
     for event in events:
         if event["event_type"] == "session":
             row = session_of(stored_session(event, project))
+            sessions.append(row)
             ids.append(row[0])
         else:
             plain.append(stored_event(event, project))

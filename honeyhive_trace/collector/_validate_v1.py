@@ -64,6 +64,10 @@ def _object_or_null(value: Any) -> str | None:
     return None if value is None else _object(value)
 
 
+def _events_below(value: Any) -> str | None:
+    return None  # a batch's ``events`` are checked one by one, by ``_events``
+
+
 _FREE_OBJECTS = ("config", "inputs", "outputs", "metadata", "user_properties")
 
 #: ``PostEventRequest``.
@@ -222,7 +226,11 @@ def parse_event_batch(body: Any) -> tuple[list[dict[str, Any]], bool, dict[str, 
         ValidationError: Naming every offending or unknown field of every event.
     """
     errors: list[FieldError] = []
-    fields: Fields = {"events": _array, "single_session": _boolean, "session_properties": _object}
+    fields: Fields = {
+        "events": _events_below,
+        "single_session": _boolean,
+        "session_properties": _object,
+    }
     events: list[Any] = []
     if check_object(body, "", "PostEventBatchRequest", fields, errors):
         events = _events(body, errors)
@@ -260,7 +268,7 @@ def parse_session_batch(body: Any, session_id: str) -> list[dict[str, Any]]:
     errors: list[FieldError] = []
     _path_id(session_id, "session_id", errors)
     events: list[Any] = []
-    if check_object(body, "", "SessionEventBatchRequest", {"events": _array}, errors):
+    if check_object(body, "", "SessionEventBatchRequest", {"events": _events_below}, errors):
         events = _events(body, errors)
     _raise(errors)
     return events
