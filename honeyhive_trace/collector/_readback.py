@@ -4,26 +4,15 @@ The v1 routes take one generic event shape; the model fields live in ``config``,
 ``inputs``, ``outputs`` and ``metadata``. The collector keeps every event in one table, so
 it reads a v1 event the way HoneyHive's server reads it and stores what the legacy routes
 would have stored for the same event. The viewer, ``honeyhive-trace events`` and ``demo``
-then show both alike. For a model event:
-
-============================  ==============================================
-v1 field                      stored as
-============================  ==============================================
-``config.model``              ``model`` (``""`` when absent, as a column)
-``config.provider``           ``provider``
-``config.template``, ``tools``, ``tool_choice``, ``response_format``
-                              the fields of those names
-other ``config`` keys         ``hyperparameters`` (our client puts them there;
-                              a model event's own ``config`` becomes them too)
-``inputs.chat_history``       ``messages``
-``inputs.template_inputs``    ``template_inputs``
-other ``inputs`` keys         ``inputs``
-``outputs``                   ``response``
-``metadata.prompt_tokens``, ``completion_tokens``, ``total_tokens``
-                              ``usage``
-``metadata.cost``             ``cost``
-``event_type: "model"``       (the route of a model event says it)
-============================  ==============================================
+then show both alike. A model event's fields come back from where v1 puts them:
+``config.model``, ``config.provider``, ``config.template``, ``config.tools``,
+``config.tool_choice`` and ``config.response_format`` become the fields of those names (of
+the right type only); the other ``config`` keys become ``hyperparameters`` (our client puts
+them there, and a model event's own ``config`` joins them in v1); ``inputs.chat_history``
+becomes ``messages`` and ``inputs.template_inputs`` ``template_inputs`` (other inputs stay);
+``outputs`` becomes ``response``; ``metadata.prompt_tokens``, ``completion_tokens`` and
+``total_tokens`` become ``usage`` and ``metadata.cost`` ``cost`` (other metadata stays); the
+``event_type`` is left out, as the legacy model-event routes take none.
 
 Tool and chain events are stored as they came. v1 has no ``project`` (HoneyHive takes it
 from the API key): every v1 event and session is stored under the collector's
