@@ -255,6 +255,8 @@ class TestArguments:
             ["events", "--db", "a.db", "--url", "http://127.0.0.1:1"],
             ["events", "--url", "file:///etc/passwd"],
             ["demo", "--mode", "sometimes"],
+            ["demo", "--api-version", "v2"],
+            ["serve", "--project", ""],
         ],
     )
     def test_bad_arguments_exit_non_zero_with_a_message(self, args: list[str]):
@@ -331,6 +333,33 @@ class TestDemo:
         assert by_name["write_answer"]["metadata"]["time_to_first_token_ms"] >= 0
         assert {chain["session_id"]} == {e["session_id"] for e in events}
         assert chain["parent_id"] == chain["session_id"]
+
+    def test_demo_through_the_v1_api_shows_the_same_as_legacy(self, tmp_path: Path):
+        runs = {}
+        for version in ("legacy", "v1"):
+            db = tmp_path / f"{version}.db"
+            result = run_cli("demo", "--db", str(db), "--api-version", version)
+            assert 0 == result.returncode, result.stdout + result.stderr
+            listed = run_cli("events", "--db", str(db), "--project", "demo", "--json")
+            events = [json.loads(line) for line in listed.stdout.splitlines()]
+            moving = {"event_id", "session_id", "parent_id", "children_ids"}
+            moving |= {"start_time", "end_time", "duration"}
+            for event in events:  # a time, like those above
+                event.get("metadata", {}).pop("time_to_first_token_ms", None)
+            runs[version] = (
+                _tree_rows(result.stdout),
+                [line for line in result.stdout.splitlines() if line.startswith("all ")],
+                sorted(
+                    ({k: v for k, v in e.items() if k not in moving} for e in events),
+                    key=lambda e: str(e["event_name"]),
+                ),
+            )
+        legacy, v1 = runs["legacy"], runs["v1"]
+        assert 6 == len(legacy[0])
+        assert ["all 5 events, the session start and 2 updates arrived"] == legacy[1]
+        assert 5 == len(legacy[2])
+        assert {"demo"} == {e["project"] for e in v1[2]}
+        assert legacy == v1
 
     def test_demo_twice_on_one_db_counts_only_its_own_events(self, tmp_path: Path):
         demo_db = tmp_path / "demo.db"

@@ -72,6 +72,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="background",
         help="library delivery mode (default %(default)s)",
     )
+    parser.add_argument(
+        "--api-version",
+        choices=("legacy", "v1"),
+        default="legacy",
+        help="HoneyHive API the library sends through: legacy (/events/model, ...) or v1 "
+        "(/v1/events, ...); the result is the same (default %(default)s)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep serving the viewer until Ctrl-C")
 
 
@@ -188,7 +195,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         db = str(Path(tempfile.mkdtemp(prefix="honeyhive-trace-demo-")) / "events.db")
     try:
-        collector = Collector(port=args.port, db=db).start()
+        # v1 sends no project (HoneyHive takes it from the key): the collector files v1
+        # events under its default project, here the demo's, so both versions look alike.
+        collector = Collector(port=args.port, db=db, default_project=DEMO_PROJECT).start()
     except (StoreError, OSError) as exc:
         return fail(f"cannot start the demo collector: {exc}")
     try:
@@ -197,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
             project=DEMO_PROJECT,
             api_key="demo-local-key",
             mode=args.mode,
+            api_version=args.api_version,
             source="demo",
             prices=PRICES,
         )

@@ -20,8 +20,10 @@ from honeyhive_trace.collector import Collector, StoreError, default_db_path
 
 HELP = "run the local collector and viewer in the foreground"
 DESCRIPTION = (
-    "Run a local collector that accepts POST /events/model(/batch), stores events in SQLite "
-    "and serves a viewer at /. Point the library at it with HH_API_URL=http://127.0.0.1:PORT."
+    "Run a local collector that accepts HoneyHive's legacy routes (POST /events/model, "
+    "/events, /session/start, PUT /events, ...) and its v1 data plane (POST /v1/events, "
+    "/v1/sessions, PUT /v1/events/ID, ...), stores events in SQLite and serves a viewer at /. "
+    "Point the library at it with HH_API_URL=http://127.0.0.1:PORT."
 )
 
 
@@ -52,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=5 * 1024 * 1024,
         help="larger request bodies get 413 (default %(default)s)",
     )
+    parser.add_argument(
+        "--project",
+        default="default",
+        help="project of what arrives without one: everything sent to the v1 routes, which "
+        "have no project field (default %(default)s)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
 
 
@@ -77,9 +85,11 @@ def run(args: argparse.Namespace) -> int:
             api_key=args.api_key or None,
             max_body_bytes=args.max_body_bytes,
             allow_remote=args.allow_remote,
+            default_project=args.project,
         )
     except ValueError as exc:
-        return fail(str(exc).replace("allow_remote=True", "--allow-remote"), 2)
+        message = str(exc).replace("allow_remote=True", "--allow-remote")
+        return fail(message.replace("default_project", "--project"), 2)
     except StoreError as exc:
         return fail(str(exc))
     install_stop_signals()

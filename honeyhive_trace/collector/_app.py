@@ -23,11 +23,13 @@ from honeyhive_trace.collector._wsgi import (
     EVENTS_PATH,
     EVENTS_WRITE_METHODS,
     INGEST_PATHS,
+    V1_ROUTES,
     Headers,
     WSGIApp,
     one_error,
     read_exactly,
     reject,
+    v1_route,
 )
 from honeyhive_trace.locations import is_loopback
 
@@ -64,6 +66,7 @@ class CollectorApp:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         static: StaticFiles | None = None,
         ingest_layer: Callable[[WSGIApplication], WSGIApplication] | None = None,
+        default_project: str = "default",
     ) -> None:
         """Answer from ``store``; ``ingest_layer`` wraps the write endpoints (e.g. faults)."""
         self.store = store
@@ -72,7 +75,7 @@ class CollectorApp:
         self._api_key = api_key.encode() if api_key is not None else None
         self._static = static if static is not None else StaticFiles.load()
         self._read = ReadAPI(store)
-        ingest: WSGIApplication = IngestApp(store)
+        ingest: WSGIApplication = IngestApp(store, default_project)
         self._ingest = ingest_layer(ingest) if ingest_layer is not None else ingest
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -96,6 +99,9 @@ class CollectorApp:
         """Return the methods ``path`` accepts, or None when no such endpoint exists."""
         if path in INGEST_PATHS:
             return _WRITE
+        v1 = v1_route(path)
+        if v1 is not None:
+            return frozenset({V1_ROUTES[v1[0]]})
         if path == EVENTS_PATH:
             return _EVENTS
         if is_read_path(path) or self._static.serves(path):
@@ -113,7 +119,11 @@ class CollectorApp:
             message = f"method {method} not allowed; use {methods}"
             raise _Reject(405, one_error("method", message), (("Allow", methods),))
         self._check_host(environ)
-        if path in INGEST_PATHS or (path == EVENTS_PATH and method in EVENTS_WRITE_METHODS):
+        if (
+            path in INGEST_PATHS
+            or (path == EVENTS_PATH and method in EVENTS_WRITE_METHODS)
+            or v1_route(path) is not None
+        ):
             self._check_auth(environ)
             return self._ingest_request(environ, start_response)
         if self._static.serves(path):
@@ -196,6 +206,7 @@ def make_app(
     api_key: str | None = None,
     allow_remote: bool = False,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    default_project: str = "default",
 ) -> WSGIApp:
     """Return the collector as a WSGI application, to serve with any WSGI server.
 
@@ -215,19 +226,32 @@ def make_app(
         allow_remote: Answer requests whose ``Host`` is not a loopback name (without it, a
             page on a rebound DNS name cannot reach the collector).
         max_body_bytes: Larger request bodies are answered with 413.
+        default_project: The project of events and sessions that come without one (the v1
+            routes, whose project HoneyHive takes from the API key).
 
     Returns:
         The WSGI callable ``app(environ, start_response)``; it is safe to call from many
         threads at once.
 
     Raises:
-        ValueError: If ``max_body_bytes`` is not positive or ``api_key`` is empty or not
-            printable.
+        ValueError: If ``max_body_bytes`` is not positive, or ``api_key`` or
+            ``default_project`` is empty or not printable.
     """
     if max_body_bytes < 1:
         raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
     if api_key is not None and (not api_key or not api_key.isprintable()):
         raise ValueError("api_key must be a non-empty printable string")
+    check_project(default_project)
     return CollectorApp(
-        store, api_key=api_key, allow_remote=allow_remote, max_body_bytes=max_body_bytes
+        store,
+        api_key=api_key,
+        allow_remote=allow_remote,
+        max_body_bytes=max_body_bytes,
+        default_project=default_project,
     )
+
+
+def check_project(project: str) -> None:
+    """Refuse a ``default_project`` that is not a non-empty printable string (ValueError)."""
+    if not isinstance(project, str) or not project.strip() or not project.isprintable():
+        raise ValueError(f"default_project must be a non-empty printable string, got {project!r}")

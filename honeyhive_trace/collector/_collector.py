@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from honeyhive_trace.collector._app import DEFAULT_MAX_BODY_BYTES, CollectorApp
+from honeyhive_trace.collector._app import DEFAULT_MAX_BODY_BYTES, CollectorApp, check_project
 from honeyhive_trace.collector._faults import FaultLayer, Faults
 from honeyhive_trace.collector._query import EventQuery, SessionQuery
 from honeyhive_trace.collector._schema import MEMORY
@@ -43,7 +43,10 @@ class Collector:
 
     It takes model events (``POST /events/model``, ``/events/model/batch``), tool and chain
     events (``POST /events``, ``/events/batch``), sessions (``POST /session/start``) and
-    updates (``PUT /events``). Everything is committed to the database before the 200
+    updates (``PUT /events``), and the same through HoneyHive's v1 data plane (``POST
+    /v1/events``, ``/v1/events/batch``, ``/v1/sessions``,
+    ``/v1/sessions/{session_id}/events/batch``, ``PUT /v1/events/{event_id}``), stored in
+    the same tables. Everything is committed to the database before the 200
     answer. ``GET /events``, ``GET /sessions`` and their ``/<id>`` forms read it back, and
     ``GET /`` serves a viewer.
 
@@ -63,6 +66,8 @@ class Collector:
         record_requests: Keep every request in :attr:`requests`.
         allow_remote: Allow binding a non-loopback interface (requires ``api_key``).
         request_timeout: Socket timeout per connection and deadline for reading a body, s.
+        default_project: The project of events and sessions that come without one: those of
+            the v1 routes, which have no ``project`` (HoneyHive takes it from the API key).
 
     Raises:
         ValueError: If a setting is invalid, e.g. a remote ``host`` without ``allow_remote``.
@@ -81,6 +86,7 @@ class Collector:
         record_requests: bool = False,
         allow_remote: bool = False,
         request_timeout: float = 30.0,
+        default_project: str = "default",
     ) -> None:
         """Check the settings and open the database; :meth:`start` binds the port."""
         if not is_loopback(host) and not (allow_remote and api_key):
@@ -95,7 +101,9 @@ class Collector:
             raise ValueError(f"request_timeout must be positive, got {request_timeout}")
         if api_key is not None and (not api_key or not api_key.isprintable()):
             raise ValueError("api_key must be a non-empty printable string")
+        check_project(default_project)
         self.host = host
+        self.default_project = default_project
         self.allow_remote = allow_remote
         self.max_body_bytes = max_body_bytes
         self.faults = faults
@@ -110,6 +118,7 @@ class Collector:
             api_key=api_key,
             allow_remote=allow_remote,
             max_body_bytes=max_body_bytes,
+            default_project=default_project,
             ingest_layer=(
                 None
                 if faults is None

@@ -3,8 +3,10 @@
 Faults are a constructor option of :class:`~honeyhive_trace.collector.Collector` and are never
 reachable over HTTP. They apply to every write endpoint (``POST /events/model``, ``POST
 /events/model/batch``, ``POST /events``, ``POST /events/batch``, ``POST /session/start`` and
-``PUT /events``) and never to reads, so a test can always read state back through ``GET
-/events`` or ``GET /sessions``.
+``PUT /events``, and the v1 routes ``POST /v1/events``, ``/v1/events/batch``,
+``/v1/sessions``, ``/v1/sessions/{session_id}/events/batch`` and ``PUT
+/v1/events/{event_id}``) and never to reads, so a test can always read state back through
+``GET /events`` or ``GET /sessions``.
 
 :class:`FaultLayer` is WSGI middleware around the write endpoints, so faults come after the
 collector's checks (a fault never hides a 401, 413 or 415) and after the body was read (a
@@ -22,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from honeyhive_trace.collector._partial import BATCHES, Captured, answer_partly
+from honeyhive_trace.collector._partial import BATCHES, Captured, answer_partly, route_of
 from honeyhive_trace.collector._wsgi import BATCH_PATH, respond
 
 if TYPE_CHECKING:
@@ -80,8 +82,9 @@ class Faults:
 
     Each rule fires for the first ``times`` matching requests (``times=None``: forever), then
     is removed. A request takes the first rule whose ``path`` matches (``None`` matches every
-    write endpoint; ``"/events"`` matches both ``POST`` and ``PUT``). When no rule matches,
-    the random :meth:`fail_rate` applies, if set.
+    write endpoint; ``"/events"`` matches both ``POST`` and ``PUT``; a v1 route with its
+    ``{...}`` part, e.g. ``"/v1/events/{event_id}"``, matches it with any id). When no rule
+    matches, the random :meth:`fail_rate` applies, if set.
 
     Example:
         >>> faults = Faults()
@@ -198,14 +201,15 @@ class Faults:
         Args:
             reject: How many events at the end of each batch not to store, >= 1.
             times: How many batches to treat this way; None for all of them.
-            path: The batch endpoint: ``/events/model/batch`` or ``/events/batch``.
+            path: The batch endpoint: ``/events/model/batch``, ``/events/batch``,
+                ``/v1/events/batch`` or ``/v1/sessions/{session_id}/events/batch``.
 
         Raises:
             ValueError: If an argument is out of range.
         """
         if isinstance(reject, bool) or reject < 1:
             raise ValueError(f"reject must be a positive integer, got {reject!r}")
-        if path not in BATCHES:
+        if route_of(path) not in BATCHES:
             raise ValueError(f"path must be one of {sorted(BATCHES)}, got {path!r}")
         self._add(Fault("partial", status=500, reject=reject), times, path)
 
@@ -262,9 +266,10 @@ class Faults:
         Returns:
             The fault to apply, or None to handle the request normally.
         """
+        route = route_of(path)
         with self._lock:
             for index, rule in enumerate(self._rules):
-                if rule.path is not None and rule.path != path:
+                if rule.path is not None and rule.path not in (path, route):
                     continue
                 if rule.remaining is not None:
                     rule.remaining -= 1

@@ -8,7 +8,10 @@ answer) and answers as HoneyHive does:
 * ``POST /events`` and ``POST /events/batch``: ``CreateEventRequest`` events (tool, chain,
   model); a batch with ``is_single_session`` puts every event in one session and stores it;
 * ``POST /session/start``: a session, idempotent by ``session_id``;
-* ``PUT /events``: an update merged into a stored event or session (404 when unknown).
+* ``PUT /events``: an update merged into a stored event or session (404 when unknown);
+* the v1 routes (``/v1/events``, ``/v1/events/batch``, ``/v1/sessions``,
+  ``/v1/sessions/{session_id}/events/batch``, ``PUT /v1/events/{event_id}``), handled by
+  :mod:`._ingest_v1` and stored in the same tables.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from honeyhive_trace.collector._decode import decode_envelope, decode_json
-from honeyhive_trace.collector._rows import Row, encode, now_ms, prepare, session_row
+from honeyhive_trace.collector._ingest_v1 import V1_POSTS, parse_update_v1
+from honeyhive_trace.collector._rows import Handled, now_ms, prepare, session_of
 from honeyhive_trace.collector._store import EventStore
 from honeyhive_trace.collector._validate import ValidationError, parse_batch, parse_single
 from honeyhive_trace.collector._validate_v0 import (
@@ -36,20 +40,19 @@ from honeyhive_trace.collector._wsgi import (
     EVENTS_PATH,
     SESSION_START_PATH,
     SINGLE_PATH,
+    V1_EVENT_PATH,
     error_body,
     one_error,
     read_exactly,
     reject,
     respond,
+    v1_route,
 )
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 logger = logging.getLogger("honeyhive_trace.collector")
-
-#: What a handler returns: the JSON answer, event rows and session rows to store.
-Handled = tuple[dict[str, Any], list[Row], list[Row]]
 
 
 class _NotFound(Exception):
@@ -72,15 +75,6 @@ def _event(raw: bytes) -> Handled:
     body, texts = decode_envelope(raw, "event", many=False)
     ids, rows = prepare([parse_event(body)], texts, "event")
     return {"event_id": ids[0], "success": True}, rows, []
-
-
-def _session_of(session: dict[str, Any]) -> Row:
-    session.setdefault("session_id", session.get("event_id") or str(uuid.uuid4()))
-    try:
-        body = encode(session)
-    except (ValueError, RecursionError) as exc:
-        raise ValidationError([{"field": "session", "message": f"cannot be stored: {exc}"}])
-    return session_row(session, body, now_ms())
 
 
 def _event_batch(raw: bytes) -> Handled:
@@ -110,12 +104,12 @@ def _event_batch(raw: bytes) -> Handled:
         "event_type": "session",
     }
     answer = {"event_ids": ids, "session_id": session_id, "success": True}
-    return answer, rows, [_session_of(session)]
+    return answer, rows, [session_of(session)]
 
 
 def _session_start(raw: bytes) -> Handled:
     session = parse_session(decode_json(raw))
-    row = _session_of(session)
+    row = session_of(session)
     return {"session_id": row[0]}, [], [row]
 
 
@@ -129,21 +123,33 @@ _POSTS: dict[str, Callable[[bytes], Handled]] = {
 
 
 class IngestApp:
-    """A WSGI application that validates and stores what clients send."""
+    """A WSGI application that validates and stores what clients send.
 
-    def __init__(self, store: EventStore) -> None:
+    Args:
+        store: Where to store.
+        default_project: The project of what comes without one (the v1 routes).
+    """
+
+    def __init__(self, store: EventStore, default_project: str = "default") -> None:
         """Store into ``store``."""
         self.store = store
+        self.default_project = default_project
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Validate, store and answer one write request (a WSGI application)."""
         raw = read_exactly(environ, int(environ.get("CONTENT_LENGTH") or 0))
         path = environ.get("PATH_INFO", "")
+        route, param = v1_route(path) or (path, "")
         try:
-            if environ.get("REQUEST_METHOD") == "PUT":
-                answer = self._update(raw)
+            if route == V1_EVENT_PATH:
+                answer = self._update(parse_update_v1(decode_json(raw), param))
+            elif environ.get("REQUEST_METHOD") == "PUT":
+                answer = self._update(parse_update(decode_json(raw)))
             else:
-                answer, rows, sessions = _POSTS[path](raw)
+                if route in V1_POSTS:
+                    answer, rows, sessions = V1_POSTS[route](raw, param, self.default_project)
+                else:
+                    answer, rows, sessions = _POSTS[path](raw)
                 self.store.insert(rows, sessions)
         except ValidationError as exc:
             return respond(start_response, 400, error_body(exc.errors))
@@ -155,8 +161,7 @@ class IngestApp:
             return reject(environ, start_response, 500, message)
         return respond(start_response, 200, json.dumps(answer).encode())
 
-    def _update(self, raw: bytes) -> dict[str, Any]:
-        update = parse_update(decode_json(raw))
+    def _update(self, update: dict[str, Any]) -> dict[str, Any]:
         if self.store.update(update, now_ms()) is None:
             raise _NotFound(f"no event or session with id {update['event_id']}")
         return {"success": True}

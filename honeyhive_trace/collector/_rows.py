@@ -17,6 +17,8 @@ from honeyhive_trace.collector._query import EVENT_TYPES
 from honeyhive_trace.collector._validate import FieldError, ValidationError
 
 Row = tuple[Any, ...]
+#: What an ingest handler returns: the JSON answer, event rows and session rows to store.
+Handled = tuple[dict[str, Any], list[Row], list[Row]]
 
 EVENT_COLUMNS = (
     "event_id, received_at, event_type, project, model, provider, event_name, session_id,"
@@ -124,6 +126,20 @@ def session_row(session: dict[str, Any], body: str, received_at: float) -> Row:
         session.get("error"),
         body,
     )
+
+
+def session_of(session: dict[str, Any]) -> Row:
+    """Return the row of a validated session, assigning its ``session_id`` if it has none.
+
+    Raises:
+        ValidationError: If the session cannot be encoded (e.g. nested too deeply).
+    """
+    session.setdefault("session_id", session.get("event_id") or str(uuid.uuid4()))
+    try:
+        body = encode(session)
+    except (ValueError, RecursionError) as exc:
+        raise ValidationError([{"field": "session", "message": f"cannot be stored: {exc}"}])
+    return session_row(session, body, now_ms())
 
 
 def prepare(

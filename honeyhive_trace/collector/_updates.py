@@ -2,7 +2,8 @@
 
 Object fields (``metadata``, ``feedback``, ``metrics``, ``outputs``, ``config``,
 ``user_properties``) are merged key by key into the same field of the stored body (shallow:
-a key of the update replaces the stored key's whole value); ``duration`` replaces. The
+a key of the update replaces the stored key's whole value); ``duration`` replaces, and so do
+``end_time`` and ``children_ids``, which only ``PUT /v1/events/{event_id}`` sends. The
 update itself is appended to the ``updates`` table, so the viewer can show when it arrived.
 The functions take an open connection inside a transaction the caller holds.
 """
@@ -36,8 +37,9 @@ def merge(stored: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
         if name in update:
             before = merged.get(name)
             merged[name] = {**before, **update[name]} if type(before) is dict else update[name]
-    if "duration" in update:
-        merged["duration"] = update["duration"]
+    for name in ("duration", "end_time", "children_ids"):  # the last two only come from v1
+        if name in update:
+            merged[name] = update[name]
     return merged
 
 

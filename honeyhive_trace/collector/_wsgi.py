@@ -35,6 +35,49 @@ INGEST_PATHS = frozenset({SINGLE_PATH, BATCH_PATH, EVENT_BATCH_PATH, SESSION_STA
 #: Methods of ``/events`` that write (they go through the ingest layers, faults included).
 EVENTS_WRITE_METHODS = frozenset({"POST", "PUT"})
 
+#: HoneyHive's v1 data plane. Paths with ``{...}`` take one path segment there.
+V1_EVENTS_PATH = "/v1/events"
+V1_EVENT_BATCH_PATH = "/v1/events/batch"
+V1_SESSIONS_PATH = "/v1/sessions"
+V1_SESSION_BATCH_PATH = "/v1/sessions/{session_id}/events/batch"
+V1_EVENT_PATH = "/v1/events/{event_id}"
+#: v1 route -> the one method it takes; every v1 route writes.
+V1_ROUTES = {
+    V1_EVENTS_PATH: "POST",
+    V1_EVENT_BATCH_PATH: "POST",
+    V1_SESSIONS_PATH: "POST",
+    V1_SESSION_BATCH_PATH: "POST",
+    V1_EVENT_PATH: "PUT",
+}
+
+
+def v1_route(path: str) -> tuple[str, str] | None:
+    """Return the v1 route ``path`` belongs to and its path parameter ("" if none).
+
+    ``/v1/events/batch`` is the batch route, not an event named ``batch``.
+
+    Args:
+        path: A request path (``PATH_INFO``).
+
+    Returns:
+        ``(route, parameter)``, or None when ``path`` is not a v1 route.
+    """
+    if path in V1_ROUTES:
+        return path, ""
+    parts = path.split("/")
+    # ["", "v1", "events", id] or ["", "v1", "sessions", id, "events", "batch"]
+    if len(parts) == 4 and parts[:3] == ["", "v1", "events"] and parts[3]:
+        return V1_EVENT_PATH, parts[3]
+    if (
+        len(parts) == 6
+        and parts[:3] == ["", "v1", "sessions"]
+        and parts[3]
+        and parts[4:] == ["events", "batch"]
+    ):
+        return V1_SESSION_BATCH_PATH, parts[3]
+    return None
+
+
 #: ``environ`` key the application sets to True to have the connection closed after answering.
 CLOSE_CONNECTION = "honeyhive_trace.collector.close_connection"
 

@@ -35,9 +35,9 @@ from honeyhive_trace.delivery.codec import V1
 from honeyhive_trace.delivery.protocol import kind_of
 from honeyhive_trace.records import Record
 from honeyhive_trace.testing import CapturedEvents, capture_events
+from tests._support.contract import check_model_event
 from tests._support.openapi import V1 as V1_SPEC
 from tests._support.openapi import spec_errors
-from tests._support.contract import check_model_event
 
 settings.register_profile(
     "hh-properties",
