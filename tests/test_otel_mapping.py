@@ -270,7 +270,7 @@ class TestOptionalDependency:
         require_otel()
 
     def test_the_error_is_a_configuration_error(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from honeyhive_trace.otel import _require
+        from honeyhive_trace._otlp import require as _require
 
         monkeypatch.setattr(_require, "OTEL_MODULES", ("opentelemetry.sdk.no_such_module",))
         with pytest.raises(ConfigurationError, match=r"\[otel\]") as raised:

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from honeyhive_trace.otel._ids import (
+from honeyhive_trace._otlp.ids import (
     event_id_for_span,
     session_id_for_trace,
     span_id_of,
     trace_id_of,
 )
-from honeyhive_trace.otel._require import OTEL_EXTRA, require_otel
+from honeyhive_trace._otlp.require import OTEL_EXTRA, require_otel
 
 if TYPE_CHECKING:
+    from honeyhive_trace._otlp.mapping import span_bytes
     from honeyhive_trace.otel._ingest import SpanProcessor
-    from honeyhive_trace.otel._mapping import span_bytes
 
 __all__ = [
     "OTEL_EXTRA",
@@ -44,7 +44,7 @@ def __getattr__(name: str) -> Any:
 
         return SpanProcessor
     if name == "span_bytes":
-        from honeyhive_trace.otel._mapping import span_bytes
+        from honeyhive_trace._otlp.mapping import span_bytes
 
         return span_bytes
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

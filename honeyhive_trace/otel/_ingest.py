@@ -21,6 +21,7 @@ from opentelemetry.trace import StatusCode
 
 from honeyhive_trace import _client
 from honeyhive_trace import _shapes as shapes
+from honeyhive_trace._otlp.ids import event_id_for_span, session_id_for_trace
 from honeyhive_trace._state import recorder, report_failure
 from honeyhive_trace.capture import (
     CURRENT_EVENT,
@@ -29,7 +30,6 @@ from honeyhive_trace.capture import (
     EndedCall,
     Session,
 )
-from honeyhive_trace.otel._ids import event_id_for_span, session_id_for_trace
 from honeyhive_trace.otel._read import event_type_of, read_fields, session_key
 
 __all__ = ["DEFAULT_SESSION_NAME", "SpanProcessor"]

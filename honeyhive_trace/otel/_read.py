@@ -17,8 +17,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from honeyhive_trace.otel._attributes import HYPERPARAMETER_ATTRIBUTES, PROVIDER_NAMES
-from honeyhive_trace.otel._messages import from_parts
+from honeyhive_trace._otlp.attributes import HYPERPARAMETER_ATTRIBUTES, PROVIDER_NAMES
+from honeyhive_trace._otlp.messages import from_parts
 
 __all__ = ["SESSION_KEYS", "event_type_of", "read_fields", "session_key"]
 

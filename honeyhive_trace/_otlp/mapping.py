@@ -22,9 +22,9 @@ from opentelemetry.proto.common.v1.common_pb2 import (
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
+from honeyhive_trace._otlp.attributes import AttributeValue, operation_name, span_attributes
+from honeyhive_trace._otlp.ids import span_id_of, trace_id_of
 from honeyhive_trace._version import __version__
-from honeyhive_trace.otel._attributes import AttributeValue, operation_name, span_attributes
-from honeyhive_trace.otel._ids import span_id_of, trace_id_of
 from honeyhive_trace.records import Event, EventUpdate, ModelEvent, Record, SessionStart
 
 __all__ = ["SCOPE_NAME", "span_bytes", "span_name", "span_times"]

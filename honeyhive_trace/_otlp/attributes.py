@@ -15,8 +15,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeAlias
 
+from honeyhive_trace._otlp.messages import to_parts
 from honeyhive_trace._wire import to_jsonable
-from honeyhive_trace.otel._messages import to_parts
 from honeyhive_trace.records import Event, ModelEvent, SessionStart
 
 __all__ = ["AttributeValue", "HYPERPARAMETER_ATTRIBUTES", "operation_name", "span_attributes"]
