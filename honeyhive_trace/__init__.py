@@ -107,6 +107,10 @@ def configure(
     spool_max_bytes: int | None = None,
     prices: Mapping[str, tuple[float, float]] | None = None,
     propagate_threads: bool | None = None,
+    exporters: Sequence[Literal["honeyhive", "otlp"]] | None = None,
+    otlp_endpoint: str | None = None,
+    otlp_headers: Mapping[str, str] | None = None,
+    otlp_capture_content: bool | None = None,
 ) -> None:
     """Configure tracing. Every argument is optional and falls back to the environment.
 
@@ -158,6 +162,19 @@ def configure(
             ``threading.Thread.start`` of the process carry the caller's trace
             context into the thread (``HH_PROPAGATE_THREADS``; off by default:
             it patches those two methods; False restores them).
+        exporters: where events go (``HH_EXPORTERS``, comma-separated):
+            ``("honeyhive",)`` (the default), ``("honeyhive", "otlp")`` (the
+            default once ``otlp_endpoint`` is set) or ``("otlp",)``. Each
+            exporter has its own batching, retries and spool; see
+            :doc:`/howto/otel`.
+        otlp_endpoint: the OTLP/HTTP traces URL every event is exported to as
+            a span (``HH_OTLP_ENDPOINT``), e.g.
+            ``http://collector:4318/v1/traces``. Needs the ``[otel]`` extra.
+        otlp_headers: headers of every OTLP request (``HH_OTLP_HEADERS``,
+            ``key=value,key2=value2``); treated as secrets.
+        otlp_capture_content: False leaves messages, responses, inputs and
+            outputs out of exported spans (``HH_OTLP_CAPTURE_CONTENT``; on by
+            default). Processors run before export either way.
 
     Raises:
         ConfigurationError: a setting has a bad value; the message names it.

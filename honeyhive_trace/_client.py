@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from time import time_ns
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -23,7 +24,13 @@ from honeyhive_trace._config import Config, from_settings
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace._providers import Registry
 from honeyhive_trace._state import STATE, swap
-from honeyhive_trace.capture import Session, SessionCall, Submitted, propagate_threads
+from honeyhive_trace.capture import (
+    Session,
+    SessionCall,
+    Submitted,
+    otel_context,
+    propagate_threads,
+)
 from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.integrations import DEFAULT
 
@@ -76,6 +83,10 @@ class Dispatcher(Protocol):
 class Client:
     """One configuration's counters, guard, providers, pipeline and dispatcher."""
 
+    #: Reads the active OpenTelemetry span when events end; set only when an
+    #: OTLP exporter is configured (see ``capture.otel_context``).
+    otel_context: Callable[[], tuple[int, int] | None] | None = None
+
     def __init__(
         self, config: Config, dispatcher: Any = None, providers: Registry = DEFAULT
     ) -> None:
@@ -92,6 +103,8 @@ class Client:
         #: Set by shutdown(); a closed client is never reused by configure().
         self.closed = False
         self._started: OrderedDict[str, None] = OrderedDict()
+        #: The exporters after the first: (name, counters, dispatcher).
+        self._others: list[tuple[str, Counters, Any]] = []
         self._started_lock = threading.Lock()
         if dispatcher is not None:
             self.recording = config.enabled
@@ -114,12 +127,19 @@ class Client:
         # Imported here, not at the top: requests and the HTTP stack load only
         # once a client has somewhere to send events (`import honeyhive_trace`
         # stays cheap). Not a cycle: delivery.start imports nothing above it.
+        from honeyhive_trace.delivery.fanout import FanOut
         from honeyhive_trace.delivery.start import start_http_delivery
 
-        self.pipeline, self.sender, dispatcher = start_http_delivery(
-            self.config, self.providers, self.guard, self.counters
+        exporters = start_http_delivery(self.config, self.providers, self.guard, self.counters)
+        self.pipeline, self.sender = exporters[0].pipeline, exporters[0].sender
+        self._others = [(e.name, e.counters, e.dispatcher) for e in exporters[1:]]
+        if "otlp" in self.config.active_exporters:
+            self.otel_context = otel_context
+        self._install(
+            exporters[0].dispatcher
+            if len(exporters) == 1
+            else FanOut([e.dispatcher for e in exporters])
         )
-        self._install(dispatcher)
         if _in_multiprocessing_child():  # spawned: no fork hook ran for this client
             _flush_when_the_child_exits()
 
@@ -143,7 +163,10 @@ class Client:
             started[session.session_id] = None
             if len(started) > STARTED_SESSIONS_KEPT:
                 started.popitem(last=False)
-        self.submit(SessionCall(session, time_ns(), session._fields))
+        otel = self.otel_context
+        self.submit(
+            SessionCall(session, time_ns(), session._fields, otel() if otel is not None else None)
+        )
         return True
 
     @property
@@ -157,17 +180,11 @@ class Client:
         ``enqueued`` is every item (event, session start, update) handed over
         for delivery; once flushed it equals sent + spooled + rejected + all drops.
         """
-        counts = self.counters.snapshot()
-        settled = sum(
-            v
-            for k, v in counts.items()
-            if k in ("sent", "spooled", "rejected") or k.startswith("dropped_")
-        )
         pending = self.dispatcher.pending() if self.dispatcher is not None else 0
-        counts["enqueued"] = settled + pending
-        counts["dropped"] = sum(v for k, v in counts.items() if k.startswith("dropped_"))
-        for name in STAT_NAMES:
-            counts.setdefault(name, 0)
+        counts = _counts(self.counters, pending)
+        for name, counters, dispatcher in self._others:
+            mine = _counts(counters, dispatcher.pending())
+            counts.update((f"{name}_{key}", value) for key, value in mine.items())
         return counts
 
     def flush(self, timeout: float | None = None, include_spool: bool = False) -> bool:
@@ -201,6 +218,20 @@ class Client:
         after_fork = getattr(self.dispatcher, "after_fork", None)
         if after_fork is not None:
             after_fork()
+
+
+def _counts(counters: Counters, pending: int) -> dict[str, int]:
+    counts = counters.snapshot()
+    settled = sum(
+        v
+        for k, v in counts.items()
+        if k in ("sent", "spooled", "rejected") or k.startswith("dropped_")
+    )
+    counts["enqueued"] = settled + pending
+    counts["dropped"] = sum(v for k, v in counts.items() if k.startswith("dropped_"))
+    for name in STAT_NAMES:
+        counts.setdefault(name, 0)
+    return counts
 
 
 def resolve_client() -> Client:

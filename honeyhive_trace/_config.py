@@ -13,10 +13,11 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import attrs
 
+from honeyhive_trace._otlp.require import require_otel
 from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.locations import LAMBDA_ENV, is_loopback
 
@@ -122,6 +123,48 @@ def _check_mode(setting: str, value: Any) -> str:
     return str(value)
 
 
+#: Where events can be exported: HoneyHive's REST API, and any OTLP/HTTP endpoint.
+EXPORTERS = ("honeyhive", "otlp")
+
+
+def _check_exporters(setting: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [part.strip().lower() for part in value.split(",") if part.strip()]
+    if not isinstance(value, Sequence) or not value:
+        raise ConfigurationError(setting, "expected a non-empty sequence of exporter names")
+    names = tuple(dict.fromkeys(value))
+    unknown = [n for n in names if n not in EXPORTERS]
+    if unknown:
+        raise ConfigurationError(
+            setting, f"unknown exporter {unknown[0]!r}; expected 'honeyhive' and/or 'otlp'"
+        )
+    return names
+
+
+def _check_endpoint(setting: str, url: Any) -> str:
+    require_otel(setting)
+    return _check_url(setting, url)
+
+
+def _check_headers(setting: str, value: Any) -> dict[str, str]:
+    # The message never shows a value: headers often carry credentials.
+    if isinstance(value, str):  # HH_OTLP_HEADERS: k=v,k2=v2 (values URL-encoded)
+        pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ConfigurationError(setting, "expected key=value pairs separated by commas")
+        value = {k.strip(): unquote(v.strip()) for k, v in pairs}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(setting, "expected a mapping of header name -> value")
+    headers: dict[str, str] = {}
+    for name, text in value.items():
+        if not (isinstance(name, str) and name.strip() and isinstance(text, str)):
+            raise ConfigurationError(setting, "header names and values must be strings")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in name + text) or ":" in name:
+            raise ConfigurationError(setting, f"header {name!r} has a forbidden character")
+        headers[name.strip()] = text
+    return headers
+
+
 #: The HoneyHive API versions events can be sent in (see docs/howto/api-versions.rst).
 API_VERSIONS = ("legacy", "v1")
 
@@ -213,13 +256,36 @@ class Config:
     spool_max_bytes: int = setting(256 * 1024 * 1024, _count)
     prices: Mapping[str, tuple[float, float]] = setting(attrs.Factory(dict), _check_prices)
     propagate_threads: bool = setting(False, _check_bool, "HH_PROPAGATE_THREADS")
+    exporters: tuple[str, ...] = setting(("honeyhive",), _check_exporters, "HH_EXPORTERS")
+    otlp_endpoint: str | None = setting(None, _check_endpoint, "HH_OTLP_ENDPOINT")
+    otlp_headers: Mapping[str, str] = setting(
+        attrs.Factory(dict), _check_headers, "HH_OTLP_HEADERS", repr=False
+    )
+    otlp_capture_content: bool = setting(True, _check_bool, "HH_OTLP_CAPTURE_CONTENT")
     #: True when the server URL was given (argument or environment), not defaulted.
     server_url_given: bool = attrs.field(default=False)
 
     @property
+    def honeyhive_destination(self) -> bool:
+        """Whether HoneyHive's API is a destination: a key, or a server named on purpose."""
+        return "honeyhive" in self.exporters and (
+            self.api_key is not None or self.server_url_given
+        )
+
+    @property
+    def active_exporters(self) -> tuple[str, ...]:
+        """The exporters that have somewhere to send events, in their configured order."""
+        return tuple(
+            name
+            for name in self.exporters
+            if (name == "otlp" and self.otlp_endpoint is not None)
+            or (name == "honeyhive" and self.honeyhive_destination)
+        )
+
+    @property
     def has_destination(self) -> bool:
-        """Whether events have somewhere to go: a key, or a server named on purpose."""
-        return self.api_key is not None or self.server_url_given
+        """Whether events have somewhere to go."""
+        return bool(self.active_exporters)
 
     @property
     def recording(self) -> bool:
@@ -266,6 +332,9 @@ def from_settings(settings: Mapping[str, Any], environ: Mapping[str, str]) -> Co
             values[name] = meta[_CHECK](name, value)
     if "server_url" in values:
         values["server_url_given"] = True
+    if "exporters" not in values and "otlp_endpoint" in values:
+        # An OTLP endpoint given without a list of exporters: send there too.
+        values["exporters"] = EXPORTERS
     if "mode" not in values and environ.get(LAMBDA_ENV):
         # On AWS Lambda the process is frozen once the handler returns: by
         # default each event is delivered (or spooled to /tmp) before the
@@ -287,6 +356,23 @@ def _from_environment(name: str, raw: str) -> Any:
 
 
 def _check_transport_security(config: Config) -> None:
+    if "otlp" in config.exporters and config.otlp_endpoint is None:
+        raise ConfigurationError(
+            "otlp_endpoint", "is required when exporters include 'otlp' (HH_OTLP_ENDPOINT)"
+        )
+    if config.otlp_endpoint is not None:
+        endpoint = urlsplit(config.otlp_endpoint)
+        if (
+            config.otlp_headers
+            and endpoint.scheme == "http"
+            and not is_loopback(endpoint.hostname or "")
+            and not config.allow_insecure_http
+        ):
+            raise ConfigurationError(
+                "otlp_endpoint",
+                "refusing to send otlp_headers over plain http:// to a non-loopback host; "
+                "use https:// or pass allow_insecure_http=True",
+            )
     parts = urlsplit(config.server_url)
     if (
         config.api_key is not None

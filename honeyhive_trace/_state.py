@@ -28,6 +28,9 @@ class Recorder(Protocol):
     config: Config
     guard: ErrorGuard
     providers: Registry
+    #: Reads the active OpenTelemetry span as ``(trace_id, span_id)``; None unless
+    #: an OTLP exporter is configured (read when each event ends).
+    otel_context: Callable[[], tuple[int, int] | None] | None
 
     def submit(self, ended: Any) -> None:
         """Take an ended call, or a session start or update (``capture``'s types).

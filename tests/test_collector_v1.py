@@ -396,14 +396,14 @@ BAD: list[tuple[str, str, Any, list[str], bool]] = [
     ("/v1/sessions", "/v1/sessions", {"metadata": []}, ["metadata"], True),
     (
         SESSION_BATCH,
-        f"/v1/sessions/{uuid.uuid4()}/events/batch",
+        "/v1/sessions/00000000-0000-4000-8000-0000000000e3/events/batch",
         {"events": [tool()], "session": {}},
         ["session"],
         True,
     ),
     (
         SESSION_BATCH,
-        f"/v1/sessions/{uuid.uuid4()}/events/batch",
+        "/v1/sessions/00000000-0000-4000-8000-0000000000e4/events/batch",
         {"events": [_without(tool(), "inputs")]},
         ["events[0].inputs"],
         True,
@@ -480,8 +480,8 @@ class TestRouting:
         [
             ("GET", "/v1/events", "POST"),
             ("PUT", "/v1/events/batch", "POST"),
-            ("POST", f"/v1/events/{uuid.uuid4()}", "PUT"),
-            ("GET", f"/v1/sessions/{uuid.uuid4()}/events/batch", "POST"),
+            ("POST", "/v1/events/00000000-0000-4000-8000-0000000000e1", "PUT"),
+            ("GET", "/v1/sessions/00000000-0000-4000-8000-0000000000e2/events/batch", "POST"),
         ],
     )
     def test_a_wrong_method_is_405_with_allow(

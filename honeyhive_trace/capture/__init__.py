@@ -21,6 +21,7 @@ from honeyhive_trace.capture._handle import (
     EventHandle,
     current_event,
 )
+from honeyhive_trace.capture._otel import otel_context
 from honeyhive_trace.capture._path import (
     STEP_SPECS,
     EventScope,
@@ -94,6 +95,7 @@ __all__ = [
     "log_feedback",
     "model_event",
     "named",
+    "otel_context",
     "parse_headers",
     "propagate_threads",
     "random_bits",

@@ -58,6 +58,9 @@ class EndedCall(NamedTuple):
     children: list[int] | None
     #: What the latest children returned (to tell a response a child already recorded).
     child_results: list[Any] | None
+    #: The OpenTelemetry span active when the event ended, ``(trace_id, span_id)``;
+    #: read only when an OTLP exporter is configured, else None.
+    otel: tuple[int, int] | None
 
     @property
     def event_id(self) -> str:

@@ -242,6 +242,7 @@ class EventHandle(Updatable):
         parent = self._parent
         if parent is not None and not parent._done:
             parent._adopt(self._bits, result)
+        otel = self._client.otel_context
         # EndedCall's fields, in its order, as a plain tuple (see EndedCall).
         ended: RawCall = (
             self._spec,
@@ -263,6 +264,7 @@ class EventHandle(Updatable):
             self._id,
             children,
             self._child_results if children is not None else None,
+            otel() if otel is not None else None,
         )
         # The handle lets go of everything the worker now owns.
         self._updates = self._chunks = None

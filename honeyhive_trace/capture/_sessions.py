@@ -207,6 +207,9 @@ class SessionCall:
     wall_ns: int
     #: What the session block was given: inputs, config, metadata, user_properties.
     fields: Mapping[str, Any]
+    #: The OpenTelemetry span active when the session started, ``(trace_id, span_id)``
+    #: (read only when an OTLP exporter is configured).
+    otel: tuple[int, int] | None = None
 
 
 #: The innermost open session of the running thread or task (each inherits its

@@ -9,6 +9,8 @@ is the same for every version; the transport asks the codec of each item.
 - ``legacy`` (the default): the API page this project was built from
   (:data:`~.protocol.ROUTES`), bytes exactly as before.
 - ``v1``: HoneyHive's current data plane (:mod:`.v1`).
+- ``otlp``: OTLP/HTTP spans, for the OTLP exporter (:mod:`.otlp`, registered
+  here when that exporter starts).
 
 An item keeps the version it was encoded for, in the spool too. A legacy item
 replayed while ``v1`` is configured is turned into v1 first
@@ -51,8 +53,17 @@ class Codec:
     #: kind -> legacy JSON object -> this version's; empty for legacy itself.
     shapes: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] = attrs.field(factory=dict)
 
-    def encode(self, record: Record, kind: str) -> bytes:
-        """The JSON of *record* (an item of *kind*) in this version, as UTF-8 bytes."""
+    @property
+    def binary(self) -> bool:
+        """Whether items are bytes that are not JSON (the spool keeps them as base64)."""
+        return False
+
+    def encode(self, record: Record, kind: str, context: tuple[int, int] | None = None) -> bytes:
+        """The JSON of *record* (an item of *kind*) in this version, as UTF-8 bytes.
+
+        *context* (the OpenTelemetry span active when the event ended) is used
+        only by the OTLP codec.
+        """
         return encode_event(record, self.shapes.get(kind))
 
     def adopt(self, item: Prepared) -> Prepared:

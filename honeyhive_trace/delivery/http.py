@@ -13,10 +13,11 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import attrs
 import requests
 
 from honeyhive_trace._config import Config
@@ -33,9 +34,19 @@ from honeyhive_trace.delivery.retry import (
 )
 from honeyhive_trace.locations import is_loopback
 
-__all__ = ["HttpTransport"]
+__all__ = ["HttpTransport", "Target"]
 
 logger = logging.getLogger("honeyhive_trace")
+
+
+@attrs.frozen
+class Target:
+    """Where a transport posts: a base URL, its credentials and extra headers."""
+
+    url: str
+    api_key: str | None = attrs.field(default=None, repr=False)
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    content_type: str = "application/json"
 
 
 class _Reply:
@@ -51,8 +62,15 @@ class _Reply:
 class HttpTransport:
     """Posts events to HoneyHive (or a compatible server) over one session."""
 
-    def __init__(self, config: Config, wait: Callable[[float], bool] | None = None) -> None:
-        self._base = config.server_url
+    def __init__(
+        self,
+        config: Config,
+        wait: Callable[[float], bool] | None = None,
+        target: Target | None = None,
+    ) -> None:
+        if target is None:
+            target = Target(config.server_url, config.api_key)
+        self._base = target.url
         self._timeout = (config.connect_timeout, config.read_timeout)
         self._session = requests.Session()
         # Resolve proxies and CA bundle from the environment once, here, rather
@@ -72,21 +90,24 @@ class HttpTransport:
         self._session.trust_env = False
         self._session.headers.update(
             {
-                "Content-Type": "application/json",
+                "Content-Type": target.content_type,
                 "User-Agent": f"honeyhive-trace/{__version__}",
             }
         )
-        if config.api_key is not None:
-            self._session.headers["Authorization"] = f"Bearer {config.api_key}"
-        self._secret = config.api_key
-        self._secret_forms: tuple[str, ...] = ()
-        if config.api_key is not None:
-            escaped = json.dumps(config.api_key)[1:-1]
-            ascii_escaped = json.dumps(config.api_key, ensure_ascii=True)[1:-1]
+        if target.api_key is not None:
+            self._session.headers["Authorization"] = f"Bearer {target.api_key}"
+        self._session.headers.update(target.headers)
+        # Every value that may be a credential: the key, and the extra headers'.
+        secrets = [target.api_key or "", *target.headers.values()]
+        forms: list[str] = []
+        for secret in secrets:
+            if len(secret) < 4:  # too short to redact without garbling every message
+                continue
+            escaped = json.dumps(secret)[1:-1]
+            ascii_escaped = json.dumps(secret, ensure_ascii=True)[1:-1]
             slashed = escaped.replace("/", "\\/")  # JSON may escape "/" too
-            self._secret_forms = tuple(
-                dict.fromkeys(f for f in (config.api_key, escaped, ascii_escaped, slashed) if f)
-            )
+            forms += (secret, escaped, ascii_escaped, slashed)
+        self._secret_forms: tuple[str, ...] = tuple(dict.fromkeys(forms))
         self._max_batch_bytes = config.max_batch_bytes
         #: Batch routes the server turned out not to have.
         self._no_batch: set[str] = set()
@@ -117,7 +138,7 @@ class HttpTransport:
             method, self._base + path, data=data, timeout=self._timeout, allow_redirects=False
         )
         text = response.text
-        if self._secret is not None:
+        if self._secret_forms:
             # A server or proxy echoing the key must not get it into logs or dead
             # letters, as it is or JSON-escaped (a key with a \ or a ").
             for form in self._secret_forms:
@@ -261,6 +282,11 @@ class HttpTransport:
             work.append(chunk[:half])
             return
         event_id = chunk[0].event_id
+        if CODECS[chunk[0].encoding].binary:  # an OTLP span: no JSON strings to cut
+            reason = "HTTP 413: span too large for the endpoint"
+            logger.error("honeyhive_trace: %s (event %s)", reason, event_id)
+            report.rejected.append((chunk[0], reason))
+            return
         # Each further 413 halves the limit, always cutting the original event.
         original, previous = limits.get(event_id, (chunk[0], protocol.TRUNCATE_START * 2))
         limit = previous // 2

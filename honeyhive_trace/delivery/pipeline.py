@@ -25,7 +25,7 @@ from honeyhive_trace.capture import (
     random_bits,
     uuid4_text,
 )
-from honeyhive_trace.delivery.codec import codec_for
+from honeyhive_trace.delivery.codec import Codec, codec_for
 from honeyhive_trace.delivery.protocol import Prepared, kind_of
 from honeyhive_trace.exceptions import TracingError
 from honeyhive_trace.records import Event, EventUpdate, Record
@@ -40,10 +40,20 @@ class Pipeline:
     """Turns ended calls into records and encoded events for one client."""
 
     def __init__(
-        self, config: Config, guard: ErrorGuard, counters: Counters, providers: Registry
+        self,
+        config: Config,
+        guard: ErrorGuard,
+        counters: Counters,
+        providers: Registry,
+        codec: Codec | None = None,
+        *,
+        primary: bool = True,
     ) -> None:
         self._config = config
-        self._codec = codec_for(config.api_version)
+        self._codec = codec or codec_for(config.api_version)
+        #: Whether this pipeline leaves the record for the handle (``ev.record``):
+        #: with several exporters, only the first one's does.
+        self._primary = primary
         self._guard = guard
         self._counters = counters
         self._providers = providers
@@ -94,7 +104,7 @@ class Pipeline:
             if record is None:
                 break
             record = self._run(processor, record)
-        if type(ended) is EndedCall:
+        if self._primary and type(ended) is EndedCall:
             ended.outcome[0] = record
         if record is None:
             self._forget(ended)
@@ -143,7 +153,10 @@ class Pipeline:
                 continue
             try:
                 kind = kind_of(record)
-                data = self._codec.encode(record, kind)
+                data = self._codec.encode(record, kind, getattr(ended, "otel", None))
+                if not data:  # an update, for an exporter that cannot update (OTLP)
+                    self._counters.add("dropped_update_not_exported")
+                    continue
                 events.append(_prepared(record, kind, data, self._codec.name))
             except KeyboardInterrupt:  # Ctrl-C still stops the program
                 raise

@@ -8,7 +8,7 @@ import time
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import logger
 from honeyhive_trace.capture import Call, EndedCall
-from honeyhive_trace.delivery.http import HttpTransport
+from honeyhive_trace.delivery.http import HttpTransport, Target
 from honeyhive_trace.delivery.ledger import Ledger
 from honeyhive_trace.delivery.protocol import Delivery, Prepared, by_phase
 
@@ -23,10 +23,21 @@ REPLAY_BUDGET = 1.0
 class Sender:
     """Posts encoded events, settles the outcome, and replays the spool."""
 
-    def __init__(self, config: Config, transport: HttpTransport, ledger: Ledger) -> None:
+    def __init__(
+        self,
+        config: Config,
+        transport: HttpTransport,
+        ledger: Ledger,
+        target: Target | None = None,
+        primary: bool = True,
+    ) -> None:
         self.config = config
         self.transport = transport
         self.ledger = ledger
+        #: Where the transport posts (None: HoneyHive's API, from the config).
+        self.target = target
+        #: Whether the server's ids are left for the handles (the first exporter's only).
+        self.primary = primary
         self._replay_lock = threading.Lock()
         self.last_replay = 0.0
         #: Whether the last delivery reached the server (so replaying may work).
@@ -35,7 +46,7 @@ class Sender:
     def after_fork(self) -> None:
         """In a forked child: own connections, and locks no other thread holds."""
         self._replay_lock = threading.Lock()
-        self.transport = HttpTransport(self.config)
+        self.transport = HttpTransport(self.config, target=self.target)
         self.ledger.spool.after_fork()
         self.ledger.after_fork()
 
@@ -60,9 +71,10 @@ class Sender:
             Whether the server answered (nothing left unsent), so that
             replaying the spool may work now.
         """
-        for ended in calls:
-            if type(ended) is EndedCall:
-                ended.outcome[1] = report.acked.get(ended.event_id)
+        if self.primary:
+            for ended in calls:
+                if type(ended) is EndedCall:
+                    ended.outcome[1] = report.acked.get(ended.event_id)
         unreachable = len(report.unsent) > report.held
         self.ledger.settle(report, "unreachable" if unreachable else "behind the spool")
         self.reachable = not unreachable

@@ -27,6 +27,7 @@ updates.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import json
@@ -159,7 +160,7 @@ class Spool:
                     if codec is not LEGACY:
                         head = head[:-1] + b',"enc":"' + codec.name.encode() + b'"}'
                     key = codec.dead_letter_key(event.kind).encode()
-                    handle.write(head[:-1] + b',"' + key + b'":' + event.data + b"}\n")
+                    handle.write(head[:-1] + b',"' + key + b'":' + _data(event) + b"}\n")
                 handle.flush()
                 os.fsync(handle.fileno())
 
@@ -243,7 +244,15 @@ def _line(event: Prepared) -> bytes:
     head = {"kind": event.kind, "id": event.event_id, "after": event.after}
     if event.encoding != LEGACY.name:
         head["enc"] = event.encoding
-    return encode(head)[:-1] + b',"data":' + event.data + b"}\n"
+    return encode(head)[:-1] + b',"data":' + _data(event) + b"}\n"
+
+
+def _data(event: Prepared) -> bytes:
+    """The item's data as JSON: itself, or a base64 string for a binary codec's."""
+    codec = CODECS.get(event.encoding)
+    if codec is not None and codec.binary:
+        return b'"' + base64.b64encode(event.data) + b'"'
+    return event.data
 
 
 def _parse(line: bytes) -> Prepared | None:
@@ -253,14 +262,14 @@ def _parse(line: bytes) -> Prepared | None:
     if "data" in item and "kind" in item:
         kind, key, after = item["kind"], item.get("id"), item.get("after")
         encoding = item.get("enc", LEGACY.name)
-        if (
-            kind in LEGACY.routes
-            and encoding in CODECS
-            and isinstance(key, str)
-            and isinstance(item["data"], dict)
-        ):
-            after = after if isinstance(after, str) else None
-            return Prepared(key, encode(item["data"]), kind, after, encoding)
+        if kind not in LEGACY.routes or encoding not in CODECS or not isinstance(key, str):
+            return None
+        after = after if isinstance(after, str) else None
+        data = item["data"]
+        if CODECS[encoding].binary and isinstance(data, str):
+            return Prepared(key, base64.b64decode(data, validate=True), kind, after, encoding)
+        if isinstance(data, dict):
+            return Prepared(key, encode(data), kind, after, encoding)
         return None
     if isinstance(item.get("event_id"), str):  # a version-one line: a bare model event
         return Prepared(item["event_id"], line.rstrip(b"\r\n"))

@@ -202,6 +202,7 @@ class SpanProcessor(_SDKSpanProcessor):
             event_id_text=event_id,
             children=None,
             child_results=None,
+            otel=None,  # its own trace: the ids above map back to it
         )
         client.submit(ended)
 
