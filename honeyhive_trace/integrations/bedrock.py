@@ -94,7 +94,7 @@ def request_fields(endpoint: str | None, body: Mapping[str, Any]) -> dict[str, A
             if value.get("tools") is not None:
                 fields["tools"] = value["tools"]
             if value.get("toolChoice") is not None:
-                fields["tool_choice"] = value["toolChoice"]
+                fields["tool_choice"] = _tool_choice(value["toolChoice"])
         else:
             inputs[name] = value
     messages: list[Any] = []
@@ -108,6 +108,15 @@ def request_fields(endpoint: str | None, body: Mapping[str, Any]) -> dict[str, A
     if inputs:
         fields["inputs"] = inputs
     return fields
+
+
+def _tool_choice(choice: Any) -> Any:
+    # {"auto": {}} -> "auto", {"any": {}} -> "any"; a forced tool keeps its name, as an object.
+    if isinstance(choice, Mapping) and len(choice) == 1:
+        (name, setting), = choice.items()
+        if name in ("auto", "any") and not setting:
+            return name
+    return choice
 
 
 class TracedEventStream(Proxy):

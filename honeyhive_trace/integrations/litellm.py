@@ -75,7 +75,8 @@ def request_fields(endpoint: str | None, body: Mapping[str, Any]) -> dict[str, A
     Returns:
         What :func:`honeyhive_trace.integrations.openai.request_fields` gives
         for chat (LiteLLM takes OpenAI's arguments), with ``provider`` from
-        the ``provider/`` prefix of the model or ``custom_llm_provider``.
+        ``custom_llm_provider`` or the ``provider/`` prefix of the model
+        (which ``model`` is recorded without).
         API keys, ``api_base``, headers and every argument named like a
         credential are left out.
     """
@@ -83,8 +84,10 @@ def request_fields(endpoint: str | None, body: Mapping[str, Any]) -> dict[str, A
     provider = kept.pop("custom_llm_provider", None)
     fields = openai.request_fields("chat", kept)
     model = body.get("model")
-    if not isinstance(provider, str) and isinstance(model, str) and "/" in model:
-        provider = model.partition("/")[0]
+    if isinstance(model, str) and "/" in model:
+        prefix, _, fields["model"] = model.partition("/")
+        if not isinstance(provider, str):
+            provider = prefix
     if isinstance(provider, str) and provider:
         fields["provider"] = _PROVIDERS.get(provider, provider)
     return fields
