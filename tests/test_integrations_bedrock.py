@@ -151,7 +151,9 @@ class TestConverse:
         self, cloud: FakeCloud, client: Any, collector: Collector
     ) -> None:
         wrap_bedrock(client)
-        cloud.queue(bedrock_response("Sorry, I can't help with that.", stop="guardrail_intervened"))
+        cloud.queue(
+            bedrock_response("Sorry, I can't help with that.", stop="guardrail_intervened")
+        )
         client.converse(modelId=NOVA, messages=QUESTION)
 
         [event] = recorded(collector)

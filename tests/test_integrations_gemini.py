@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -94,7 +96,8 @@ class TestGenerateContent:
             },
             "metadata": {"finish_reason": "STOP", "response_id": "gem-resp-1"},
         } == event
-        assert collector.requests and all(API_KEY.encode() not in r.body for r in collector.requests)
+        assert collector.requests
+        assert all(API_KEY.encode() not in r.body for r in collector.requests)
 
     def test_function_calls_thinking_and_cached_tokens_are_recorded(
         self, cloud: FakeCloud, client: genai.Client, collector: Collector
@@ -153,7 +156,8 @@ class TestGenerateContent:
         cloud.queue(gemini_blocked("SAFETY"))
         result = client.models.generate_content(model=MODEL, contents="Something harmful")
 
-        assert result.prompt_feedback is not None and not result.candidates
+        assert result.prompt_feedback is not None
+        assert not result.candidates
         [event] = recorded(collector)
         assert "Gemini blocked the prompt (block reason SAFETY)" == event["error"]
         assert "SAFETY" == event["metadata"]["block_reason"]
@@ -212,7 +216,11 @@ class TestGenerateContent:
         answer("Capital of France?")
 
         [event] = recorded(collector)
-        assert ("answer", MODEL, "google") == (event["event_name"], event["model"], event["provider"])
+        assert ("answer", MODEL, "google") == (
+            event["event_name"],
+            event["model"],
+            event["provider"],
+        )
         assert ({"role": "assistant", "content": "Paris."}, flash_cost(8, 3)) == (
             event["response"],
             event["cost"],
@@ -239,7 +247,7 @@ class TestGenerateContent:
         assert 1 == len(recorded(collector))
 
     def test_wrap_gemini_refuses_other_objects(self) -> None:
-        with pytest.raises(TypeError, match="google.genai Client"):
+        with pytest.raises(TypeError, match=r"google\.genai Client"):
             wrap_gemini(object())
 
 
@@ -314,7 +322,9 @@ class TestAsync:
 
         async def main() -> tuple[str | None, list[str | None]]:
             answer = await client.aio.models.generate_content(model=MODEL, contents="France?")
-            stream = await client.aio.models.generate_content_stream(model=MODEL, contents="Italy?")
+            stream = await client.aio.models.generate_content_stream(
+                model=MODEL, contents="Italy?"
+            )
             return answer.text, [chunk.text async for chunk in stream]
 
         cloud.queue(gemini_response("Paris."), gemini_stream(["Ro", "me."]))
@@ -346,3 +356,20 @@ class TestAsync:
         [event] = recorded(collector)
         assert f"ServerError: {raised.value}" == event["error"]
 
+
+class TestRegistration:
+    def test_no_sdk_is_imported_until_used(self) -> None:
+        # Reading a value loads the built-in readers (Gemini's and Bedrock's too), and
+        # importing the LiteLLM integration loads its module: none imports its SDK.
+        code = (
+            "import sys, honeyhive_trace\n"
+            "import honeyhive_trace.integrations as i\n"
+            "import honeyhive_trace.integrations.litellm\n"
+            "i.extract_response({'candidates': [], 'usageMetadata': {}})\n"
+            "print([m for m in ('google.genai', 'boto3', 'botocore', 'litellm', 'openai')"
+            " if m in sys.modules], 'honeyhive_trace.integrations.gemini' in sys.modules)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        )
+        assert "[] True" == done.stdout.strip()

@@ -12,12 +12,12 @@ import pytest
 # the tests talk to loopback only.
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 
-import litellm  # noqa: E402
+import litellm
 
-import honeyhive_trace as hh  # noqa: E402
-from honeyhive_trace.collector import Collector  # noqa: E402
-from honeyhive_trace.integrations import litellm as hh_litellm  # noqa: E402
-from tests._support.fake_provider import (  # noqa: E402
+import honeyhive_trace as hh
+from honeyhive_trace.collector import Collector
+from honeyhive_trace.integrations import litellm as hh_litellm
+from tests._support.fake_provider import (
     FakeProvider,
     openai_chat,
     openai_chat_stream,
@@ -138,7 +138,11 @@ class TestCompletion:
         assert 1 == len(provider.requests)
         [event] = recorded(collector)
         assert f"{type(error).__name__}: {error}" == event["error"]
-        assert ("gpt-4o-mini", {}, QUESTION) == (event["model"], event["response"], event["messages"])
+        assert ("gpt-4o-mini", {}, QUESTION) == (
+            event["model"],
+            event["response"],
+            event["messages"],
+        )
 
 
 @pytest.mark.usefixtures("traced")

@@ -125,6 +125,26 @@ PUBLIC: dict[str, list[str]] = {
         "request_fields",
         "wrap_anthropic",
     ],
+    "honeyhive_trace.integrations.gemini": [
+        "assemble",
+        "extract",
+        "request_fields",
+        "wrap_gemini",
+    ],
+    "honeyhive_trace.integrations.bedrock": [
+        "TracedEventStream",
+        "assemble",
+        "extract",
+        "request_fields",
+        "wrap_bedrock",
+    ],
+    "honeyhive_trace.integrations.litellm": [
+        "acompletion",
+        "assemble",
+        "completion",
+        "extract",
+        "request_fields",
+    ],
     "honeyhive_trace.collector": [
         "Collector",
         "EventQuery",

@@ -161,7 +161,9 @@ def assemble(chunks: list[Any]) -> dict[str, Any] | None:
             start = body.get("start") or {}
             use = start.get("toolUse") if isinstance(start, Mapping) else None
             if isinstance(use, Mapping):
-                blocks[index] = {"toolUse": {"toolUseId": use.get("toolUseId"), "name": use.get("name")}}
+                blocks[index] = {
+                    "toolUse": {"toolUseId": use.get("toolUseId"), "name": use.get("name")}
+                }
                 parts[index] = []
         elif name == "contentBlockDelta":
             delta = body.get("delta") or {}

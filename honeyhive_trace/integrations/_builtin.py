@@ -21,7 +21,7 @@ _ASSEMBLERS = (openai.assemble, anthropic.assemble, gemini.assemble, bedrock.ass
 
 
 def extract(value: Any) -> dict[str, Any] | None:
-    """Recognise OpenAI, Anthropic, Gemini and Bedrock responses (SDK objects or dicts) and captures."""
+    """Recognise the built-in providers' responses (SDK objects or dicts) and captures."""
     if isinstance(value, Capture):
         return extract_capture(value)
     for extractor in _EXTRACTORS:

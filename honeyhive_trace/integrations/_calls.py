@@ -151,7 +151,9 @@ def traced(original: Callable[..., Any], **options: Any) -> Callable[..., Any]:
     return function
 
 
-async def _later(finish: Finish, handle: EventHandle, request: Request, pending: Awaitable[Any]) -> Any:
+async def _later(
+    finish: Finish, handle: EventHandle, request: Request, pending: Awaitable[Any]
+) -> Any:
     try:
         result = await pending
     except BaseException as exc:

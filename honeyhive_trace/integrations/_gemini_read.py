@@ -76,7 +76,8 @@ def is_response(value: Any) -> bool:
         if "candidates" not in value and "promptFeedback" not in value:
             return "prompt_feedback" in value and "usage_metadata" in value
         return any(
-            key in value for key in ("usageMetadata", "modelVersion", "usage_metadata", "model_version")
+            key in value
+            for key in ("usageMetadata", "modelVersion", "usage_metadata", "model_version")
         )
     cls = type(value)
     module = getattr(cls, "__module__", "") or ""
@@ -91,7 +92,7 @@ def text_of(content: Any) -> Any:
     if isinstance(parts, (list, tuple)):
         texts = [get(p, "text") if not isinstance(p, str) else p for p in parts]
         if all(isinstance(t, str) for t in texts):
-            return "".join(texts)  # type: ignore[arg-type]
+            return "".join(texts)
     if get(content, "text") is not None:
         return get(content, "text")
     return compact(content)
@@ -142,7 +143,9 @@ def _usage(usage: Any, metadata: dict[str, Any]) -> dict[str, Any]:
     candidates = token_count(get(usage, "candidates_token_count"))
     thoughts = token_count(get(usage, "thoughts_token_count"))
     # Thinking tokens are billed as output: they count as completion tokens.
-    completion = None if candidates is None and thoughts is None else (candidates or 0) + (thoughts or 0)
+    completion = (
+        None if candidates is None and thoughts is None else (candidates or 0) + (thoughts or 0)
+    )
     total = token_count(get(usage, "total_token_count"))
     if total is None and prompt is not None and completion is not None:
         total = prompt + completion

@@ -25,6 +25,7 @@ __all__ = [
     "ModelPrice",
     "compute_cost",
     "find_price",
+    "price_source",
 ]
 
 #: When the shipped table was last compared with the providers' pricing pages
@@ -114,7 +115,7 @@ PRICES: Mapping[str, ModelPrice] = {
     "gemini-2.5-flash": ModelPrice(0.30, 2.50, 0.03),
     "gemini-2.5-flash-lite": ModelPrice(0.10, 0.40, 0.01),
     "gemini-3.1-pro-preview": ModelPrice(2.00, 12.00),
-    # AWS Bedrock (PRICE_SOURCES["bedrock"]): ids without their "amazon."/"meta." and region prefixes
+    # AWS Bedrock (PRICE_SOURCES["bedrock"]): ids without their region and vendor prefixes
     "nova-micro": ModelPrice(0.035, 0.14),
     "nova-lite": ModelPrice(0.06, 0.24),
     "nova-pro": ModelPrice(0.80, 3.20),
@@ -135,6 +136,27 @@ PRICES: Mapping[str, ModelPrice] = {
     "llama4-scout-17b-instruct": ModelPrice(0.17, 0.66),
     "llama4-maverick-17b-instruct": ModelPrice(0.24, 0.97),
 }
+
+#: Which section of :data:`PRICE_SOURCES` a shipped model name belongs to, by prefix.
+_SECTIONS = (
+    (("gpt-", "o1", "o3", "o4"), "openai"),
+    (("claude-",), "anthropic"),
+    (("gemini-",), "google"),
+    (("nova-", "titan-", "llama"), "bedrock"),
+)
+
+
+def price_source(model: str) -> tuple[str, datetime.date] | None:
+    """Where the shipped price of *model* (a key of :data:`PRICES`) comes from, and its date.
+
+    Returns:
+        (pricing page URL, date), or None for a name of no known section.
+    """
+    for prefixes, section in _SECTIONS:
+        if model.startswith(prefixes):
+            return PRICE_SOURCES[section]
+    return None
+
 
 # After a matched prefix: nothing, or a separator and a suffix that is not a
 # short version number (dates like 20241022 or 2024-08-06, "latest", "v2@...").

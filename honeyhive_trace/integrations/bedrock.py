@@ -113,7 +113,7 @@ def request_fields(endpoint: str | None, body: Mapping[str, Any]) -> dict[str, A
 def _tool_choice(choice: Any) -> Any:
     # {"auto": {}} -> "auto", {"any": {}} -> "any"; a forced tool keeps its name, as an object.
     if isinstance(choice, Mapping) and len(choice) == 1:
-        (name, setting), = choice.items()
+        ((name, setting),) = choice.items()
         if name in ("auto", "any") and not setting:
             return name
     return choice

@@ -36,7 +36,8 @@ from honeyhive_trace.integrations._wrap import resource
 
 __all__ = ["assemble", "extract", "request_fields", "wrap_gemini"]
 
-#: ``GenerateContentConfig`` fields recorded as ``hyperparameters`` (``stop_sequences`` as ``stop``).
+#: ``GenerateContentConfig`` fields recorded as ``hyperparameters``
+#: (``stop_sequences`` as ``stop``).
 HYPERPARAMETERS = frozenset(
     {
         "temperature",
@@ -114,7 +115,12 @@ def _joined(parts: list[Any]) -> list[Any]:
         text = get(part, "text")
         thought = bool(get(part, "thought"))
         last = joined[-1] if joined else None
-        if isinstance(text, str) and isinstance(last, dict) and "text" in last and last["thought"] == thought:
+        if (
+            isinstance(text, str)
+            and isinstance(last, dict)
+            and "text" in last
+            and last["thought"] == thought
+        ):
             last["text"] += text
         elif isinstance(text, str):
             joined.append({"text": text, "thought": thought})

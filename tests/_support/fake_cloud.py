@@ -44,7 +44,9 @@ class _CloudHandler(_Handler):
             body = json.loads(raw) if raw else None
         except ValueError:
             body = raw
-        reply: Any = self.owner._take(Recorded("POST", self.path, dict(self.headers.items()), body))
+        reply: Any = self.owner._take(
+            Recorded("POST", self.path, dict(self.headers.items()), body)
+        )
         if isinstance(reply, BinaryReply):
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
@@ -165,7 +167,9 @@ EVENT_STREAM = "application/vnd.amazon.eventstream"
 def _header(name: str, value: str) -> bytes:
     raw_name, raw_value = name.encode(), value.encode()
     # name length (1 byte), name, value type 7 (string), value length (2 bytes), value
-    return bytes([len(raw_name)]) + raw_name + b"\x07" + struct.pack(">H", len(raw_value)) + raw_value
+    return (
+        bytes([len(raw_name)]) + raw_name + b"\x07" + struct.pack(">H", len(raw_value)) + raw_value
+    )
 
 
 def event_frame(headers: dict[str, str], payload: bytes) -> bytes:
@@ -243,7 +247,9 @@ def bedrock_stream(
     """
     frames = [stream_event("messageStart", {"role": "assistant"})]
     for part in parts:
-        frames.append(stream_event("contentBlockDelta", {"delta": {"text": part}, "contentBlockIndex": 0}))
+        frames.append(
+            stream_event("contentBlockDelta", {"delta": {"text": part}, "contentBlockIndex": 0})
+        )
     if error is not None:
         frames.append(stream_exception(*error))
     if parts:
@@ -251,16 +257,22 @@ def bedrock_stream(
     for offset, (tool_id, name, json_parts) in enumerate(tool_uses):
         index = offset + (1 if parts else 0)
         start = {"toolUse": {"toolUseId": tool_id, "name": name}}
-        frames.append(stream_event("contentBlockStart", {"start": start, "contentBlockIndex": index}))
+        frames.append(
+            stream_event("contentBlockStart", {"start": start, "contentBlockIndex": index})
+        )
         for partial in json_parts:
             delta = {"toolUse": {"input": partial}}
-            frames.append(stream_event("contentBlockDelta", {"delta": delta, "contentBlockIndex": index}))
+            frames.append(
+                stream_event("contentBlockDelta", {"delta": delta, "contentBlockIndex": index})
+            )
         frames.append(stream_event("contentBlockStop", {"contentBlockIndex": index}))
     stop = "tool_use" if tool_uses else "end_turn"
     frames.append(stream_event("messageStop", {"stopReason": stop}))
     metadata = {"usage": usage or bedrock_usage(21, 4), "metrics": {"latencyMs": 280}}
     frames.append(stream_event("metadata", metadata))
-    return BinaryReply(b"".join(frames), EVENT_STREAM, headers={"x-amzn-RequestId": "req-bedrock-2"})
+    return BinaryReply(
+        b"".join(frames), EVENT_STREAM, headers={"x-amzn-RequestId": "req-bedrock-2"}
+    )
 
 
 def bedrock_error(status: int, error_type: str, message: str) -> JSONReply:
