@@ -120,9 +120,7 @@ def completion(model: str, messages: Any = None, **kwargs: Any) -> Any:
     Returns:
         LiteLLM's ``ModelResponse``, or with ``stream=True`` its stream behind
         a proxy that iterates the same chunks.
-
-    Raises:
-        Whatever ``litellm.completion`` raises, unchanged.
+        Whatever ``litellm.completion`` raises propagates unchanged.
     """
     import litellm  # an optional extra: imported only when used
 
@@ -142,9 +140,7 @@ async def acompletion(model: str, messages: Any = None, **kwargs: Any) -> Any:
     Returns:
         LiteLLM's ``ModelResponse``, or with ``stream=True`` its async stream
         behind a proxy that yields the same chunks.
-
-    Raises:
-        Whatever ``litellm.acompletion`` raises, unchanged.
+        Whatever ``litellm.acompletion`` raises propagates unchanged.
     """
     import litellm  # an optional extra: imported only when used
 
