@@ -246,6 +246,24 @@ class TestGenerateContent:
 
         assert 1 == len(recorded(collector))
 
+    def test_a_vertex_ai_client_is_recorded_as_vertex_ai(
+        self, cloud: FakeCloud, collector: Collector
+    ) -> None:
+        vertex = genai.Client(
+            vertexai=True, api_key=API_KEY, http_options=types.HttpOptions(base_url=cloud.url)
+        )
+        wrap_gemini(vertex)
+        cloud.queue(gemini_response("Paris."))
+        vertex.models.generate_content(model=MODEL, contents="Capital of France?")
+
+        assert "/publishers/google/models/" in cloud.requests[0].path
+        [event] = recorded(collector)
+        assert ("vertex_ai", MODEL, "Paris.") == (
+            event["provider"],
+            event["model"],
+            event["response"]["content"],
+        )
+
     def test_wrap_gemini_refuses_other_objects(self) -> None:
         with pytest.raises(TypeError, match=r"google\.genai Client"):
             wrap_gemini(object())
@@ -340,6 +358,23 @@ class TestAsync:
             streamed["response"]["content"],
         )
         assert [{"role": "user", "content": "Italy?"}] == streamed["messages"]
+
+    def test_an_async_stream_closed_early_records_what_arrived(
+        self, cloud: FakeCloud, client: genai.Client, collector: Collector
+    ) -> None:
+        wrap_gemini(client)
+
+        async def main() -> str | None:
+            stream = await client.aio.models.generate_content_stream(model=MODEL, contents="hi")
+            first = await stream.__anext__()
+            await stream.aclose()
+            return first.text
+
+        cloud.queue(gemini_stream(["Pa", "ris", "."]))
+        assert "Pa" == asyncio.run(main())
+
+        [event] = recorded(collector)
+        assert ("Pa", True) == (event["response"]["content"], event["metadata"]["closed_early"])
 
     def test_an_async_error_is_recorded_and_raised_unchanged(
         self, cloud: FakeCloud, client: genai.Client, collector: Collector

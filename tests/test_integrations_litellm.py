@@ -101,6 +101,25 @@ class TestCompletion:
         events = {e["event_name"]: e for e in collector.events()}
         assert events["litellm.completion"]["parent_id"] == events["agent"]["event_id"]
 
+    def test_a_traced_function_returning_litellms_response_is_recognised(
+        self, provider: FakeProvider, call: dict[str, Any], collector: Collector
+    ) -> None:
+        @hh.trace_model
+        def answer(messages: Any) -> Any:
+            return litellm.completion(model=MODEL, messages=messages, **call)
+
+        provider.queue(openai_chat("Paris.", model=SERVED))
+        answer(QUESTION)
+
+        [event] = recorded(collector)
+        assert ("answer", SERVED, "openai", "Paris.") == (
+            event["event_name"],
+            event["model"],
+            event["provider"],
+            event["response"]["content"],
+        )
+        assert mini_cost(12, 5) == event["cost"]
+
     def test_tool_calls_are_recorded(
         self, provider: FakeProvider, call: dict[str, Any], collector: Collector
     ) -> None:

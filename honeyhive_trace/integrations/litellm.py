@@ -109,6 +109,14 @@ def _afinish(handle: EventHandle, request: Request, result: Any) -> Any:
     return end_with_result(handle, request, result)
 
 
+def _arguments(model: str, messages: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    # As keywords, so that they are recorded; messages only when given (LiteLLM's default).
+    given = {"model": model, **kwargs}
+    if messages is not None:
+        given["messages"] = messages
+    return given
+
+
 def completion(model: str, messages: Any = None, **kwargs: Any) -> Any:
     """``litellm.completion``, recorded as a model event in the caller's trace.
 
@@ -124,7 +132,7 @@ def completion(model: str, messages: Any = None, **kwargs: Any) -> Any:
     """
     import litellm  # an optional extra: imported only when used
 
-    kwargs = {"model": model, "messages": messages, **kwargs}
+    kwargs = _arguments(model, messages, kwargs)
     options = {"sdk": "litellm", "endpoint": "chat", "event_name": "litellm.completion"}
     return run(litellm.completion, (), kwargs, finish=_finish, **options)
 
@@ -144,7 +152,7 @@ async def acompletion(model: str, messages: Any = None, **kwargs: Any) -> Any:
     """
     import litellm  # an optional extra: imported only when used
 
-    kwargs = {"model": model, "messages": messages, **kwargs}
+    kwargs = _arguments(model, messages, kwargs)
     options = {"sdk": "litellm", "endpoint": "chat", "event_name": "litellm.acompletion"}
     return await run_async(litellm.acompletion, (), kwargs, finish=_afinish, **options)
 
