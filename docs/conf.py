@@ -111,7 +111,7 @@ html_static_path: list[str] = []
 def _source(model: str, price_source: Any) -> str:
     found = price_source(model)
     if found is None:
-        return "-"
+        return "—"
     url, date = found
     host = url.split("/")[2]
     return f"`{host} <{url}>`__ ({date.isoformat()})"
@@ -124,7 +124,7 @@ class PriceTable(SphinxDirective):
         from honeyhive_trace.integrations._pricing import PRICES, price_source
 
         def usd(value: float | None) -> str:
-            return "-" if value is None else f"{value:g}"
+            return "—" if value is None else f"{value:g}"  # a bare "-" would be a list item
 
         lines = [
             ".. list-table::",

@@ -316,3 +316,24 @@ class TestConverseStream:
 
         [event] = recorded(collector)
         assert event["error"].startswith("ThrottlingException: ")
+
+    def test_a_traced_generator_yielding_stream_events_is_assembled(
+        self, collector: Collector
+    ) -> None:
+        @hh.trace_model(model=CLAUDE)
+        def stream_answer() -> Iterator[Any]:
+            yield {"messageStart": {"role": "assistant"}}
+            for part in ("Let me ", "think."):
+                delta = {"reasoningContent": {"text": part}}
+                yield {"contentBlockDelta": {"delta": delta, "contentBlockIndex": 0}}
+            yield {"contentBlockDelta": {"delta": {"text": "Paris."}, "contentBlockIndex": 1}}
+            yield {"messageStop": {"stopReason": "end_turn"}}
+            yield {"metadata": {"usage": bedrock_usage(10, 5), "metrics": {"latencyMs": 9}}}
+
+        assert 6 == len(list(stream_answer()))
+        [event] = recorded(collector)
+        assert {"role": "assistant", "content": "Paris.", "thinking": "Let me think."} == (
+            event["response"]
+        )
+        assert ("bedrock", "end_turn") == (event["provider"], event["metadata"]["stop_reason"])
+        assert pytest.approx((10 * 3.00 + 5 * 15.00) / 1e6) == event["cost"]

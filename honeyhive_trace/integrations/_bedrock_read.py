@@ -168,14 +168,13 @@ def assemble(chunks: list[Any]) -> dict[str, Any] | None:
         elif name == "contentBlockDelta":
             delta = body.get("delta") or {}
             if index not in blocks:
-                blocks[index] = {"toolUse": {}} if "toolUse" in delta else {"text": ""}
+                blocks[index] = _block_for(delta)
                 parts[index] = []
             if isinstance(delta.get("text"), str):
                 parts[index].append(delta["text"])
             elif isinstance(delta.get("toolUse"), Mapping):
                 parts[index].append(delta["toolUse"].get("input") or "")
             elif isinstance(delta.get("reasoningContent"), Mapping):
-                blocks[index] = {"reasoningContent": {"reasoningText": {"text": ""}}}
                 parts[index].append(delta["reasoningContent"].get("text") or "")
         elif name == "messageStop":
             stop_reason = body.get("stopReason")
@@ -186,6 +185,15 @@ def assemble(chunks: list[Any]) -> dict[str, Any] | None:
     if request_id:
         fields.setdefault("metadata", {})["request_id"] = request_id
     return fields
+
+
+def _block_for(delta: Mapping[str, Any]) -> dict[str, Any]:
+    # The first delta of a block not announced by contentBlockStart says what it is.
+    if "toolUse" in delta:
+        return {"toolUse": {}}
+    if "reasoningContent" in delta:
+        return {"reasoningContent": {"reasoningText": {"text": ""}}}
+    return {"text": ""}
 
 
 def _empty(request_id: str) -> dict[str, Any]:
