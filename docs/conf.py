@@ -110,14 +110,23 @@ html_static_path: list[str] = []
 # -- a table generated from the code, so that it cannot go stale ----------------------------
 
 
+def _source(model: str, price_source: Any) -> str:
+    found = price_source(model)
+    if found is None:
+        return "—"
+    url, date = found
+    host = url.split("/")[2]
+    return f"`{host} <{url}>`__ ({date.isoformat()})"
+
+
 class PriceTable(SphinxDirective):
     """``.. price-table::``: the shipped cost table, read from the package."""
 
     def run(self) -> list[nodes.Node]:
-        from honeyhive_trace.integrations._pricing import PRICES
+        from honeyhive_trace.integrations._pricing import PRICES, price_source
 
         def usd(value: float | None) -> str:
-            return "-" if value is None else f"{value:g}"
+            return "—" if value is None else f"{value:g}"  # a bare "-" would be a list item
 
         lines = [
             ".. list-table::",
@@ -128,6 +137,7 @@ class PriceTable(SphinxDirective):
             "     - output",
             "     - cached input",
             "     - cache write",
+            "     - source (read on)",
         ]
         for model, price in PRICES.items():
             lines += [
@@ -136,6 +146,7 @@ class PriceTable(SphinxDirective):
                 f"     - {usd(price.output)}",
                 f"     - {usd(price.cache_read)}",
                 f"     - {usd(price.cache_write)}",
+                f"     - {_source(model, price_source)}",
             ]
         container = nodes.container()
         self.state.nested_parse(StringList(lines, source="price-table"), 0, container)

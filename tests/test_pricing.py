@@ -11,11 +11,13 @@ import pytest
 import honeyhive_trace as hh
 from honeyhive_trace.collector import Collector
 from honeyhive_trace.integrations._pricing import (
+    PRICE_SOURCES,
     PRICES,
     PRICES_CHECKED,
     ModelPrice,
     compute_cost,
     find_price,
+    price_source,
 )
 from honeyhive_trace.records import Usage
 
@@ -204,3 +206,58 @@ class TestCostOnEvents:
 
         [body] = collector.events()
         assert 1.5 == body["cost"]
+
+
+class TestGeminiAndBedrockPrices:
+    def test_every_shipped_price_names_its_source_and_date(self) -> None:
+        for model in PRICES:
+            found = price_source(model)
+            assert found is not None, model
+            url, read_on = found
+            assert url.startswith("https://"), model
+            assert isinstance(read_on, datetime.date), model
+        assert {"openai", "anthropic", "google", "bedrock"} == set(PRICE_SOURCES)
+
+    @pytest.mark.parametrize(
+        ("model", "family"),
+        [
+            ("gemini-2.5-pro", "gemini-2.5-pro"),
+            ("models/gemini-2.5-flash", "gemini-2.5-flash"),
+            ("gemini-2.5-flash-lite", "gemini-2.5-flash-lite"),
+            ("gemini-2.5-flash-preview-09-2025", "gemini-2.5-flash"),
+            ("gemini-2.0-flash-001", "gemini-2.0-flash"),
+            ("gemini/gemini-2.0-flash-lite", "gemini-2.0-flash-lite"),
+            ("amazon.nova-pro-v1:0", "nova-pro"),
+            ("us.amazon.nova-lite-v1:0", "nova-lite"),
+            ("apac.amazon.nova-micro-v1:0", "nova-micro"),
+            ("amazon.titan-text-express-v1", "titan-text-express"),
+            ("meta.llama3-1-70b-instruct-v1:0", "llama3-1-70b-instruct"),
+            ("us.meta.llama3-3-70b-instruct-v1:0", "llama3-3-70b-instruct"),
+            ("us.meta.llama4-maverick-17b-instruct-v1:0", "llama4-maverick-17b-instruct"),
+            ("bedrock/us.amazon.nova-premier-v1:0", "nova-premier"),
+            ("anthropic.claude-3-5-sonnet-20240620-v1:0", "claude-3-5-sonnet"),
+            ("global.anthropic.claude-sonnet-4-5-20250929-v1:0", "claude-sonnet-4-5"),
+            ("eu.anthropic.claude-haiku-4-5-20251001-v1:0", "claude-haiku-4-5"),
+        ],
+    )
+    def test_model_ids_take_their_family_price(self, model: str, family: str) -> None:
+        assert PRICES[family] == find_price(model)
+
+    @pytest.mark.parametrize("model", ["gemini-9-ultra", "amazon.nova-9-v1:0", "meta.llama9-v1"])
+    def test_unknown_models_of_these_providers_get_no_price(self, model: str) -> None:
+        assert find_price(model) is None
+
+    def test_configured_prices_override_gemini_and_bedrock(
+        self, configure: Any, collector: Collector
+    ) -> None:
+        configure(prices={"gemini-2.5-flash": (1.0, 1.0), "amazon.nova-lite": (2.0, 2.0)})
+        for model in ("gemini-2.5-flash", "us.amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0"):
+            with hh.model_event(model=model) as event:
+                event.set_usage(prompt_tokens=1_000_000, completion_tokens=1_000_000)
+
+        costs = {body["model"]: body["cost"] for body in collector.events()}
+        assert {
+            "gemini-2.5-flash": pytest.approx(2.0),
+            "us.amazon.nova-lite-v1:0": pytest.approx(4.0),
+            "amazon.nova-pro-v1:0": pytest.approx(0.80 + 3.20),
+        } == costs

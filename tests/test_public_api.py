@@ -135,6 +135,26 @@ PUBLIC: dict[str, list[str]] = {
         "span_id_of",
         "trace_id_of",
     ],
+    "honeyhive_trace.integrations.gemini": [
+        "assemble",
+        "extract",
+        "request_fields",
+        "wrap_gemini",
+    ],
+    "honeyhive_trace.integrations.bedrock": [
+        "TracedEventStream",
+        "assemble",
+        "extract",
+        "request_fields",
+        "wrap_bedrock",
+    ],
+    "honeyhive_trace.integrations.litellm": [
+        "acompletion",
+        "assemble",
+        "completion",
+        "extract",
+        "request_fields",
+    ],
     "honeyhive_trace.collector": [
         "Collector",
         "EventQuery",

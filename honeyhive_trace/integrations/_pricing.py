@@ -18,11 +18,33 @@ from typing import Any, NamedTuple
 
 from honeyhive_trace.integrations._access import field, token_count
 
-__all__ = ["PRICES", "PRICES_CHECKED", "ModelPrice", "compute_cost", "find_price"]
+__all__ = [
+    "PRICES",
+    "PRICES_CHECKED",
+    "PRICE_SOURCES",
+    "ModelPrice",
+    "compute_cost",
+    "find_price",
+    "price_source",
+]
 
 #: When the shipped table was last compared with the providers' pricing pages
 #: (platform.openai.com/docs/pricing, platform.claude.com/docs/en/about-claude/pricing).
 PRICES_CHECKED = datetime.date(2026, 11, 27)
+
+#: Where each section of the table comes from, and the date its prices were read.
+#: Gemini: the paid tier, prompts up to 200K tokens; the 2.5 Pro/Flash input,
+#: 2.5 Flash-Lite output and 3.1 Pro Preview prices were confirmed against a
+#: transcription of the page read on 2026-10-07; the others are the page's
+#: prices as of 2025-09 and were not re-read since. Bedrock: on-demand, us-east-1,
+#: as of 2025-09, not re-read since; Claude on Bedrock costs what Anthropic's API
+#: does, so its ids take the Anthropic prices.
+PRICE_SOURCES: Mapping[str, tuple[str, datetime.date]] = {
+    "openai": ("https://platform.openai.com/docs/pricing", PRICES_CHECKED),
+    "anthropic": ("https://platform.claude.com/docs/en/about-claude/pricing", PRICES_CHECKED),
+    "google": ("https://ai.google.dev/gemini-api/docs/pricing", datetime.date(2026, 10, 7)),
+    "bedrock": ("https://aws.amazon.com/bedrock/pricing/", datetime.date(2025, 9, 1)),
+}
 
 
 class ModelPrice(NamedTuple):
@@ -91,20 +113,70 @@ PRICES: Mapping[str, ModelPrice] = {
     "claude-opus-4-6": _anthropic(5.00, 25.00),
     "claude-opus-4-7": _anthropic(5.00, 25.00),
     "claude-opus-4-8": _anthropic(5.00, 25.00),
+    # Google Gemini (PRICE_SOURCES["google"]; cache reads at the context-caching price)
+    "gemini-2.0-flash": ModelPrice(0.10, 0.40, 0.025),
+    "gemini-2.0-flash-lite": ModelPrice(0.075, 0.30),
+    "gemini-2.5-pro": ModelPrice(1.25, 10.00, 0.125),
+    "gemini-2.5-flash": ModelPrice(0.30, 2.50, 0.03),
+    "gemini-2.5-flash-lite": ModelPrice(0.10, 0.40, 0.01),
+    "gemini-3.1-pro-preview": ModelPrice(2.00, 12.00),
+    # AWS Bedrock (PRICE_SOURCES["bedrock"]): ids without their region and vendor prefixes
+    "nova-micro": ModelPrice(0.035, 0.14),
+    "nova-lite": ModelPrice(0.06, 0.24),
+    "nova-pro": ModelPrice(0.80, 3.20),
+    "nova-premier": ModelPrice(2.50, 12.50),
+    "titan-text-lite": ModelPrice(0.15, 0.20),
+    "titan-text-express": ModelPrice(0.20, 0.60),
+    "titan-text-premier": ModelPrice(0.50, 1.50),
+    "llama3-8b-instruct": ModelPrice(0.30, 0.60),
+    "llama3-70b-instruct": ModelPrice(2.65, 3.50),
+    "llama3-1-8b-instruct": ModelPrice(0.22, 0.22),
+    "llama3-1-70b-instruct": ModelPrice(0.72, 0.72),
+    "llama3-1-405b-instruct": ModelPrice(2.40, 2.40),
+    "llama3-2-1b-instruct": ModelPrice(0.10, 0.10),
+    "llama3-2-3b-instruct": ModelPrice(0.15, 0.15),
+    "llama3-2-11b-instruct": ModelPrice(0.16, 0.16),
+    "llama3-2-90b-instruct": ModelPrice(0.72, 0.72),
+    "llama3-3-70b-instruct": ModelPrice(0.72, 0.72),
+    "llama4-scout-17b-instruct": ModelPrice(0.17, 0.66),
+    "llama4-maverick-17b-instruct": ModelPrice(0.24, 0.97),
 }
+
+#: Which section of :data:`PRICE_SOURCES` a shipped model name belongs to, by prefix.
+_SECTIONS = (
+    (("gpt-", "o1", "o3", "o4"), "openai"),
+    (("claude-",), "anthropic"),
+    (("gemini-",), "google"),
+    (("nova-", "titan-", "llama"), "bedrock"),
+)
+
+
+def price_source(model: str) -> tuple[str, datetime.date] | None:
+    """Where the shipped price of *model* (a key of :data:`PRICES`) comes from, and its date.
+
+    Returns:
+        (pricing page URL, date), or None for a name of no known section.
+    """
+    for prefixes, section in _SECTIONS:
+        if model.startswith(prefixes):
+            return PRICE_SOURCES[section]
+    return None
+
 
 # After a matched prefix: nothing, or a separator and a suffix that is not a
 # short version number (dates like 20241022 or 2024-08-06, "latest", "v2@...").
 _SUFFIX = re.compile(r"(?:[-@:](?!\d{1,2}(?:$|[-@:.]))|$)")
 
 
+#: Bedrock model ids: an optional region prefix ("us.", "eu.", "global.", ...),
+#: then the vendor ("anthropic.", "meta.", "amazon."), then the model.
+_BEDROCK_ID = re.compile(r"^(?:[a-z]{2,6}\.)?(?:anthropic|meta|amazon)\.")
+
+
 def _normalise(model: str) -> str:
     name = model.strip().lower()
-    name = name.rpartition("/")[2]  # "openai/gpt-4o" (LiteLLM, OpenRouter)
-    marker = name.find("anthropic.")  # Bedrock: "us.anthropic.claude-..."
-    if marker != -1:
-        name = name[marker + len("anthropic.") :]
-    return name
+    name = name.rpartition("/")[2]  # "openai/gpt-4o" (LiteLLM, OpenRouter), "models/gemini-..."
+    return _BEDROCK_ID.sub("", name)
 
 
 def find_price(
