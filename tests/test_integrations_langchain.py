@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any, TypedDict
 
 import openai
@@ -351,8 +350,8 @@ class TestLangGraph:
 
 
 @pytest.fixture
-def chat(provider: FakeProvider) -> Iterator[ChatOpenAI]:
-    yield ChatOpenAI(
+def chat(provider: FakeProvider) -> ChatOpenAI:
+    return ChatOpenAI(
         model="gpt-4o",
         base_url=provider.openai_url,
         api_key="sk-test",  # type: ignore[arg-type]
@@ -412,7 +411,8 @@ class TestChatOpenAI:
         assert "Sunny in Paris." == streamed
         valid_bodies(events)
         first, second = events
-        assert isinstance(first, ModelEvent) and isinstance(second, ModelEvent)
+        assert isinstance(first, ModelEvent)
+        assert isinstance(second, ModelEvent)
         assert [call] == first.response["tool_calls"]
         assert "get_weather" == first.tools[0]["function"]["name"]  # type: ignore[index]
         assert {"finish_reason": "tool_calls", "cached_tokens": 16} == first.metadata

@@ -106,8 +106,11 @@ class Runs:
     def pop_session(self, key: Hashable) -> Session | None:
         """Forget the session kept as *key*, and return it."""
         with self._lock:
-            found = self._open.pop(key, None)
-        return found if isinstance(found, Session) else None
+            found = self._open.get(key)
+            if not isinstance(found, Session):
+                return None
+            del self._open[key]
+        return found
 
     def open(
         self,

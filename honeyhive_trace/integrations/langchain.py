@@ -121,7 +121,11 @@ class CallbackHandler(BaseCallbackHandler):
         """Start the model event of a chat model run."""
         given = [read.message_dict(m) for m in (messages[0] if messages else [])]
         self._start_model(
-            serialized, given, run_id, parent_run_id, {**kwargs, "tags": tags, "metadata": metadata}
+            serialized,
+            given,
+            run_id,
+            parent_run_id,
+            {**kwargs, "tags": tags, "metadata": metadata},
         )
 
     @guarded("langchain: could not record an LLM run")
@@ -139,7 +143,11 @@ class CallbackHandler(BaseCallbackHandler):
         """Start the model event of a (text completion) LLM run."""
         given = [{"role": "user", "content": p} for p in prompts]
         self._start_model(
-            serialized, given, run_id, parent_run_id, {**kwargs, "tags": tags, "metadata": metadata}
+            serialized,
+            given,
+            run_id,
+            parent_run_id,
+            {**kwargs, "tags": tags, "metadata": metadata},
         )
 
     @guarded("langchain: could not record a streamed token")
@@ -219,6 +227,7 @@ class CallbackHandler(BaseCallbackHandler):
         kind: str,
         name: str,
         inputs: dict[str, Any],
+        *,
         run_id: UUID,
         parent_run_id: UUID | None,
         tags: list[str] | None,
@@ -251,7 +260,13 @@ class CallbackHandler(BaseCallbackHandler):
         """Start the chain event of a chain, runnable or graph node."""
         name = read.run_name(serialized, kwargs, "chain")
         self._start_step(
-            "chain", name, _inputs(inputs), run_id, parent_run_id, tags, metadata
+            "chain",
+            name,
+            _inputs(inputs),
+            run_id=run_id,
+            parent_run_id=parent_run_id,
+            tags=tags,
+            metadata=metadata,
         )
 
     @guarded("langchain: could not record the end of a chain run")
@@ -296,7 +311,16 @@ class CallbackHandler(BaseCallbackHandler):
         given = dict(inputs) if isinstance(inputs, Mapping) else {"input": input_str}
         call_id = kwargs.get("tool_call_id")
         extra = {"tool_call_id": call_id} if call_id else None
-        self._start_step("tool", name, given, run_id, parent_run_id, tags, metadata, extra)
+        self._start_step(
+            "tool",
+            name,
+            given,
+            run_id=run_id,
+            parent_run_id=parent_run_id,
+            tags=tags,
+            metadata=metadata,
+            extra=extra,
+        )
 
     @guarded("langchain: could not record the end of a tool run")
     def on_tool_end(
@@ -340,7 +364,14 @@ class CallbackHandler(BaseCallbackHandler):
         name = read.run_name(serialized, kwargs, "retriever")
         extra = {"run_type": "retriever"}
         self._start_step(
-            "tool", name, {"query": query}, run_id, parent_run_id, tags, metadata, extra
+            "tool",
+            name,
+            {"query": query},
+            run_id=run_id,
+            parent_run_id=parent_run_id,
+            tags=tags,
+            metadata=metadata,
+            extra=extra,
         )
 
     @guarded("langchain: could not record the end of a retriever run")

@@ -129,12 +129,7 @@ def _start_fields(data: Any, kind: str) -> dict[str, Any]:
     name = getattr(data, "name", None)
     fields: dict[str, Any] = {"event_name": name if isinstance(name, str) and name else span_type}
     metadata: dict[str, Any] = {"span_type": span_type}
-    if span_type == "agent":
-        for key in ("tools", "handoffs", "output_type"):
-            value = getattr(data, key, None)
-            if value:
-                metadata[key] = value
-    elif span_type == "turn":
+    if span_type == "turn":
         fields["event_name"] = f"turn {getattr(data, 'turn', '')}".strip()
         metadata["agent_name"] = getattr(data, "agent_name", None)
     elif span_type == "handoff":
@@ -298,9 +293,13 @@ def _fill(handle: Any, data: Any, span_type: str) -> Any:
         if usage:
             handle.add_metadata(usage=usage)
         return None
-    if span_type != "agent":  # a span type this version does not know: keep its export
-        try:
-            handle.add_metadata(span_data=data.export())
-        except Exception:  # an exporter of the SDK's that fails: nothing more to keep
-            pass
+    if span_type == "agent":  # its tools and handoffs are known once it ran
+        known = {k: getattr(data, k, None) for k in ("tools", "handoffs", "output_type")}
+        handle.add_metadata({k: v for k, v in known.items() if v})
+        return None
+    # A span type this version does not know: keep what it exports.
+    try:
+        handle.add_metadata(span_data=data.export())
+    except Exception:  # an exporter of the SDK's that fails: nothing more to keep
+        pass
     return None

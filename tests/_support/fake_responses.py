@@ -19,7 +19,14 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from tests._support.fake_provider import CREATED, FakeProvider, JSONReply, Recorded, Reply, SSEReply
+from tests._support.fake_provider import (
+    CREATED,
+    FakeProvider,
+    JSONReply,
+    Recorded,
+    Reply,
+    SSEReply,
+)
 
 MODEL = "gpt-4.1-mini-2025-04-14"
 #: Request fields the Responses API echoes in its ``response`` object.
@@ -137,9 +144,7 @@ def responses_stream(*items: dict[str, Any], **kwargs: Any) -> SSEReply:
                     event("response.output_text.delta", **where, delta=delta, logprobs=[])
                 )
             events.append(event("response.output_text.done", **where, text=text, logprobs=[]))
-            events.append(
-                event("response.content_part.done", **where, part=item["content"][0])
-            )
+            events.append(event("response.content_part.done", **where, part=item["content"][0]))
         else:
             opened = {**item, "status": "in_progress", "arguments": ""}
             events.append(event("response.output_item.added", output_index=index, item=opened))
@@ -190,7 +195,8 @@ class ResponsesProvider(FakeProvider):
             return reply
         events = []
         for name, data in reply.events:
+            sent = data
             if isinstance(data, dict) and isinstance(data.get("response"), dict):
-                data = {**data, "response": _echo(data["response"], recorded.body)}
-            events.append((name, data))
+                sent = {**data, "response": _echo(data["response"], recorded.body)}
+            events.append((name, sent))
         return SSEReply(events, reply.cut_after, reply.headers)
