@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import uuid
 from typing import Any, TypedDict
 
 import openai
@@ -266,6 +267,40 @@ class TestChains:
         assert "Paris." == answer
         assert hh.flush(10)
         assert [] == collector.events()
+        assert "<CallbackHandler open_runs=0>" == repr(handler)
+
+    def test_a_tracing_failure_is_counted_never_raised_into_langchain(self) -> None:
+        class Unreadable:
+            @property
+            def generations(self) -> Any:
+                raise RuntimeError("not a result")
+
+        handler = CallbackHandler()
+        run_id = uuid.uuid4()
+        with capture_events(strict=False) as events:
+            handler.on_chat_model_start({}, [[]], run_id=run_id)
+            assert handler.on_llm_end(Unreadable(), run_id=run_id) is None  # type: ignore[arg-type]
+            assert 1 == hh.stats()["internal_errors"]
+            # The run stays open; an error afterwards still ends its event.
+            handler.on_llm_error(ValueError("late"), run_id=run_id)
+        assert "ValueError: late" == events.one(ModelEvent).error
+
+    def test_runs_langchain_hides_are_skipped_and_their_children_kept(self) -> None:
+        handler = CallbackHandler()
+        outer, hidden, inner = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        with capture_events() as events:
+            handler.on_chain_start({}, {"q": 1}, run_id=outer, name="outer")
+            handler.on_chain_start(
+                {}, {"q": 1}, run_id=hidden, parent_run_id=outer, tags=["langsmith:hidden"]
+            )
+            handler.on_tool_start({}, "x", run_id=inner, parent_run_id=hidden, name="inner")
+            handler.on_tool_end("done", run_id=inner, parent_run_id=hidden)
+            handler.on_chain_end({}, run_id=hidden, parent_run_id=outer)
+            handler.on_chain_end({"a": 2}, run_id=outer)
+
+        assert ["inner", "outer"] == [e.event_name for e in events]
+        assert events[1].event_id == events[0].parent_id
+        assert {"input": "x"} == events[0].inputs
         assert "<CallbackHandler open_runs=0>" == repr(handler)
 
 

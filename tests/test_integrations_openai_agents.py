@@ -13,6 +13,7 @@ from typing import Any
 import openai
 import pytest
 from agents import Agent, RunConfig, Runner, function_tool, set_trace_processors, trace
+from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
 from agents.models.openai_responses import OpenAIResponsesModel
 
 import honeyhive_trace as hh
@@ -20,7 +21,7 @@ from honeyhive_trace.collector import Collector
 from honeyhive_trace.integrations.openai_agents import TracingProcessor
 from honeyhive_trace.records import Event, ModelEvent
 from honeyhive_trace.testing import CapturedEvents, capture_events
-from tests._support.fake_provider import openai_error
+from tests._support.fake_provider import openai_chat, openai_error, openai_usage, tool_call
 from tests._support.fake_responses import (
     ResponsesProvider,
     function_call,
@@ -315,3 +316,63 @@ class TestDelivery:
             "weather",
         ] == names
         assert "<TracingProcessor open=0>" == repr(processor)
+
+
+@pytest.mark.usefixtures("processor")
+class TestOtherSpans:
+    def test_a_handoff_is_a_tool_event_between_the_two_agents(
+        self, responses: ResponsesProvider
+    ) -> None:
+        weather = agent(responses)
+        triage = agent(responses, tools=[], handoffs=[weather])
+        triage.name = "triage"
+        responses.queue(
+            responses_reply(function_call("call_h", "transfer_to_weather", "{}")),
+            responses_reply(message(ANSWER)),
+        )
+        with capture_events() as events:
+            result = Runner.run_sync(triage, QUESTION)
+
+        assert ANSWER == result.final_output
+        handoff = events.one(event_name="handoff")
+        assert "tool" == handoff.event_type
+        assert {"from_agent": "triage", "to_agent": "weather"} == handoff.inputs
+        agents = events.find(event_name="triage") + events.find(event_name="weather")
+        assert ["chain", "chain"] == [a.event_type for a in agents]
+        assert ["weather"] == (agents[0].metadata or {})["handoffs"]
+        task = events.one(event_name="Agent workflow")
+        assert {task.event_id} == {a.parent_id for a in agents}
+
+    def test_chat_completions_calls_are_generation_spans(self, provider: Any) -> None:
+        client = openai.AsyncOpenAI(
+            base_url=provider.openai_url, api_key="sk-test", max_retries=0, timeout=10
+        )
+        model = OpenAIChatCompletionsModel("gpt-4o", openai_client=client)
+        chat_agent = Agent(
+            name="weather", instructions=INSTRUCTIONS, model=model, tools=[get_weather]
+        )
+        call = tool_call("call_1", "get_weather", ARGUMENTS)
+        provider.queue(
+            openai_chat(None, tool_calls=[call], usage=openai_usage(25, 7)),
+            openai_chat(ANSWER, usage=openai_usage(40, 6)),
+        )
+        with capture_events() as events:
+            result = Runner.run_sync(chat_agent, QUESTION)
+
+        assert ANSWER == result.final_output
+        first, second = events.find(ModelEvent)
+        assert "generation" == first.event_name
+        assert ("gpt-4o", "openai") == (first.model, first.provider)
+        assert [
+            {"role": "system", "content": INSTRUCTIONS},
+            {"role": "user", "content": QUESTION},
+        ] == first.messages
+        assert [call] == first.response["tool_calls"]
+        assert (25, 7, 32) == (
+            first.usage.prompt_tokens,
+            first.usage.completion_tokens,
+            first.usage.total_tokens,
+        )
+        assert ANSWER == second.response["content"]
+        assert first.cost is not None
+        assert "/v1/chat/completions" == provider.requests[0].path
