@@ -16,6 +16,7 @@ import openai
 import pytest
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
+from langchain_core.language_models.fake import FakeListLLM
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.output_parsers import StrOutputParser
@@ -23,7 +24,9 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
 
 import honeyhive_trace as hh
 from honeyhive_trace.collector import Collector
@@ -141,15 +144,24 @@ class TestChains:
         # Step position tags are LangChain's bookkeeping, not the user's.
         assert all("tags" not in (b.get("metadata") or {}) for b in bodies)
 
-    def test_a_top_level_run_hangs_under_the_traced_function(self) -> None:
+    @pytest.mark.parametrize("kind", ["sync", "async"])
+    def test_a_top_level_run_hangs_under_the_traced_function(self, kind: str) -> None:
         chain = PROMPT | fake_model()
 
         @hh.trace_chain
         def answer(question: str) -> str:
             return str(chain.invoke({"question": question}, config=config()).content)
 
+        @hh.trace_chain(event_name="answer")
+        async def answer_async(question: str) -> str:
+            found = await chain.ainvoke({"question": question}, config=config())
+            return str(found.content)
+
         with capture_events() as events:
-            answer(QUESTION)
+            if kind == "sync":
+                answer(QUESTION)
+            else:
+                asyncio.run(answer_async(QUESTION))
 
         outer = events.one(event_name="answer")
         sequence = events.one(event_name="RunnableSequence")
@@ -210,6 +222,17 @@ class TestChains:
             assert 3 == len(children)
             prompt = children[0]
             assert root.inputs["question"] == prompt.inputs["question"]
+
+    def test_a_text_llm_run_is_a_model_event(self) -> None:
+        llm = FakeListLLM(responses=["Paris."])
+        with capture_events() as events:
+            assert "Paris." == llm.invoke(QUESTION, config=config())
+
+        valid_bodies(events)
+        event = events.one(ModelEvent)
+        assert "FakeListLLM" == event.event_name
+        assert [{"role": "user", "content": QUESTION}] == event.messages
+        assert {"role": "assistant", "content": "Paris."} == event.response
 
     def test_tools_and_retrievers_are_tool_events(self) -> None:
         with capture_events() as events:
@@ -379,6 +402,26 @@ class TestLangGraph:
         assert boom is caught.value
         assert "RuntimeError: node failed" == events.one(event_name="fail").error
         assert "RuntimeError: node failed" == events.one(event_name="LangGraph").error
+
+    def test_an_interrupt_is_not_an_error(self) -> None:
+        def ask(state: State) -> State:
+            return {"answer": interrupt("approve?")}
+
+        builder = StateGraph(State)
+        builder.add_node("ask", ask)
+        builder.add_edge(START, "ask")
+        app = builder.compile(checkpointer=InMemorySaver())
+        run_config: Any = {"callbacks": [CallbackHandler()], "configurable": {"thread_id": "t1"}}
+        with capture_events() as events:
+            paused = app.invoke({"question": QUESTION}, config=run_config)
+            resumed = app.invoke(Command(resume="yes"), config=run_config)
+
+        assert "__interrupt__" in paused
+        assert "yes" == resumed["answer"]
+        first, second = events.find(event_name="ask")
+        assert (None, "GraphInterrupt") == (first.error, (first.metadata or {})["interrupted"])
+        assert {"answer": "yes"} == second.outputs
+        assert all(e.error is None for e in events)
 
 
 # -- ChatOpenAI (langchain-openai) against the fake OpenAI provider ------------------------

@@ -12,7 +12,16 @@ from typing import Any
 
 import openai
 import pytest
-from agents import Agent, RunConfig, Runner, function_tool, set_trace_processors, trace
+from agents import (
+    Agent,
+    GuardrailFunctionOutput,
+    RunConfig,
+    Runner,
+    function_tool,
+    input_guardrail,
+    set_trace_processors,
+    trace,
+)
 from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
 from agents.models.openai_responses import OpenAIResponsesModel
 
@@ -376,3 +385,18 @@ class TestOtherSpans:
         assert ANSWER == second.response["content"]
         assert first.cost is not None
         assert "/v1/chat/completions" == provider.requests[0].path
+
+    def test_a_guardrail_is_a_chain_event_with_its_verdict(
+        self, responses: ResponsesProvider
+    ) -> None:
+        @input_guardrail
+        def polite(context: Any, agent: Any, given: Any) -> GuardrailFunctionOutput:
+            return GuardrailFunctionOutput(output_info={"rude": False}, tripwire_triggered=False)
+
+        responses.queue(responses_reply(message("Hi.")))
+        with capture_events() as events:
+            Runner.run_sync(agent(responses, tools=[], input_guardrails=[polite]), "Hello")
+
+        guardrail = events.one(event_name="polite")
+        assert ("chain", {"triggered": False}) == (guardrail.event_type, guardrail.outputs)
+        assert "guardrail" == (guardrail.metadata or {})["span_type"]
