@@ -30,6 +30,7 @@ from langgraph.types import Command, interrupt
 
 import honeyhive_trace as hh
 from honeyhive_trace.collector import Collector
+from honeyhive_trace.integrations import wrap_openai
 from honeyhive_trace.integrations.langchain import CallbackHandler
 from honeyhive_trace.records import Event, ModelEvent
 from honeyhive_trace.testing import CapturedEvents, capture_events
@@ -422,6 +423,77 @@ class TestLangGraph:
         assert (None, "GraphInterrupt") == (first.error, (first.metadata or {})["interrupted"])
         assert {"answer": "yes"} == second.outputs
         assert all(e.error is None for e in events)
+
+
+class TestNesting:
+    """What a tool's or a node's own code traces hangs under that run's event."""
+
+    def test_a_traced_function_inside_a_tool_hangs_under_the_tool(self) -> None:
+        @hh.trace_tool
+        def fetch(city: str) -> str:
+            return f"data for {city}"
+
+        @tool
+        def forecast(city: str) -> str:
+            """The forecast for a city."""
+            return fetch(city)
+
+        async def run_async() -> Any:
+            return await forecast.ainvoke({"city": "Nice"}, config=config())
+
+        with capture_events() as events:
+            with hh.session(name="s") as session:
+                assert "data for Paris" == forecast.invoke({"city": "Paris"}, config=config())
+                assert hh.current_event() is None
+                assert "data for Nice" == asyncio.run(run_async())
+                assert hh.current_event() is None
+                assert session is hh.current_session()
+
+        outer = events.find(event_name="forecast")
+        inner = events.find(event_name="fetch")
+        assert [o.event_id for o in outer] == [i.parent_id for i in inner]
+        assert {session.session_id} == {e.session_id for e in events}
+
+    def test_a_wrapped_client_in_a_graph_node_hangs_under_the_node(
+        self, provider: FakeProvider
+    ) -> None:
+        client = wrap_openai(
+            openai.OpenAI(base_url=provider.openai_url, api_key="sk-test", max_retries=0)
+        )
+
+        def draft(state: State) -> State:
+            completion = client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": state["question"]}]
+            )
+            return {"draft": completion.choices[0].message.content or ""}
+
+        builder = StateGraph(State)
+        builder.add_node("draft", draft)
+        builder.add_edge(START, "draft")
+        app = builder.compile()
+        provider.queue(openai_chat("Paris."), openai_chat("Lyon."))
+
+        @hh.trace_chain
+        def outer() -> Any:
+            before = hh.current_event()
+            first = app.invoke({"question": QUESTION}, config=config())
+            after = hh.current_event()
+            streamed = list(app.stream({"question": QUESTION}, config=config()))
+            return first, streamed, [before, after, hh.current_event()]
+
+        with capture_events() as events:
+            first, streamed, currents = outer()
+
+        assert "Paris." == first["draft"]
+        assert {"draft": {"draft": "Lyon."}} == streamed[-1]
+        # The traced function's event is current again after each run.
+        assert currents[0] is not None
+        assert [currents[0]] * 3 == currents
+        nodes = events.find(event_name="draft")
+        calls = events.find(event_name="openai.chat.completions.create")
+        assert 2 == len(calls)
+        assert [n.event_id for n in nodes] == [c.parent_id for c in calls]
+        assert (12, 5) == (calls[0].usage.prompt_tokens, calls[0].usage.completion_tokens)  # type: ignore[attr-defined]
 
 
 # -- ChatOpenAI (langchain-openai) against the fake OpenAI provider ------------------------

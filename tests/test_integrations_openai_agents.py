@@ -386,6 +386,30 @@ class TestOtherSpans:
         assert first.cost is not None
         assert "/v1/chat/completions" == provider.requests[0].path
 
+    def test_what_a_tool_traces_hangs_under_the_tool(self, responses: ResponsesProvider) -> None:
+        @hh.trace_tool
+        def fetch(city: str) -> str:
+            return f"sunny in {city}"
+
+        @function_tool
+        def weather_report(city: str) -> str:
+            """The weather report of a city."""
+            return fetch(city)
+
+        responses.queue(
+            responses_reply(function_call("call_2", "weather_report", ARGUMENTS)),
+            responses_reply(message(ANSWER)),
+        )
+        with capture_events() as events:
+            Runner.run_sync(agent(responses, tools=[weather_report]), QUESTION)
+            assert hh.current_event() is None
+
+        report = events.one(event_name="weather_report")
+        inner = events.one(event_name="fetch")
+        assert report.event_id == inner.parent_id
+        assert report.session_id == inner.session_id
+        assert report.session_id is not None
+
     def test_a_guardrail_is_a_chain_event_with_its_verdict(
         self, responses: ResponsesProvider
     ) -> None:

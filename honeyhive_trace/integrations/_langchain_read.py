@@ -23,6 +23,8 @@ __all__ = [
     "result_fields",
     "run_metadata",
     "run_name",
+    "step_inputs",
+    "step_outputs",
 ]
 
 #: LangChain message types -> the chat role HoneyHive displays.
@@ -115,6 +117,20 @@ def plain_value(value: Any) -> Any:
     if callable(to_messages) and type(value).__name__.endswith("PromptValue"):
         return {"messages": [message_dict(m) for m in to_messages(value)]}
     return value
+
+
+def step_inputs(value: Any) -> dict[str, Any]:
+    """A chain's or tool's inputs as a dict of plain values (see :func:`plain_value`)."""
+    if isinstance(value, Mapping):
+        return {str(k): plain_value(v) for k, v in value.items()}
+    return {"input": plain_value(value)}
+
+
+def step_outputs(value: Any) -> Any:
+    """A chain's or tool's outputs, with messages as chat message dicts."""
+    if isinstance(value, Mapping):
+        return {str(k): plain_value(v) for k, v in value.items()}
+    return plain_value(value)
 
 
 def _is_message(value: Any) -> bool:

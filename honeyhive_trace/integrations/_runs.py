@@ -62,10 +62,13 @@ def guarded(site: str) -> Callable[[F], F]:
 class Runs:
     """The events of the runs a framework started and has not ended yet."""
 
-    __slots__ = ("_open", "_aliases", "_lock")
+    __slots__ = ("_open", "_aliases", "_made_current", "_lock")
 
     def __init__(self) -> None:
         self._open: dict[Hashable, Parent] = {}
+        #: Runs whose event was made current where they started: the event and
+        #: session current there before, restored when the run ends.
+        self._made_current: dict[Hashable, tuple[Any, Any]] = {}
         #: Runs not recorded (hidden by the framework): their children hang
         #: under what the run would have hung under.
         self._aliases: dict[Hashable, Parent | None] = {}
@@ -118,7 +121,9 @@ class Runs:
         parent_key: Hashable | None,
         event_type: str,
         fields: dict[str, Any],
+        *,
         parent: Parent | None = None,
+        current: bool = False,
     ) -> EventHandle | None:
         """Start the event of run *key*, under *parent* or the run *parent_key*.
 
@@ -130,6 +135,11 @@ class Runs:
                 ``inputs``, ``metadata``; for a model ``model``, ``messages``,
                 ``hyperparameters``, ...).
             parent: the parent to use when *parent_key* names no open run.
+            current: make the event the current one (and its session the
+                current session) in the context where the run started, until
+                it ends, so that what the run's own code traces (a
+                ``@trace_tool`` function, a wrapped client) hangs under it.
+                Only for runs that start and end in the same context.
 
         Returns:
             The live handle, or None when tracing is off.
@@ -158,6 +168,11 @@ class Runs:
         if handle is not None:
             with self._lock:
                 self._open[key] = handle
+                if current:
+                    self._made_current[key] = (CURRENT_EVENT.get(), CURRENT_SESSION.get())
+            if current:
+                CURRENT_EVENT.set(handle)
+                CURRENT_SESSION.set(handle._session)
         return handle
 
     def get(self, key: Hashable) -> EventHandle | None:
@@ -175,5 +190,11 @@ class Runs:
             if not isinstance(found, EventHandle):
                 return None
             del self._open[key]
+            before = self._made_current.pop(key, None)
+        # Ended where it started (the usual case): what was current comes back.
+        # Elsewhere, that context is not touched.
+        if before is not None and CURRENT_EVENT.get() is found:
+            CURRENT_EVENT.set(before[0])
+            CURRENT_SESSION.set(before[1])
         end(found, result, error)
         return found

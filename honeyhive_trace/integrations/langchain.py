@@ -39,18 +39,6 @@ __all__ = ["CallbackHandler"]
 HIDDEN_TAG = "langsmith:hidden"
 
 
-def _inputs(value: Any) -> dict[str, Any]:
-    if isinstance(value, Mapping):
-        return {str(k): read.plain_value(v) for k, v in value.items()}
-    return {"input": read.plain_value(value)}
-
-
-def _outputs(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): read.plain_value(v) for k, v in value.items()}
-    return read.plain_value(value)
-
-
 class CallbackHandler(BaseCallbackHandler):
     """Record LangChain (and LangGraph) runs as HoneyHive events.
 
@@ -69,6 +57,10 @@ class CallbackHandler(BaseCallbackHandler):
     - retrievers: ``tool`` events with ``inputs.query`` and
       ``outputs.documents``;
     - chains, runnables and LangGraph graphs and nodes: ``chain`` events.
+
+    While a tool, a retriever or a LangGraph node runs, its event is the
+    current event, so what its own code traces (a ``@hh.trace_tool``
+    function, a wrapped client) hangs under it.
 
     A run's error is recorded on its event; LangChain raises it as before.
     LangGraph's interrupts are not errors: they end the event with
@@ -233,6 +225,7 @@ class CallbackHandler(BaseCallbackHandler):
         tags: list[str] | None,
         metadata: dict[str, Any] | None,
         extra: dict[str, Any] | None = None,
+        current: bool = False,
     ) -> None:
         if tags and HIDDEN_TAG in tags:
             self._runs.skip(run_id, parent_run_id)
@@ -243,7 +236,7 @@ class CallbackHandler(BaseCallbackHandler):
             known.update(extra)
         if known:
             fields["metadata"] = known
-        self._runs.open(run_id, parent_run_id, kind, fields)
+        self._runs.open(run_id, parent_run_id, kind, fields, current=current)
 
     @guarded("langchain: could not record a chain run")
     def on_chain_start(
@@ -259,14 +252,19 @@ class CallbackHandler(BaseCallbackHandler):
     ) -> Any:
         """Start the chain event of a chain, runnable or graph node."""
         name = read.run_name(serialized, kwargs, "chain")
+        # A graph node runs the user's function between its start and end
+        # callbacks, in the context they are called in (a streamed chain
+        # may end elsewhere, so other chains are not made current).
+        node = isinstance(metadata, Mapping) and metadata.get("langgraph_node") == name
         self._start_step(
             "chain",
             name,
-            _inputs(inputs),
+            read.step_inputs(inputs),
             run_id=run_id,
             parent_run_id=parent_run_id,
             tags=tags,
             metadata=metadata,
+            current=node,
         )
 
     @guarded("langchain: could not record the end of a chain run")
@@ -279,7 +277,7 @@ class CallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> Any:
         """End the chain event with its outputs."""
-        self._end(run_id, _outputs(outputs))
+        self._end(run_id, read.step_outputs(outputs))
 
     @guarded("langchain: could not record the error of a chain run")
     def on_chain_error(
@@ -320,6 +318,7 @@ class CallbackHandler(BaseCallbackHandler):
             tags=tags,
             metadata=metadata,
             extra=extra,
+            current=True,
         )
 
     @guarded("langchain: could not record the end of a tool run")
@@ -334,7 +333,7 @@ class CallbackHandler(BaseCallbackHandler):
         """End the tool event with what it returned (a ToolMessage's content)."""
         if type(output).__name__ in ("ToolMessage", "ToolMessageChunk"):
             output = getattr(output, "content", output)
-        self._end(run_id, _outputs(output))
+        self._end(run_id, read.step_outputs(output))
 
     @guarded("langchain: could not record the error of a tool run")
     def on_tool_error(
@@ -372,6 +371,7 @@ class CallbackHandler(BaseCallbackHandler):
             tags=tags,
             metadata=metadata,
             extra=extra,
+            current=True,
         )
 
     @guarded("langchain: could not record the end of a retriever run")

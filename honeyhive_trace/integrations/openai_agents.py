@@ -200,7 +200,11 @@ class TracingProcessor(_SDKProcessor):
         parent_key = span.parent_id or span.trace_id
         # A span whose trace we did not see (a processor added mid-trace) hangs
         # under the event current here, or at the top.
-        self._runs.open(span.span_id, parent_key, kind, _start_fields(data, kind))
+        # A function tool's own code runs between these two calls, in their
+        # context: what it traces hangs under the tool's event.
+        function = getattr(data, "type", None) == "function"
+        fields = _start_fields(data, kind)
+        self._runs.open(span.span_id, parent_key, kind, fields, current=function)
 
     @guarded("openai-agents: could not record the end of a span")
     def on_span_end(self, span: Span[Any]) -> None:
