@@ -297,6 +297,32 @@ class TestErrors:
         assert [] == [e.event_name for e in events if e.end_time is None]
 
 
+@pytest.mark.usefixtures("processor")
+class TestConcurrency:
+    def test_concurrent_runs_are_separate_sessions(self, responses: ResponsesProvider) -> None:
+        responses.queue(*(responses_reply(message(f"Answer {i}.")) for i in range(4)))
+
+        async def four_runs() -> list[Any]:
+            runs = [Runner.run(agent(responses, tools=[]), f"Q{i}") for i in range(4)]
+            return [r.final_output for r in await asyncio.gather(*runs)]
+
+        with capture_events() as events:
+            answers = asyncio.run(four_runs())
+
+        assert sorted(answers) == [f"Answer {i}." for i in range(4)]
+        assert 4 == len(events.sessions)
+        by_session: dict[str | None, list[str]] = {}
+        for event in events:
+            by_session.setdefault(event.session_id, []).append(event.event_type)
+        assert {s.session_id for s in events.sessions} == set(by_session)
+        for kinds in by_session.values():
+            assert ["chain", "chain", "chain", "model"] == sorted(kinds)
+        for model in events.find(ModelEvent):
+            prompt = model.messages[-1]["content"]
+            assert model.response["content"] is not None
+            assert prompt.startswith("Q")
+
+
 class TestDelivery:
     def test_the_session_and_its_events_reach_the_collector(
         self,
@@ -324,6 +350,20 @@ class TestDelivery:
             "turn 2",
             "weather",
         ] == names
+        assert "<TracingProcessor open=0>" == repr(processor)
+
+    def test_nothing_is_recorded_when_tracing_is_off(
+        self,
+        responses: ResponsesProvider,
+        processor: TracingProcessor,
+        configure: Any,
+        collector: Collector,
+    ) -> None:
+        configure(enabled=False)
+        queue_round_trip(responses)
+        assert ANSWER == Runner.run_sync(agent(responses), QUESTION).final_output
+        assert hh.flush(10)
+        assert ([], []) == (collector.sessions(), collector.events())
         assert "<TracingProcessor open=0>" == repr(processor)
 
 
