@@ -14,6 +14,7 @@ framework (unless the configuration is ``strict``).
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar, cast
@@ -44,6 +45,7 @@ def guarded(site: str) -> Callable[[F], F]:
     """Make a callback report (never raise) a tracing failure; it returns None then."""
 
     def decorate(fn: F) -> F:
+        @functools.wraps(fn)
         def safe(*args: Any, **kwargs: Any) -> Any:
             try:
                 return fn(*args, **kwargs)
@@ -51,9 +53,6 @@ def guarded(site: str) -> Callable[[F], F]:
                 recorder().guard.report(site, exc)
                 return None
 
-        safe.__name__ = fn.__name__
-        safe.__qualname__ = fn.__qualname__
-        safe.__doc__ = fn.__doc__
         return cast(F, safe)
 
     return decorate
