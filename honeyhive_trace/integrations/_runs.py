@@ -121,10 +121,9 @@ class Runs:
         event_type: str,
         fields: dict[str, Any],
         *,
-        parent: Parent | None = None,
         current: bool = False,
     ) -> EventHandle | None:
-        """Start the event of run *key*, under *parent* or the run *parent_key*.
+        """Start the event of run *key*, under the event (or session) of run *parent_key*.
 
         Args:
             key: the framework's id of the run.
@@ -133,7 +132,6 @@ class Runs:
             fields: the event's fields known at the start (``event_name``,
                 ``inputs``, ``metadata``; for a model ``model``, ``messages``,
                 ``hyperparameters``, ...).
-            parent: the parent to use when *parent_key* names no open run.
             current: make the event the current one (and its session the
                 current session) in the context where the run started, until
                 it ends, so that what the run's own code traces (a
@@ -147,8 +145,6 @@ class Runs:
         if not client.recording:
             return None
         found = self.parent_of(parent_key)
-        if found is None:
-            found = parent
         spec = None if event_type == "model" else STEP_SPECS[event_type]
         if found is None:  # the event or session current here, as for any traced call
             handle = start(client, spec, (), fields)
