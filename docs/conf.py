@@ -64,6 +64,9 @@ nitpick_ignore_regex = [
     # collector's ``prepare``): private, so not documented; plain text.
     (r"py:.*", r"honeyhive_trace(\.\w+)*\._\w+(\.\w+)*"),
     (r"py:func", r"prepare"),
+    # The frameworks' own types in the callback and processor signatures.
+    (r"py:class", r"(uuid\.)?UUID|Document|BaseMessage|LLMResult"),
+    (r"py:class", r"(langchain_core|agents)(\.\w+)+"),
 ]
 
 # -- autodoc / napoleon ---------------------------------------------------------------------
