@@ -144,7 +144,7 @@ PRICES: Mapping[str, ModelPrice] = {
 
 #: Which section of :data:`PRICE_SOURCES` a shipped model name belongs to, by prefix.
 _SECTIONS = (
-    (("gpt-", "o1", "o3", "o4"), "openai"),
+    (("gpt-", "o1", "o3", "o4", "text-embedding-"), "openai"),
     (("claude-",), "anthropic"),
     (("gemini-",), "google"),
     (("nova-", "titan-", "llama"), "bedrock"),
