@@ -58,6 +58,8 @@ class OTLPSink:
         self.path = path
         self.spans: list[DecodedSpan] = []
         self.requests = 0
+        #: The headers of the last request (names lowercased).
+        self.last_headers: dict[str, str] = {}
         self._arrived = threading.Condition()
         sink = self
 
@@ -66,6 +68,7 @@ class OTLPSink:
                 pass
 
             def do_POST(self) -> None:
+                sink.last_headers = {k.lower(): v for k, v in self.headers.items()}
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 encoding = (self.headers.get("Content-Encoding") or "").lower()
                 if encoding == "gzip":
