@@ -105,7 +105,7 @@ class Sender:
                 ledger.release([*report.acked, *(e.event_id for e, _ in report.rejected)])
                 count("replayed", len(report.acked))
                 count("replay_rejected", len(report.rejected))
-                spool.dead_letter(report.rejected)
+                count("dead_letter_full", spool.dead_letter(report.rejected))
                 spool.settle(path, report.unsent)
                 if report.unsent:
                     ledger.spool_dirty = True
