@@ -15,6 +15,7 @@ import pytest
 
 import honeyhive_trace as hh
 from honeyhive_trace.collector import Collector, Faults
+from tests._support.servers import DrippingServer
 from tests.test_delivery import free_port, produce, settled, spooled_ids
 
 
@@ -215,3 +216,50 @@ class TestDeadLetterCap:
         assert 30 == settled(stats)
         assert "dead-letter file" in log_text()
         assert "is full" in log_text()
+
+
+class TestRequestDeadline:
+    def test_a_dripping_server_cannot_hold_an_inline_call_past_its_bound(
+        self, spool_dir: Path
+    ) -> None:
+        with DrippingServer(interval=0.05) as server:
+            hh.configure(
+                server_url=server.url,
+                mode="inline",
+                inline_retry_budget=0.5,
+                connect_timeout=1.0,
+                read_timeout=5.0,
+                spool_dir=spool_dir,
+            )
+            start = time.monotonic()
+            ids = produce(1)
+            took = time.monotonic() - start
+            hh.shutdown(1)
+        # The bound: inline_retry_budget + connect_timeout (one try near the end).
+        assert took < 1.5 + 0.5, took
+        assert ids == spooled_ids(spool_dir)
+        stats = hh.stats()
+        assert (0, 1) == (stats["sent"], stats["spooled"])
+        assert server.requests >= 1
+
+    def test_a_background_send_gives_up_and_spools(self, spool_dir: Path, log_text: Any) -> None:
+        with DrippingServer(interval=0.05) as server:
+            hh.configure(
+                server_url=server.url,
+                mode="background",
+                retry_budget=2.0,
+                connect_timeout=0.5,
+                read_timeout=0.5,
+                spool_dir=spool_dir,
+            )
+            ids = produce(3)
+            start = time.monotonic()
+            assert hh.flush(10)
+            took = time.monotonic() - start
+            hh.shutdown(1)
+        # Each request ends within connect + read timeouts (1 s), the batch within its
+        # budget (2 s) and one request begun at its end (0.5 s).
+        assert took < 2.0 + 0.5 + 1.0, took
+        assert sorted(ids) == sorted(spooled_ids(spool_dir))
+        assert server.requests >= 2  # retried after the first was cut
+        assert "outlived its deadline" in log_text()

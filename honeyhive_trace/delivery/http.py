@@ -23,6 +23,7 @@ from honeyhive_trace._config import Config
 from honeyhive_trace._version import __version__
 from honeyhive_trace._wire import encode
 from honeyhive_trace.delivery import protocol
+from honeyhive_trace.delivery.deadline import Watchdog, watched_session
 from honeyhive_trace.delivery.protocol import Delivery, Prepared
 from honeyhive_trace.delivery.retry import (
     RETRY_STATUSES,
@@ -53,7 +54,8 @@ class HttpTransport:
     def __init__(self, config: Config, wait: Callable[[float], bool] | None = None) -> None:
         self._base = config.server_url
         self._timeout = (config.connect_timeout, config.read_timeout)
-        self._session = requests.Session()
+        self._session = watched_session()
+        self._watchdog = Watchdog()
         # Resolve proxies and CA bundle from the environment once, here, rather
         # than on every request (requests re-reads os.environ per request when
         # trust_env is on, which costs more than encoding a batch).
@@ -109,12 +111,29 @@ class HttpTransport:
         """Deliver again after :meth:`abort` (the dispatcher goes on running)."""
         self._abort.clear()
 
-    def _send(self, method: str, path: str, data: bytes) -> _Reply:
+    def request_deadline(self, deadline: float) -> float:
+        """When a request begun now must end, for a delivery that ends at *deadline*.
+
+        At the delivery's deadline, or ``connect_timeout`` from now if that is
+        later (one honest try near the end), and never later than
+        ``connect_timeout + read_timeout`` from now.
+        """
+        connect, read = self._timeout
+        now = time.monotonic()
+        return min(now + connect + read, max(deadline, now + connect))
+
+    def _send(self, method: str, path: str, data: bytes, deadline: float) -> _Reply:
         # Never follow a redirect: a 301/302/303 would turn the POST into a
         # GET, a 307 would re-post the prompts to wherever it points.
-        response = self._session.request(
-            method, self._base + path, data=data, timeout=self._timeout, allow_redirects=False
-        )
+        self._watchdog.arm(self.request_deadline(deadline))
+        try:
+            response = self._session.request(
+                method, self._base + path, data=data, timeout=self._timeout, allow_redirects=False
+            )
+        finally:
+            self._watchdog.disarm()
+        if self._watchdog.fired:  # whatever was read before the cut is not an answer
+            raise requests.ConnectionError("the request outlived its deadline")
         text = response.text
         if self._secret is not None:
             # A server or proxy echoing the key must not get it into logs or dead
@@ -161,7 +180,7 @@ class HttpTransport:
                     report.unsent.extend(chunk)
                     stopped = True
                     continue
-                outcome = self._send_chunk(chunk, report, work, limits)
+                outcome = self._send_chunk(chunk, report, work, limits, deadline)
                 if outcome is None:
                     attempt = 0
                     continue
@@ -182,6 +201,7 @@ class HttpTransport:
         report: Delivery,
         work: list[list[Prepared]],
         limits: dict[str, tuple[Prepared, int]],
+        deadline: float,
     ) -> float | None:
         """Post one chunk. Returns None when settled, else a retry delay (-1: backoff)."""
         kind = chunk[0].kind
@@ -195,12 +215,13 @@ class HttpTransport:
         else:
             path, data = route.single, protocol.single_body(chunk[0])
         try:
-            reply = self._send(route.method, path, data)
+            reply = self._send(route.method, path, data, deadline)
         except requests.RequestException as exc:
+            cut = self._watchdog.fired
             logger.warning(
                 "honeyhive_trace: could not reach %s (%s); will retry",
                 self._base,
-                type(exc).__name__,
+                "the request outlived its deadline" if cut else type(exc).__name__,
             )
             return -1.0
 
