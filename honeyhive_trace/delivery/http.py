@@ -103,6 +103,22 @@ class HttpTransport:
         """Close pooled connections."""
         self._session.close()
 
+    def abandon_in_child(self) -> None:
+        """In a forked child: let go of the parent's pools without waiting on their locks.
+
+        Another thread of the parent (the sender, inside ``pool.get``) may have
+        held a pool's queue lock at the fork; in the child it would never be
+        released, and urllib3's exit finalizer would wait on it for ever. The
+        locks are made anew, then the child's copies of the pooled sockets are
+        closed (closing a copy leaves the parent's connection alone).
+        """
+        for adapter in self._session.adapters.values():
+            managers = [getattr(adapter, "poolmanager", None)]
+            managers += list(getattr(adapter, "proxy_manager", {}).values())
+            for manager in managers:
+                if manager is not None:
+                    _abandon_pools(manager)
+
     def abort(self) -> None:
         """Stop waiting between retries; pending deliveries give up at once."""
         self._abort.set()
@@ -134,7 +150,9 @@ class HttpTransport:
             self._watchdog.disarm()
         if self._watchdog.fired:  # whatever was read before the cut is not an answer
             raise requests.ConnectionError("the request outlived its deadline")
-        text = response.text
+        # Decoded here, not with response.text: its charset detection can import
+        # codec modules on the sender thread (a fork then may inherit the import lock).
+        text = response.content.decode("utf-8", "replace")
         if self._secret is not None:
             # A server or proxy echoing the key must not get it into logs or dead
             # letters, as it is or JSON-escaped (a key with a \ or a ").
@@ -309,6 +327,19 @@ class HttpTransport:
             limit,
         )
         work.append([original._replace(data=encode(shortened))])
+
+
+def _abandon_pools(manager: Any) -> None:
+    pools = manager.pools
+    pools.lock = threading.RLock()
+    for key in list(pools.keys()):
+        queue = getattr(pools.get(key), "pool", None)
+        if queue is not None:
+            queue.mutex = threading.Lock()
+            queue.not_empty = threading.Condition(queue.mutex)
+            queue.not_full = threading.Condition(queue.mutex)
+            queue.all_tasks_done = threading.Condition(queue.mutex)
+    manager.clear()
 
 
 def _server_message(reply: _Reply) -> str:

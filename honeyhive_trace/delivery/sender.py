@@ -35,6 +35,7 @@ class Sender:
     def after_fork(self) -> None:
         """In a forked child: own connections, and locks no other thread holds."""
         self._replay_lock = threading.Lock()
+        self.transport.abandon_in_child()
         self.transport = HttpTransport(self.config)
         self.ledger.spool.after_fork()
         self.ledger.after_fork()
