@@ -263,3 +263,47 @@ class TestRequestDeadline:
         assert sorted(ids) == sorted(spooled_ids(spool_dir))
         assert server.requests >= 2  # retried after the first was cut
         assert "outlived its deadline" in log_text()
+
+
+class TestQueueBytes:
+    @pytest.mark.skipif(sys.platform == "win32", reason="resource.getrusage")
+    @pytest.mark.timeout(60)
+    def test_a_server_that_never_answers_cannot_make_the_queue_hold_more_than_its_bytes(
+        self, collector: Collector, faults: Faults, spool_dir: Path
+    ) -> None:
+        faults.hang(times=None)
+        script = _script(
+            f"""
+            import json, logging, os, resource
+            import honeyhive_trace as hh
+
+            logging.basicConfig(level=logging.WARNING)
+            from honeyhive_trace import _client
+
+            hh.configure(server_url={collector.url!r}, api_key="k", mode="background",
+                         spool_dir={str(spool_dir)!r}, batch_size=20, read_timeout=30,
+                         max_queue_bytes=16 * 1024 * 1024)
+            intake = getattr(_client.STATE.client.dispatcher, "_intake", None)
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            most = 0
+            for i in range(4000):
+                prompt = str(i) + "x" * 100_000  # a new 100 KB string each time
+                with hh.model_event(model="m", messages=[{{"role": "user", "content": prompt}}]):
+                    pass
+                most = max(most, intake.bytes if intake is not None else 0)
+            grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+            result = {{"grown_kib": grown, "most": most, "stats": hh.stats()}}
+            print(json.dumps(result), flush=True)
+            os._exit(0)
+            """,
+            {},
+        )
+        out, err = script.communicate(timeout=50)
+        assert 0 == script.returncode, err
+        result = json.loads(out)
+        # 4000 x 100 KB is 400 MB: the bound (16 MiB) + the 20 unmeasured events
+        # + three batches being prepared, handed over and sent (60 events) is 24 MiB.
+        assert result["grown_kib"] < 64 * 1024, result
+        assert 0 < result["most"] <= 16 * 1024 * 1024
+        assert result["stats"]["dropped_queue_full"] > 3000
+        assert 1 == err.count("hold max_queue_bytes; events are dropped"), err  # one line
