@@ -307,3 +307,15 @@ class TestQueueBytes:
         assert 0 < result["most"] <= 16 * 1024 * 1024
         assert result["stats"]["dropped_queue_full"] > 3000
         assert 1 == err.count("hold max_queue_bytes; events are dropped"), err  # one line
+
+
+def test_max_queue_bytes_comes_from_the_environment() -> None:
+    from honeyhive_trace._config import from_settings
+    from honeyhive_trace.exceptions import ConfigurationError
+
+    assert 64 * 1024 * 1024 == from_settings({}, {}).max_queue_bytes
+    assert 1_000_000 == from_settings({}, {"HH_MAX_QUEUE_BYTES": "1_000_000"}).max_queue_bytes
+    with pytest.raises(ConfigurationError, match="max_queue_bytes"):
+        from_settings({}, {"HH_MAX_QUEUE_BYTES": "lots"})
+    with pytest.raises(ConfigurationError, match="max_queue_bytes"):
+        from_settings({"max_queue_bytes": 0}, {})
