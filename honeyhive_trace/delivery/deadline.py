@@ -66,9 +66,8 @@ class Watchdog:
     def disarm(self) -> None:
         """The request ended: its connection is left alone from now on."""
         _current.watchdog = None
-        with self._cond:
+        with self._cond:  # no notify: the thread finds nothing to do at the old deadline
             self._deadline = self._conn = None
-            self._cond.notify()
 
     def _run(self) -> None:
         with self._cond:
