@@ -100,6 +100,7 @@ def configure(
     max_batch_bytes: int | None = None,
     flush_interval: float | None = None,
     max_queue_size: int | None = None,
+    max_queue_bytes: int | None = None,
     retry_budget: float | None = None,
     inline_retry_budget: float | None = None,
     exit_timeout: float | None = None,
@@ -148,6 +149,9 @@ def configure(
             in several requests (default 1 MiB).
         flush_interval: seconds an event may wait for its batch (default 1).
         max_queue_size: events held in memory before spilling to the spool (10,000).
+        max_queue_bytes: estimated bytes the waiting events may hold in memory
+            (``HH_MAX_QUEUE_BYTES``; 64 MiB); beyond it events are dropped,
+            counted as ``dropped_queue_full`` and logged.
         retry_budget: seconds a batch may be retried before it is spooled (30).
         inline_retry_budget: the same for inline mode (2).
         exit_timeout: seconds the exit hook waits for delivery before spooling (2).

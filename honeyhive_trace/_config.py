@@ -249,6 +249,7 @@ class Config:
     max_batch_bytes: int = setting(1024 * 1024, _count)
     flush_interval: float = setting(1.0, _seconds)
     max_queue_size: int = setting(10_000, _count)
+    max_queue_bytes: int = setting(64 * 1024 * 1024, _count, "HH_MAX_QUEUE_BYTES")
     retry_budget: float = setting(30.0, _seconds)
     inline_retry_budget: float = setting(2.0, _seconds)
     exit_timeout: float = setting(2.0, _seconds)
@@ -352,6 +353,11 @@ def _from_environment(name: str, raw: str) -> Any:
         return _parse_bool(name, raw)
     if name in ("mode", "api_version"):
         return raw.strip().lower()
+    if type(default) is int:
+        try:
+            return int(raw.strip().replace("_", ""))
+        except ValueError:
+            raise ConfigurationError(name, f"expected a whole number, got {raw!r}") from None
     return raw
 
 

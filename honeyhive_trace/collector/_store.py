@@ -8,6 +8,7 @@ are described in :mod:`honeyhive_trace.collector._schema`.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import weakref
@@ -29,6 +30,20 @@ _INSERT_SESSION = (
 _NEWEST_FIRST = " ORDER BY COALESCE(start_time, received_at) DESC, seq DESC"
 
 
+def _forget_stores_in_child() -> None:
+    # A forked child must not close the parent's SQLite connection at exit: a
+    # thread of the parent may have held its mutex at the fork (the close would
+    # wait for ever), and the connection is the parent's anyway.
+    for store in list(_STORES):
+        store._finalizer.detach()
+    _STORES.clear()
+
+
+_STORES: weakref.WeakSet[EventStore] = weakref.WeakSet()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_stores_in_child)
+
+
 class EventStore:
     """A thread-safe SQLite store of events, sessions and updates on one connection.
 
@@ -48,7 +63,8 @@ class EventStore:
             self._conn = connect(path, readonly)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open events database {self.path}: {exc}") from exc
-        weakref.finalize(self, self._conn.close)
+        self._finalizer = weakref.finalize(self, self._conn.close)
+        _STORES.add(self)
         try:
             set_up(self._conn, self.path, readonly)
         except (sqlite3.Error, StoreError) as exc:

@@ -25,6 +25,7 @@ from honeyhive_trace._version import __version__
 from honeyhive_trace._wire import encode
 from honeyhive_trace.delivery import protocol
 from honeyhive_trace.delivery.codec import CODECS, can_batch
+from honeyhive_trace.delivery.deadline import Watchdog, watched_session
 from honeyhive_trace.delivery.protocol import Delivery, Prepared, by_phase, by_size
 from honeyhive_trace.delivery.retry import (
     RETRY_STATUSES,
@@ -72,7 +73,8 @@ class HttpTransport:
             target = Target(config.server_url, config.api_key)
         self._base = target.url
         self._timeout = (config.connect_timeout, config.read_timeout)
-        self._session = requests.Session()
+        self._session = watched_session()
+        self._watchdog = Watchdog()
         # Resolve proxies and CA bundle from the environment once, here, rather
         # than on every request (requests re-reads os.environ per request when
         # trust_env is on, which costs more than encoding a batch).
@@ -123,6 +125,22 @@ class HttpTransport:
         """Close pooled connections."""
         self._session.close()
 
+    def abandon_in_child(self) -> None:
+        """In a forked child: let go of the parent's pools without waiting on their locks.
+
+        Another thread of the parent (the sender, inside ``pool.get``) may have
+        held a pool's queue lock at the fork; in the child it would never be
+        released, and urllib3's exit finalizer would wait on it for ever. The
+        locks are made anew, then the child's copies of the pooled sockets are
+        closed (closing a copy leaves the parent's connection alone).
+        """
+        for adapter in self._session.adapters.values():
+            managers = [getattr(adapter, "poolmanager", None)]
+            managers += list(getattr(adapter, "proxy_manager", {}).values())
+            for manager in managers:
+                if manager is not None:
+                    _abandon_pools(manager)
+
     def abort(self) -> None:
         """Stop waiting between retries; pending deliveries give up at once."""
         self._abort.set()
@@ -131,13 +149,32 @@ class HttpTransport:
         """Deliver again after :meth:`abort` (the dispatcher goes on running)."""
         self._abort.clear()
 
-    def _send(self, method: str, path: str, data: bytes) -> _Reply:
+    def request_deadline(self, deadline: float) -> float:
+        """When a request begun now must end, for a delivery that ends at *deadline*.
+
+        At the delivery's deadline, or ``connect_timeout`` from now if that is
+        later (one honest try near the end), and never later than
+        ``connect_timeout + read_timeout`` from now.
+        """
+        connect, read = self._timeout
+        now = time.monotonic()
+        return min(now + connect + read, max(deadline, now + connect))
+
+    def _send(self, method: str, path: str, data: bytes, deadline: float) -> _Reply:
         # Never follow a redirect: a 301/302/303 would turn the POST into a
         # GET, a 307 would re-post the prompts to wherever it points.
-        response = self._session.request(
-            method, self._base + path, data=data, timeout=self._timeout, allow_redirects=False
-        )
-        text = response.text
+        self._watchdog.arm(self.request_deadline(deadline))
+        try:
+            response = self._session.request(
+                method, self._base + path, data=data, timeout=self._timeout, allow_redirects=False
+            )
+        finally:
+            self._watchdog.disarm()
+        if self._watchdog.fired:  # whatever was read before the cut is not an answer
+            raise requests.ConnectionError("the request outlived its deadline")
+        # Decoded here, not with response.text: its charset detection can import
+        # codec modules on the sender thread (a fork then may inherit the import lock).
+        text = response.content.decode("utf-8", "replace")
         if self._secret_forms:
             # A server or proxy echoing the key must not get it into logs or dead
             # letters, as it is or JSON-escaped (a key with a \ or a ").
@@ -183,7 +220,7 @@ class HttpTransport:
                     report.unsent.extend(chunk)
                     stopped = True
                     continue
-                outcome = self._send_chunk(chunk, report, work, limits)
+                outcome = self._send_chunk(chunk, report, work, limits, deadline)
                 if outcome is None:
                     attempt = 0
                     continue
@@ -204,6 +241,7 @@ class HttpTransport:
         report: Delivery,
         work: list[list[Prepared]],
         limits: dict[str, tuple[Prepared, int]],
+        deadline: float,
     ) -> float | None:
         """Post one chunk. Returns None when settled, else a retry delay (-1: backoff)."""
         codec = CODECS[chunk[0].encoding]
@@ -212,12 +250,13 @@ class HttpTransport:
             work.extend([e] for e in reversed(chunk))  # one request per event
             return None
         try:
-            reply = self._send(method, path, data)
+            reply = self._send(method, path, data, deadline)
         except requests.RequestException as exc:
+            cut = self._watchdog.fired
             logger.warning(
                 "honeyhive_trace: could not reach %s (%s); will retry",
                 self._base,
-                type(exc).__name__,
+                "the request outlived its deadline" if cut else type(exc).__name__,
             )
             return -1.0
 
@@ -310,6 +349,19 @@ class HttpTransport:
             limit,
         )
         work.append([original._replace(data=encode(shortened))])
+
+
+def _abandon_pools(manager: Any) -> None:
+    pools = manager.pools
+    pools.lock = threading.RLock()
+    for key in list(pools.keys()):
+        queue = getattr(pools.get(key), "pool", None)
+        if queue is not None:
+            queue.mutex = threading.Lock()
+            queue.not_empty = threading.Condition(queue.mutex)
+            queue.not_full = threading.Condition(queue.mutex)
+            queue.all_tasks_done = threading.Condition(queue.mutex)
+    manager.clear()
 
 
 def _server_message(reply: _Reply) -> str:

@@ -86,7 +86,7 @@ class Ledger:
         if report.rejected:
             count("rejected", len(report.rejected))
             try:
-                self.spool.dead_letter(report.rejected)
+                count("dead_letter_full", self.spool.dead_letter(report.rejected))
             except OSError as exc:
                 logger.error("honeyhive_trace: could not write the dead-letter file: %s", exc)
         if report.unsent:

@@ -46,6 +46,7 @@ class Sender:
     def after_fork(self) -> None:
         """In a forked child: own connections, and locks no other thread holds."""
         self._replay_lock = threading.Lock()
+        self.transport.abandon_in_child()
         self.transport = HttpTransport(self.config, target=self.target)
         self.ledger.spool.after_fork()
         self.ledger.after_fork()
@@ -117,7 +118,7 @@ class Sender:
                 ledger.release([*report.acked, *(e.event_id for e, _ in report.rejected)])
                 count("replayed", len(report.acked))
                 count("replay_rejected", len(report.rejected))
-                spool.dead_letter(report.rejected)
+                count("dead_letter_full", spool.dead_letter(report.rejected))
                 spool.settle(path, report.unsent)
                 if report.unsent:
                     ledger.spool_dirty = True

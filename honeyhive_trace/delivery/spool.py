@@ -3,13 +3,24 @@
 Layout, under the configured spool directory::
 
     <spool_dir>/<destination>/pending-<pid>-<time_ns>-<n>.jsonl      waiting
-    <spool_dir>/<destination>/claimed-<pid>-<...>.jsonl              being replayed by <pid>
+    <spool_dir>/<destination>/claimed-<owner>-<pending name>         being replayed by <owner>
     <spool_dir>/<destination>/dead-letter.jsonl                      refused by the server
+    <spool_dir>/<destination>/.<name>.part                           being written
+
+``<owner>`` is ``<pid>.<start>.<boot>`` where Linux's ``/proc`` tells when
+the process started (field 22 of ``/proc/<pid>/stat``) and which boot it
+belongs to: a claim is stale once no process with that pid *and* start time
+runs, so a reused pid (a container restarted as pid 1) does not keep it. Elsewhere
+it is ``<pid>``, and a claim is stale once that pid is gone. Any claim older
+than :data:`CLAIM_MAX_AGE` is stale too.
 
 ``<destination>`` is a hash of the server URL and API key, so events are only
 ever replayed to the server (and with the key) they were meant for. Each file
 is written, flushed and fsynced before it is renamed to its final name, so a
-crash leaves either a whole file or none. Files are deleted only after the
+crash leaves either a whole file or none (a failed write removes its ``.part``
+file; one a crash left is counted in the cap, and removed once
+:data:`PART_MAX_AGE` old). The dead-letter file is capped at the spool's cap
+too. Files are deleted only after the
 server acknowledged every event in them.
 
 Each line is one item: ``{"kind": ..., "id": ..., "after": ..., "data": {...}}``
@@ -42,19 +53,77 @@ from honeyhive_trace._wire import encode
 from honeyhive_trace.delivery.codec import CODECS, LEGACY, Codec
 from honeyhive_trace.delivery.protocol import Prepared
 
-__all__ = ["Spool"]
+__all__ = ["CLAIM_MAX_AGE", "PART_MAX_AGE", "Spool"]
 
 logger = logging.getLogger("honeyhive_trace")
 
 _PENDING = "pending-"
 _CLAIMED = "claimed-"
 DEAD_LETTER = "dead-letter.jsonl"
+_PART = ".part"
+#: Seconds after which a ``.part`` file is taken for a crashed write and removed
+#: (a write in progress renames it within one fsync).
+PART_MAX_AGE = 600.0
+#: Seconds after which a claim is taken over whoever holds it: a replay settles
+#: each file within its budget and one request's deadline, well under a minute.
+CLAIM_MAX_AGE = 600.0
 
 
 def destination_key(server_url: str, api_key: str | None) -> str:
     """A short, non-reversible name for a (server, key) pair."""
     digest = hashlib.sha256(f"{server_url}\n{api_key or ''}".encode()).hexdigest()
     return digest[:16]
+
+
+def _process_stamp(pid: int) -> str | None:
+    """``<start>.<boot>`` for process *pid*, read from Linux's /proc; None elsewhere or if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+        with open("/proc/sys/kernel/random/boot_id", "rb") as handle:
+            boot = handle.read().strip().replace(b"-", b"")[:8].decode("ascii")
+    except (OSError, UnicodeDecodeError):
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces or ")".
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    if len(fields) < 20 or not fields[19].isdigit():
+        return None
+    return f"{int(fields[19])}.{boot}"  # field 22: start time in clock ticks since boot
+
+
+_ME: list[tuple[int, str]] = []
+
+
+def _my_owner() -> str:
+    """This process's owner name for claims (recomputed in a forked child)."""
+    pid = os.getpid()
+    if not _ME or _ME[0][0] != pid:
+        stamp = _process_stamp(pid)
+        _ME[:] = [(pid, f"{pid}.{stamp}" if stamp else str(pid))]
+    return _ME[0][1]
+
+
+def _owner_alive(owner: str) -> bool:
+    pid_text, _, stamp = owner.partition(".")
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False  # not a name this library writes: take the file over
+    if stamp:
+        current = _process_stamp(pid)
+        if current is not None:
+            return current == stamp
+    elif pid == os.getpid() and _my_owner() != pid_text:
+        return False  # this pid's claims carry a start time: an earlier process's
+    return _pid_alive(pid)
+
+
+def _held_too_long(path: Path) -> bool:
+    """Whether a claim is older than :data:`CLAIM_MAX_AGE` (renaming sets its ctime)."""
+    try:
+        return time.time() - path.stat().st_ctime > CLAIM_MAX_AGE
+    except OSError:
+        return False
 
 
 def _pid_alive(pid: int) -> bool:
@@ -91,15 +160,24 @@ class Spool:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def size(self) -> int:
-        """Bytes held by pending and claimed files."""
+        """Bytes held by pending, claimed and part-written files (old ``.part`` ones removed)."""
         total = 0
+        now = time.time()
         try:
             for entry in os.scandir(self.directory):
-                if entry.name.startswith((_PENDING, _CLAIMED)):
-                    try:
-                        total += entry.stat().st_size
-                    except FileNotFoundError:
+                name = entry.name
+                part = name.endswith(_PART)
+                if not (part or name.startswith((_PENDING, _CLAIMED))):
+                    continue
+                try:
+                    stat = entry.stat()
+                    if part and now - stat.st_mtime > PART_MAX_AGE:
+                        os.unlink(entry.path)  # left by a crash mid-write
+                        logger.warning("honeyhive_trace: removed %s, left by a crash", name)
                         continue
+                except FileNotFoundError:
+                    continue
+                total += stat.st_size
         except FileNotFoundError:
             return 0
         return total
@@ -139,30 +217,66 @@ class Spool:
         if name is None:
             name = f"{_PENDING}{os.getpid()}-{time.time_ns()}-{next(self._counter)}.jsonl"
         final = self.directory / name
-        partial = self.directory / f".{name}.part"
-        with open(partial, "wb") as handle:
-            handle.writelines(lines)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, final)
-        _fsync_dir(self.directory)
-
-    def dead_letter(self, entries: list[tuple[Prepared, str]]) -> None:
-        """Append refused events and the reason to the dead-letter file."""
-        if not entries:
-            return
-        with self._lock:
-            self._ensure_dir()
-            with open(self.directory / DEAD_LETTER, "ab") as handle:
-                for event, reason in entries:
-                    head = encode({"reason": reason, "time": time.time(), "kind": event.kind})
-                    codec = CODECS[event.encoding]
-                    if codec is not LEGACY:
-                        head = head[:-1] + b',"enc":"' + codec.name.encode() + b'"}'
-                    key = codec.dead_letter_key(event.kind).encode()
-                    handle.write(head[:-1] + b',"' + key + b'":' + _data(event) + b"}\n")
+        partial = self.directory / f".{name}{_PART}"
+        try:
+            with open(partial, "wb") as handle:
+                handle.writelines(lines)
                 handle.flush()
                 os.fsync(handle.fileno())
+            os.replace(partial, final)
+        except BaseException:
+            try:
+                partial.unlink()  # a full disk, a quota: leave nothing half-written
+            except OSError:
+                pass
+            raise
+        _fsync_dir(self.directory)
+
+    def dead_letter(self, entries: list[tuple[Prepared, str]]) -> int:
+        """Append refused events and the reason to the dead-letter file.
+
+        The file is capped at :attr:`max_bytes`, like the spool.
+
+        Returns:
+            How many entries were not written because the file is at its cap.
+        """
+        if not entries:
+            return 0
+        lines: list[bytes] = []
+        for event, reason in entries:
+            head = encode({"reason": reason, "time": time.time(), "kind": event.kind})
+            codec = CODECS[event.encoding]
+            if codec is not LEGACY:
+                head = head[:-1] + b',"enc":"' + codec.name.encode() + b'"}'
+            key = codec.dead_letter_key(event.kind).encode()
+            lines.append(head[:-1] + b',"' + key + b'":' + _data(event) + b"}\n")
+        with self._lock:
+            self._ensure_dir()
+            path = self.directory / DEAD_LETTER
+            try:
+                room = self.max_bytes - path.stat().st_size
+            except FileNotFoundError:
+                room = self.max_bytes
+            kept = 0
+            for line in lines:
+                if len(line) > room:
+                    break
+                room -= len(line)
+                kept += 1
+            if kept:
+                with open(path, "ab") as handle:
+                    handle.writelines(lines[:kept])
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        if kept < len(lines):
+            logger.error(
+                "honeyhive_trace: dead-letter file %s is full (cap %d bytes); "
+                "%d refused event(s) not kept",
+                path,
+                self.max_bytes,
+                len(lines) - kept,
+            )
+        return len(lines) - kept
 
     def claim(self) -> Iterator[tuple[Path, list[Prepared], int]]:
         """Yield (file, events, unreadable lines) for each file this process now owns.
@@ -174,12 +288,12 @@ class Spool:
             entries = sorted(os.listdir(self.directory))
         except FileNotFoundError:
             return
-        me = os.getpid()
+        me = _my_owner()
         for name in entries:
             path = self.directory / name
             if name.startswith(_CLAIMED):
-                owner = _owner(name)
-                if owner == me or (owner is not None and _pid_alive(owner)):
+                owner = name[len(_CLAIMED) :].split("-", 1)[0]
+                if owner == me or (_owner_alive(owner) and not _held_too_long(path)):
                     continue
                 original = name[len(_CLAIMED) :].split("-", 1)[1]
             elif name.startswith(_PENDING):
@@ -231,13 +345,6 @@ class Spool:
             return sorted(p for p in self.directory.iterdir() if p.name.startswith(_PENDING))
         except FileNotFoundError:
             return []
-
-
-def _owner(name: str) -> int | None:
-    try:
-        return int(name[len(_CLAIMED) :].split("-", 1)[0])
-    except ValueError:
-        return None
 
 
 def _line(event: Prepared) -> bytes:

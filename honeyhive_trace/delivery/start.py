@@ -7,6 +7,7 @@ Imported only when a client first has somewhere to send events, so that
 
 from __future__ import annotations
 
+import codecs
 import json
 
 import attrs
@@ -22,6 +23,7 @@ from honeyhive_trace.delivery.pipeline import Pipeline
 from honeyhive_trace.delivery.sender import Sender
 from honeyhive_trace.delivery.spool import Spool, destination_key
 from honeyhive_trace.delivery.worker import BackgroundDispatcher
+from honeyhive_trace.integrations import preload
 from honeyhive_trace.locations import default_spool_dir
 
 __all__ = ["Exporter", "start_http_delivery"]
@@ -87,6 +89,10 @@ def start_http_delivery(
     The first uses the client's *guard* and *counters*; each other has its own
     (``stats()`` reports them under the exporter's name).
     """
+    # Nothing is imported on the delivery threads: a fork while one imports
+    # would leave the module's import lock held in the child.
+    preload()
+    codecs.lookup("idna")  # looked up (imported) when a host name is resolved
     exporters = []
     for index, name in enumerate(config.active_exporters):
         if index:

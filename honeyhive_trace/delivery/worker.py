@@ -1,8 +1,9 @@
 """Background mode: the caller appends; a worker prepares, a sender posts.
 
-The caller's thread only appends to a deque (when it is full, to an overflow
-the worker spools; beyond :data:`OVERFLOW_BATCHES` spool batches an event is
-dropped, counted and logged). The worker runs the :class:`~.pipeline.Pipeline`
+The caller's thread only appends to a deque (:mod:`~.intake`: when it is
+full, to an overflow the worker spools; beyond :data:`OVERFLOW_BATCHES` spool
+batches, or ``max_queue_bytes``, an event is dropped, counted and logged).
+The worker runs the :class:`~.pipeline.Pipeline`
 on batches; the sender thread posts each through the :class:`~.sender.Sender`,
 settles the outcome, and replays the spool when the server answers. Two
 threads because ``benchmarks/throughput.py`` shows it pays: with one,
@@ -17,7 +18,6 @@ and settled, and a flush waits until everything enqueued before it is settled.
 
 from __future__ import annotations
 
-import logging
 import os
 import queue
 import threading
@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace.capture import Call, Submitted, named
+from honeyhive_trace.delivery.intake import Intake, Measured
 from honeyhive_trace.delivery.pipeline import Pipeline
 from honeyhive_trace.delivery.protocol import Prepared
 from honeyhive_trace.delivery.sender import IDLE_REPLAY_INTERVAL, REPLAY_BUDGET, Sender
@@ -58,16 +59,26 @@ class BackgroundDispatcher:
         self._counters = counters
         config = sender.config
         self._batch_size = config.batch_size
-        self._max_queue = config.max_queue_size
-        self._max_overflow = OVERFLOW_BATCHES * max(config.max_queue_size, SPILL_BATCH)
         self._interval = config.flush_interval
+        self._wake = threading.Event()
+        self._intake = Intake(
+            config,
+            counters,
+            guard,
+            self._wake,
+            after_shutdown=self._after_shutdown,
+            max_overflow=OVERFLOW_BATCHES * max(config.max_queue_size, SPILL_BATCH),
+        )
+        #: The caller's entry point: the intake's, called directly (one bound method).
+        self.submit = self._intake.submit
         self._init_state()
         self._start()
 
     def _init_state(self) -> None:
-        self._queue: deque[Submitted] = deque()
-        self._overflow: deque[Submitted] = deque()
         self._wake = threading.Event()
+        self._intake.reset(self._wake)
+        self._queue = self._intake.queue
+        self._overflow = self._intake.overflow
         # Guards the worker's position (taken/settled) and the batch in flight;
         # flush() and shutdown() read them under it. The caller never takes it.
         self._lock = threading.Lock()
@@ -81,11 +92,8 @@ class BackgroundDispatcher:
         self._handoff: queue.Queue[tuple[list[Call], list[Prepared]] | None] = queue.Queue(
             maxsize=1
         )
-        self._stopping = False
         #: Set by flush(include_spool=True): replay at the next turn whatever happened last.
         self._replay_requested = False
-        #: Set once shutdown() has spooled what was left and the worker is gone.
-        self._closed = False
         self._thread: threading.Thread | None = None
         self._sender_thread: threading.Thread | None = None
         self._pid = os.getpid()
@@ -99,32 +107,6 @@ class BackgroundDispatcher:
         )
         self._sender_thread.start()
         self._thread.start()
-
-    # -- caller's thread: append only ---------------------------------------------
-
-    def submit(self, ended: Submitted) -> None:
-        """Queue an ended event. Never blocks, encodes or touches the disk."""
-        queue = self._queue
-        if len(queue) < self._max_queue and not self._stopping:
-            queue.append(ended)
-            if len(queue) >= self._batch_size:
-                self._wake.set()
-            return
-        if self._closed:
-            self._after_shutdown(ended)
-            return
-        if len(self._overflow) >= self._max_overflow:
-            self._counters.add("dropped_queue_full")
-            self._guard.report(
-                "the queue and its overflow are full; events are dropped "
-                "(raise max_queue_size, or check that the server answers)",
-                counter=None,  # counted as dropped_queue_full above
-                raise_in_strict=False,
-                level=logging.WARNING,
-            )
-            return
-        self._overflow.append(ended)
-        self._wake.set()
 
     def _after_shutdown(self, ended: Submitted) -> None:
         # An event that began before shutdown() and ended after it (a call still
@@ -177,7 +159,7 @@ class BackgroundDispatcher:
 
     def shutdown(self, timeout: float | None = None) -> bool:
         """Flush within *timeout*, then spool whatever is still pending and stop."""
-        self._stopping = True
+        self._intake.stopping = True
         delivered = self.flush(timeout)
         if not delivered:
             self._take_over("shutdown")
@@ -185,12 +167,10 @@ class BackgroundDispatcher:
         thread = self._thread
         if delivered and thread is not None and thread is not threading.current_thread():
             thread.join(timeout=1.0)
-        self._closed = True
+        self._intake.closed = True
         # Whatever reached the queues while the worker was stopping.
         with self._lock:
-            late = [*self._queue, *self._overflow]
-            self._queue.clear()
-            self._overflow.clear()
+            late = self._intake.drain()
         for ended in late:
             self._after_shutdown(ended)
         self._sender.transport.close()
@@ -238,10 +218,7 @@ class BackgroundDispatcher:
                 if not self._preparing or _left(deadline) == 0:
                     break
                 self._progress.wait(_left(deadline))
-            while self._queue:
-                calls.append(named(self._queue.popleft()))
-            while self._overflow:
-                calls.append(named(self._overflow.popleft()))
+            calls += [named(raw) for raw in self._intake.drain()]
         left += self._pipeline.prepare(calls)
         if left:
             logger.warning(
@@ -267,7 +244,7 @@ class BackgroundDispatcher:
             self._wake.wait(self._interval)
             self._wake.clear()
             self._guarded(self._turn)
-            if self._stopping and not self._queue and not self._overflow:
+            if self._intake.stopping and not self._queue and not self._overflow:
                 self._handoff.put(None)  # the sender stops after what it holds
                 return
 
@@ -306,11 +283,9 @@ class BackgroundDispatcher:
         with self._lock:
             self._progress.notify_all()
 
-    def _take(self, source: deque[Submitted], limit: int) -> list[Call]:
-        raw: list[Submitted] = []
+    def _take(self, source: deque[Submitted | Measured], limit: int) -> list[Call]:
         with self._lock:
-            while source and len(raw) < limit:
-                raw.append(source.popleft())
+            raw = self._intake.take(source, limit)
             self._taken += len(raw)
         return [named(r) for r in raw]
 

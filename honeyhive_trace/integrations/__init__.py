@@ -15,6 +15,8 @@ modules behind them are imported on first use, never at ``import honeyhive_trace
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
@@ -104,18 +106,42 @@ def complete_fields(
 _LOADED: dict[str, Any] = {}
 
 
+#: Held while a lazy import runs, and by os.fork() around the fork: an import
+#: under way on the worker when the process forks would leave that module's
+#: import lock held in the child, whose own worker would then wait on it for ever.
+IMPORT_GUARD = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=IMPORT_GUARD.acquire,
+        after_in_parent=IMPORT_GUARD.release,
+        after_in_child=IMPORT_GUARD.release,
+    )
+
+
 def _load_enrich() -> Any:
-    from honeyhive_trace.integrations import _enrich
+    with IMPORT_GUARD:
+        from honeyhive_trace.integrations import _enrich
 
     _LOADED["_enrich"] = _enrich
     return _enrich
 
 
 def _load_builtin() -> Any:
-    from honeyhive_trace.integrations import _builtin
+    with IMPORT_GUARD:  # about 0.1 s, the first time an SDK object is seen
+        from honeyhive_trace.integrations import _builtin
 
     _LOADED["_builtin"] = _builtin
     return _builtin
+
+
+def preload() -> None:
+    """Import now, before the delivery threads start, what is cheap to import.
+
+    The OpenAI/Anthropic support (``_builtin``, about 0.1 s) stays imported on
+    first use, under :data:`IMPORT_GUARD`.
+    """
+    if "_enrich" not in _LOADED:
+        _load_enrich()
 
 
 # -- OpenAI and Anthropic, built in: their modules are imported on first use ----------

@@ -5,7 +5,8 @@ serves an ASGI app with uvicorn in a thread, on a socket bound and listening
 before the server starts (so a request never races its start-up);
 :class:`Arrivals` is a processor that lets a test wait, without sleeping,
 until an event ended in the server's thread; :class:`HeaderEcho` is a WSGI
-app that records the headers each request brought.
+app that records the headers each request brought; :class:`DrippingServer`
+answers one byte at a time, slowly, for ever.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from werkzeug.serving import make_server
 
 from honeyhive_trace.records import Event, Record
 
-__all__ = ["ASGIServer", "Arrivals", "HeaderEcho", "WSGIServer"]
+__all__ = ["ASGIServer", "Arrivals", "DrippingServer", "HeaderEcho", "WSGIServer"]
 
 
 class WSGIServer:
@@ -143,3 +144,75 @@ class HeaderEcho:
         """The headers of the latest request."""
         with self._lock:
             return self.received[-1]
+
+
+class DrippingServer:
+    """``with DrippingServer(interval) as server:`` answers every request one byte per *interval*.
+
+    Each read the client makes gets a byte well within any read timeout, and
+    the answer never ends: only a total deadline ends such a request.
+    """
+
+    ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port: int = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        #: Requests that arrived (their first bytes were read).
+        self.requests = 0
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self) -> DrippingServer:
+        thread = threading.Thread(target=self._accept, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return self
+
+    def _accept(self) -> None:
+        self._listener.settimeout(0.05)  # closing it does not wake accept(): look again
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.settimeout(None)
+            thread = threading.Thread(target=self._drip, args=(conn,), daemon=True)
+            thread.start()
+            with self._lock:
+                self._threads.append(thread)
+
+    def _drip(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                if not conn.recv(65536):
+                    return
+                with self._lock:
+                    self.requests += 1
+                body = self.ANSWER + b" " * 100_000
+                for i in range(len(body)):
+                    if self._stop.wait(self.interval):
+                        return
+                    conn.sendall(body[i : i + 1])
+            except OSError:
+                return  # the client gave up: what the tests want
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout=5)
+        self._listener.close()

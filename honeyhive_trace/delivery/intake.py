@@ -1,0 +1,151 @@
+"""The caller's side of background mode: a queue bounded by events and by bytes.
+
+:meth:`Intake.submit` runs on the thread that ends an event and only appends
+to a deque: to the queue while it holds fewer than ``max_queue_size`` events,
+else to an overflow the worker writes to the spool; beyond
+:data:`~.worker.OVERFLOW_BATCHES` spool batches an event is dropped, counted
+as ``dropped_queue_full`` and logged once.
+
+``max_queue_bytes`` bounds the memory the waiting events hold. While fewer
+than ``batch_size`` events wait (the worker takes them at once) nothing is
+measured, so the traced call pays nothing for it; beyond, each new event's
+size is estimated (:func:`~.sizing.estimate`, strings counted, nothing
+encoded) and an event that would take the waiting ones over the bound is
+dropped and counted (``dropped_queue_full``), with one log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+
+from honeyhive_trace._config import Config
+from honeyhive_trace._errors import Counters, ErrorGuard
+from honeyhive_trace.capture import Submitted
+from honeyhive_trace.delivery.sizing import OVERHEAD, estimate
+
+__all__ = ["Intake", "Measured"]
+
+
+class Measured:
+    """A waiting event whose size was estimated (counted in :attr:`Intake.bytes`)."""
+
+    __slots__ = ("item", "size")
+
+    def __init__(self, item: Submitted, size: int) -> None:
+        self.item = item
+        self.size = size
+
+
+class Intake:
+    """The queue and overflow the caller's thread appends to."""
+
+    def __init__(
+        self,
+        config: Config,
+        counters: Counters,
+        guard: ErrorGuard,
+        wake: threading.Event,
+        *,
+        after_shutdown: Callable[[Submitted], None],
+        max_overflow: int,
+    ) -> None:
+        self._batch_size = config.batch_size
+        #: Events that may wait unmeasured: the worker takes them as one batch.
+        self._unmeasured = min(config.batch_size, config.max_queue_size)
+        self._max_queue = config.max_queue_size
+        self._max_bytes = config.max_queue_bytes
+        self._max_overflow = max_overflow
+        self._counters = counters
+        self._guard = guard
+        self._after_shutdown = after_shutdown
+        self.reset(wake)
+
+    def reset(self, wake: threading.Event) -> None:
+        """Start empty (also in a forked child: the parent sends what it had queued).
+
+        The object stays the same, so the client's bound ``submit`` stays valid.
+        """
+        self.queue: deque[Submitted | Measured] = deque()
+        self.overflow: deque[Submitted | Measured] = deque()
+        #: Estimated bytes of the measured events waiting (see the module's doc).
+        self.bytes = 0
+        #: Set by shutdown(): new events go to the overflow (spooled by the worker).
+        self.stopping = False
+        #: Set once shutdown() is done: new events are spooled by the caller.
+        self.closed = False
+        self._wake = wake
+
+    def submit(self, ended: Submitted) -> None:
+        """Queue an ended event. Never blocks, encodes or touches the disk."""
+        queue = self.queue
+        waiting = len(queue)
+        if waiting < self._unmeasured and not self.stopping:
+            queue.append(ended)
+            if waiting + 1 >= self._batch_size:
+                self._wake.set()
+            return
+        if self.closed:
+            self._after_shutdown(ended)
+            return
+        if waiting < self._max_queue and not self.stopping:
+            target = queue
+        elif len(self.overflow) < self._max_overflow:
+            target = self.overflow
+        else:
+            self._drop(
+                "the queue and its overflow are full; events are dropped "
+                "(raise max_queue_size, or check that the server answers)"
+            )
+            return
+        try:
+            size = estimate(ended)
+        except Exception:  # a value's lookup failed: count it as small, never raise
+            size = OVERHEAD
+        if self.bytes + size > self._max_bytes:
+            self._drop(
+                "the events waiting hold max_queue_bytes; events are dropped "
+                "(raise max_queue_bytes, or check that the server answers)"
+            )
+            return
+        self.bytes += size
+        target.append(Measured(ended, size))
+        self._wake.set()
+
+    def _drop(self, site: str) -> None:
+        self._counters.add("dropped_queue_full")
+        self._guard.report(
+            site,
+            counter=None,  # counted as dropped_queue_full above
+            raise_in_strict=False,
+            level=logging.WARNING,
+        )
+
+    def take(self, source: deque[Submitted | Measured], limit: int) -> list[Submitted]:
+        """Take up to *limit* events from the left of *source* (the worker, under its lock)."""
+        raw: list[Submitted] = []
+        freed = 0
+        while source and len(raw) < limit:
+            item = source.popleft()
+            if type(item) is Measured:
+                freed += item.size
+                item = item.item
+            raw.append(item)  # type: ignore[arg-type]
+        if freed:
+            self.bytes -= freed
+        if not self.queue and not self.overflow:
+            # Exact again: a caller's += racing another's may have been lost.
+            self.bytes = 0
+        return raw
+
+    def drain(self) -> list[Submitted]:
+        """Take everything waiting, queue first."""
+        raw = self.take(self.queue, len(self.queue) + 1)
+        raw += self.take(self.overflow, len(self.overflow) + 1)
+        return raw
+
+    def waiting(self) -> int:
+        """Events in the queue and the overflow."""
+        return len(self.queue) + len(self.overflow)
