@@ -38,10 +38,8 @@ updates.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import itertools
-import json
 import logging
 import os
 import threading
@@ -52,6 +50,7 @@ from pathlib import Path
 from honeyhive_trace._wire import encode
 from honeyhive_trace.delivery.codec import CODECS, LEGACY, Codec
 from honeyhive_trace.delivery.protocol import Prepared
+from honeyhive_trace.delivery.spool_lines import data_json, line_of, read_items
 
 __all__ = ["CLAIM_MAX_AGE", "PART_MAX_AGE", "Spool"]
 
@@ -191,7 +190,7 @@ class Spool:
         """
         if not events:
             return 0, 0
-        lines = [_line(e) for e in events]
+        lines = [line_of(e) for e in events]
         with self._lock:
             self._ensure_dir()
             room = self.max_bytes - self.size()
@@ -249,7 +248,7 @@ class Spool:
             if codec is not LEGACY:
                 head = head[:-1] + b',"enc":"' + codec.name.encode() + b'"}'
             key = codec.dead_letter_key(event.kind).encode()
-            lines.append(head[:-1] + b',"' + key + b'":' + _data(event) + b"}\n")
+            lines.append(head[:-1] + b',"' + key + b'":' + data_json(event) + b"}\n")
         with self._lock:
             self._ensure_dir()
             path = self.directory / DEAD_LETTER
@@ -305,7 +304,7 @@ class Spool:
                 os.replace(path, claimed)  # atomic: only one process wins a file
             except FileNotFoundError:
                 continue
-            events, bad = _read_events(claimed, self.codec)
+            events, bad = read_items(claimed, self.codec)
             if bad:
                 logger.error(
                     "honeyhive_trace: %d unreadable line(s) in spool file %s skipped",
@@ -325,7 +324,7 @@ class Spool:
                 original = path.name
                 if original.startswith(_CLAIMED):
                     original = original[len(_CLAIMED) :].split("-", 1)[1]
-                self._write_file([_line(e) for e in remaining], original)
+                self._write_file([line_of(e) for e in remaining], original)
             try:
                 path.unlink()
             except FileNotFoundError:
@@ -345,60 +344,6 @@ class Spool:
             return sorted(p for p in self.directory.iterdir() if p.name.startswith(_PENDING))
         except FileNotFoundError:
             return []
-
-
-def _line(event: Prepared) -> bytes:
-    head = {"kind": event.kind, "id": event.event_id, "after": event.after}
-    if event.encoding != LEGACY.name:
-        head["enc"] = event.encoding
-    return encode(head)[:-1] + b',"data":' + _data(event) + b"}\n"
-
-
-def _data(event: Prepared) -> bytes:
-    """The item's data as JSON: itself, or a base64 string for a binary codec's."""
-    codec = CODECS.get(event.encoding)
-    if codec is not None and codec.binary:
-        return b'"' + base64.b64encode(event.data) + b'"'
-    return event.data
-
-
-def _parse(line: bytes) -> Prepared | None:
-    item = json.loads(line)
-    if not isinstance(item, dict):
-        return None
-    if "data" in item and "kind" in item:
-        kind, key, after = item["kind"], item.get("id"), item.get("after")
-        encoding = item.get("enc", LEGACY.name)
-        if kind not in LEGACY.routes or encoding not in CODECS or not isinstance(key, str):
-            return None
-        after = after if isinstance(after, str) else None
-        data = item["data"]
-        if CODECS[encoding].binary and isinstance(data, str):
-            return Prepared(key, base64.b64decode(data, validate=True), kind, after, encoding)
-        if isinstance(data, dict):
-            return Prepared(key, encode(data), kind, after, encoding)
-        return None
-    if isinstance(item.get("event_id"), str):  # a version-one line: a bare model event
-        return Prepared(item["event_id"], line.rstrip(b"\r\n"))
-    return None
-
-
-def _read_events(path: Path, codec: Codec) -> tuple[list[Prepared], int]:
-    events: list[Prepared] = []
-    bad = 0
-    with open(path, "rb") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            try:
-                event = _parse(line)
-            except ValueError:
-                event = None
-            if event is None:
-                bad += 1
-            else:
-                events.append(codec.adopt(event))
-    return events, bad
 
 
 def _fsync_dir(directory: Path) -> None:
