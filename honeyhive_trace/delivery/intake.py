@@ -112,7 +112,9 @@ class Intake:
             return
         self.bytes += size
         target.append(Measured(ended, size))
-        self._wake.set()
+        wake = self._wake
+        if not wake.is_set():  # the worker is busy with a backlog: usually set already
+            wake.set()
 
     def _drop(self, site: str) -> None:
         self._counters.add("dropped_queue_full")
