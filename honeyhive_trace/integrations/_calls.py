@@ -16,9 +16,9 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from honeyhive_trace.capture import EventHandle, end, recorder, snapshot_kwargs
+from honeyhive_trace.capture import EventHandle, end, snapshot_kwargs
 from honeyhive_trace.integrations._capture import Capture, Request
-from honeyhive_trace.integrations._wrap import TRACED
+from honeyhive_trace.integrations._wrap import TRACED, start_event
 
 __all__ = ["Finish", "end_with_result", "patch_call", "run", "run_async", "traced"]
 
@@ -30,17 +30,6 @@ def end_with_result(handle: EventHandle, request: Request, result: Any) -> Any:
     """The plain *finish*: end the event with the result, and return it."""
     end(handle, Capture(request.sdk, request, result=result))
     return result
-
-
-def _start(event_name: str) -> EventHandle | None:
-    client = recorder()
-    if not client.recording:
-        return None
-    try:
-        return EventHandle(client, None, (), {"event_name": event_name})
-    except Exception as exc:
-        client.guard.report("could not start an event", exc)
-        return None
 
 
 def _finish(finish: Finish, handle: EventHandle, request: Request, result: Any) -> Any:
@@ -85,7 +74,7 @@ def run(
         What *finish* gives (an awaitable if *original* returned one); the
         call's exceptions propagate unchanged.
     """
-    handle = _start(event_name)
+    handle = start_event(event_name)
     if handle is None:
         return original(*args, **kwargs)
     request = _request(sdk, endpoint, kwargs, base_url)
@@ -111,7 +100,7 @@ async def run_async(
     base_url: Any = None,
 ) -> Any:
     """The ``async def`` twin of :func:`run`: await *original* and record its event."""
-    handle = _start(event_name)
+    handle = start_event(event_name)
     if handle is None:
         return await original(*args, **kwargs)
     request = _request(sdk, endpoint, kwargs, base_url)

@@ -24,7 +24,7 @@ from honeyhive_trace.capture import EventHandle, end, recorder, snapshot_kwargs
 from honeyhive_trace.integrations._capture import Capture, Request, client_provider
 from honeyhive_trace.integrations._streams import stream_factory_for
 
-__all__ = ["TRACED", "patch", "resource", "wrap_client"]
+__all__ = ["TRACED", "patch", "resource", "start_event", "wrap_client"]
 
 C = TypeVar("C")
 
@@ -186,7 +186,8 @@ def patch(
     return True
 
 
-def _start(event_name: str) -> EventHandle | None:
+def start_event(event_name: str) -> EventHandle | None:
+    """A model event for one SDK call, or None when nothing is recorded (never raises)."""
     client = recorder()
     if not client.recording:
         return None
@@ -248,7 +249,7 @@ async def _finish_later(handle: EventHandle, request: Request, pending: Awaitabl
 
 def _traced(original: Callable[..., Any], event_name: str, site: _Site) -> Callable[..., Any]:
     def traced(*args: Any, **kwargs: Any) -> Any:
-        handle = _start(event_name)
+        handle = start_event(event_name)
         if handle is None:
             return original(*args, **kwargs)
         request = _request(site, kwargs)
@@ -268,7 +269,7 @@ def _async_traced(
     original: Callable[..., Any], event_name: str, site: _Site
 ) -> Callable[..., Any]:
     async def traced(*args: Any, **kwargs: Any) -> Any:
-        handle = _start(event_name)
+        handle = start_event(event_name)
         if handle is None:
             return await original(*args, **kwargs)
         request = _request(site, kwargs)
