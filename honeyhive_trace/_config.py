@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from honeyhive_trace.exceptions import ConfigurationError
-from honeyhive_trace.locations import LAMBDA_ENV, is_loopback
+from honeyhive_trace.locations import LAMBDA_ENV, sends_in_clear
 
 __all__ = ["Config", "from_settings", "ENV_VARS", "SETTINGS", "DEFAULT_SERVER_URL"]
 
@@ -275,11 +275,9 @@ def _from_environment(name: str, raw: str) -> Any:
 
 
 def _check_transport_security(config: Config) -> None:
-    parts = urlsplit(config.server_url)
     if (
         config.api_key is not None
-        and parts.scheme == "http"
-        and not is_loopback(parts.hostname or "")
+        and sends_in_clear(config.server_url)
         and not config.allow_insecure_http
     ):
         raise ConfigurationError(

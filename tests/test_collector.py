@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
+import stat
 import sys
 import threading
 import time
@@ -948,6 +949,27 @@ class TestStore:
             assert 2 == conn.execute("PRAGMA synchronous").fetchone()[0]
         finally:
             store.close()
+
+    @pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+    def test_database_and_its_directory_are_private(self, tmp_path: Path):
+        data = tmp_path / "data" / "honeyhive-trace"
+        with Collector(db=str(data / "events.db")) as collector, requests.Session() as http:
+            assert 200 == post_one(http, collector.url, minimal_event()).status_code
+            files = sorted(p.name for p in data.iterdir())
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in data.iterdir()}
+        assert ["events.db", "events.db-shm", "events.db-wal"] == files
+        assert {name: 0o600 for name in files} == modes
+        assert 0o700 == stat.S_IMODE(data.stat().st_mode)
+
+    @pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+    def test_a_world_readable_database_of_an_older_version_is_made_private(
+        self, tmp_path: Path
+    ):
+        path = tmp_path / "old.db"
+        EventStore(path).close()
+        path.chmod(0o644)
+        EventStore(path).close()
+        assert 0o600 == stat.S_IMODE(path.stat().st_mode)
 
     def test_read_only_open_of_missing_or_foreign_files(self, tmp_path: Path):
         with pytest.raises(StoreError, match="no events database"):

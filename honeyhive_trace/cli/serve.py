@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 
 from honeyhive_trace.cli._common import (
     API_KEY_ENV,
@@ -94,6 +95,14 @@ def run(args: argparse.Namespace) -> int:
             f"{auth}); viewer at {collector.url}/ - Ctrl-C to stop",
             flush=True,
         )
+        if not args.api_key:
+            print(
+                f"honeyhive-trace: no api key: any user or program on this machine can read "
+                f"every prompt and completion at {collector.url}/events and post events; set "
+                f"${API_KEY_ENV} (or --api-key) to require one",
+                file=sys.stderr,
+                flush=True,
+            )
         collector.serve_forever()
     except Stop:
         pass
