@@ -224,6 +224,32 @@ class TestValidation:
         assert [f"model_event.{field}"] == list(errors_of(response))
         assert 0 == server.count()
 
+    def test_token_counts_the_store_cannot_hold_are_a_400_naming_the_field(
+        self, server: Collector, http: requests.Session
+    ):
+        half = 2**62 + 1  # each fits in int64; their sum, the stored total, does not
+        event = minimal_event(usage={"prompt_tokens": half, "completion_tokens": half})
+        response = post_one(http, server.url, event)
+        assert 400 == response.status_code
+        assert {
+            "model_event.usage.total_tokens": "prompt_tokens + completion_tokens is out of range"
+        } == errors_of(response)
+        assert 0 == server.count()
+
+    def test_free_form_numbers_beyond_int64_are_stored_as_posted(
+        self, server: Collector, http: requests.Session
+    ):
+        huge = 10**30
+        event = minimal_event(
+            metadata={"total_tokens": huge, "cost": huge, "prompt_tokens": huge}
+        )
+        event.pop("cost", None)
+        event["usage"] = {}  # so the index columns come from metadata
+        response = post_one(http, server.url, event)
+        assert 200 == response.status_code, response.text
+        [stored] = http.get(f"{server.url}/events", timeout=10).json()["events"]
+        assert huge == stored["metadata"]["total_tokens"]
+
     def test_every_offending_field_of_every_event_is_named(
         self, server: Collector, http: requests.Session
     ):
