@@ -199,7 +199,10 @@ def stats() -> dict[str, int]:
     ``dropped_<reason>`` per reason seen). Once flushed, ``enqueued`` equals
     ``sent + spooled + rejected + dropped``. When not zero: ``replay_rejected``
     and ``replay_unreadable`` (spooled events refused or unreadable on replay),
-    ``processor_errors`` and ``internal_errors``.
+    ``processor_errors``, ``internal_errors`` and ``degraded_fields`` (values
+    that raised when read and were sent as their ``repr`` instead, the event
+    itself kept; an object-typed field such as ``response`` or a ``tools``
+    item becomes ``{"value": "<repr>"}``).
 
     Returns:
         A new dict of counter name to count.

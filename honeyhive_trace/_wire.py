@@ -15,6 +15,7 @@ import decimal
 import enum
 import json
 import math
+import threading
 import uuid
 from collections import deque
 from collections.abc import Mapping
@@ -42,6 +43,8 @@ __all__ = [
     "encode_event",
     "encode",
     "MAX_REPR",
+    "note_degraded",
+    "take_degraded",
 ]
 
 #: Longest ``repr`` kept for an object JSON has no form for.
@@ -60,12 +63,34 @@ def _int(value: int) -> int | str:
     return f"<int of {value.bit_length()} bits>"
 
 
-def _bounded_repr(obj: Any) -> str:
+#: Per thread: values that could not be read and were sent as text instead (see
+#: :func:`take_degraded`). Touched only when something failed: free otherwise.
+_degraded = threading.local()
+
+
+def note_degraded(n: int = 1) -> None:
+    """Count *n* values of this thread that degraded (were sent as their ``repr``)."""
+    _degraded.count = getattr(_degraded, "count", 0) + n
+
+
+def take_degraded() -> int:
+    """How many values degraded on this thread since the last call (then 0 again)."""
+    count: int = getattr(_degraded, "count", 0)
+    if count:
+        _degraded.count = 0
+    return count
+
+
+def _bounded_repr(obj: Any, failed: bool = False) -> str:
+    if failed:  # reading the value raised: it degrades to its repr, counted once
+        note_degraded()
     try:
         text = repr(obj)
     except KeyboardInterrupt:  # Ctrl-C still stops the program
         raise
     except BaseException:  # a user's __repr__ may raise anything, SystemExit included
+        if not failed:
+            note_degraded()
         try:
             name = type(obj).__name__
         except KeyboardInterrupt:  # Ctrl-C still stops the program
@@ -132,7 +157,20 @@ def to_jsonable(obj: Any, _depth: int = 0, _path: set[int] | None = None) -> Any
     except KeyboardInterrupt:  # Ctrl-C still stops the program
         raise
     except BaseException:  # a user's object may raise anything, SystemExit included
-        return _bounded_repr(obj)
+        return _degrade(obj, cls)
+
+
+def _degrade(obj: Any, cls: type) -> Any:
+    # A value that raised while being read is sent as its repr; a mapping keeps
+    # the shape of one ({"value": "<repr>"}), as the contract's objects require.
+    text = _bounded_repr(obj, failed=True)
+    try:
+        is_mapping = issubclass(cls, (Mapping, dict))
+    except KeyboardInterrupt:  # Ctrl-C still stops the program
+        raise
+    except BaseException:  # a metaclass's __subclasscheck__ may raise
+        is_mapping = False
+    return {"value": text} if is_mapping else text
 
 
 def _container(obj: Any, cls: type, depth: int, path: set[int] | None) -> Any:

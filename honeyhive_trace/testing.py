@@ -151,7 +151,7 @@ class _MemoryDispatcher:
             )
         record = self._pipeline.process(named(raw))
         if record is not None:
-            encode_event(record)  # surface serialisation problems in the test
+            self._pipeline.encode(record)  # surface serialisation problems in the test
             client.counters.add("sent")
             self._captured._add(record)
 

@@ -201,7 +201,9 @@ class TestEvents:
                 url = f"http://0.0.0.0:{httpd.server_port}"
                 refused = run_cli("events", "--url", url, "--api-key", KEY)
                 keyless = run_cli("events", "--url", url)
-                allowed = run_cli("events", "--url", url, "--api-key", KEY, "--allow-insecure-http")
+                allowed = run_cli(
+                    "events", "--url", url, "--api-key", KEY, "--allow-insecure-http"
+                )
             finally:
                 httpd.shutdown()
                 thread.join()

@@ -240,9 +240,7 @@ class TestValidation:
         self, server: Collector, http: requests.Session
     ):
         huge = 10**30
-        event = minimal_event(
-            metadata={"total_tokens": huge, "cost": huge, "prompt_tokens": huge}
-        )
+        event = minimal_event(metadata={"total_tokens": huge, "cost": huge, "prompt_tokens": huge})
         event.pop("cost", None)
         event["usage"] = {}  # so the index columns come from metadata
         response = post_one(http, server.url, event)
@@ -984,13 +982,11 @@ class TestStore:
             files = sorted(p.name for p in data.iterdir())
             modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in data.iterdir()}
         assert ["events.db", "events.db-shm", "events.db-wal"] == files
-        assert {name: 0o600 for name in files} == modes
+        assert dict.fromkeys(files, 0o600) == modes
         assert 0o700 == stat.S_IMODE(data.stat().st_mode)
 
     @pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
-    def test_a_world_readable_database_of_an_older_version_is_made_private(
-        self, tmp_path: Path
-    ):
+    def test_a_world_readable_database_of_an_older_version_is_made_private(self, tmp_path: Path):
         path = tmp_path / "old.db"
         EventStore(path).close()
         path.chmod(0o644)

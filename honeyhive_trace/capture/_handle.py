@@ -18,7 +18,7 @@ from honeyhive_trace._errors import logger
 from honeyhive_trace.capture._ended import RawCall
 from honeyhive_trace.capture._sessions import CURRENT_SESSION, Session
 from honeyhive_trace.capture._snapshot import CallSpec, random_bits, uuid4_text
-from honeyhive_trace.capture._updatable import Updatable
+from honeyhive_trace.capture._updatable import Updatable, never_raises
 from honeyhive_trace.records import Event, ModelEvent, fields_with
 
 if TYPE_CHECKING:
@@ -152,10 +152,12 @@ class EventHandle(Updatable):
         merged.update(kwargs)
         self._set(name, merged)
 
+    @never_raises
     def set_response(self, response: Any) -> None:
         """Set the model's response: a message dict, a string, or an SDK object."""
         self._set("response", response)
 
+    @never_raises
     def set_usage(
         self,
         usage: Any = None,
@@ -172,26 +174,32 @@ class EventHandle(Updatable):
             "usage", _shapes.usage_from(usage, prompt_tokens, completion_tokens, total_tokens)
         )
 
+    @never_raises
     def set_cost(self, cost: float) -> None:
         """Set the cost of the call (e.g. in USD)."""
         self._set("cost", cost)
 
+    @never_raises
     def set_error(self, error: BaseException | str) -> None:
         """Record an error without raising one (e.g. a refusal you handled)."""
         self._set("error", error)
 
+    @never_raises
     def set_inputs(self, inputs: Any) -> None:
         """Set ``inputs``, replacing what the call's arguments gave."""
         self._set("inputs", inputs)
 
+    @never_raises
     def add_hyperparameters(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         """Add keys to the event's ``hyperparameters``."""
         self._merge("hyperparameters", values, kwargs)
 
+    @never_raises
     def add_inputs(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         """Add keys to the event's ``inputs``."""
         self._merge("inputs", values, kwargs)
 
+    @never_raises
     def update(self, **fields: Any) -> None:
         """Set any contract field by name, e.g. ``update(model="gpt-4o", tools=[...])``.
 

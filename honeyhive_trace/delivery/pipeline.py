@@ -17,7 +17,7 @@ from honeyhive_trace._builders import build_record
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace._providers import Registry
-from honeyhive_trace._wire import encode_event
+from honeyhive_trace._wire import encode_event, take_degraded
 from honeyhive_trace.capture import (
     Call,
     EndedCall,
@@ -89,6 +89,7 @@ class Pipeline:
             self._drop("build_error", "could not build an event record", exc)
             self._forget(ended)
             return None
+        self._count_degraded()
         for processor in self._config.processors:
             if record is None:
                 break
@@ -98,6 +99,23 @@ class Pipeline:
         if record is None:
             self._forget(ended)
         return record
+
+    def encode(self, record: Record) -> bytes:
+        """The JSON bytes of *record*; values that degraded on the way are counted."""
+        data = encode_event(record)
+        self._count_degraded()
+        return data
+
+    def _count_degraded(self) -> None:
+        degraded = take_degraded()
+        if degraded:
+            self._counters.add("degraded_fields", degraded)
+            self._guard.report(
+                "a value could not be read and was sent as its repr (stats: degraded_fields)",
+                counter=None,
+                raise_in_strict=False,
+                level=logging.WARNING,
+            )
 
     def _drop(self, reason: str, site: str, exc: BaseException) -> None:
         self._counters.add(f"dropped_{reason}")
@@ -141,7 +159,7 @@ class Pipeline:
             if record is None:
                 continue
             try:
-                events.append(_prepared(record, encode_event(record)))
+                events.append(_prepared(record, self.encode(record)))
             except KeyboardInterrupt:  # Ctrl-C still stops the program
                 raise
             except BaseException as exc:
