@@ -227,7 +227,7 @@ def _environment_problem(exc: ConfigurationError) -> str:
     names = [var for var, setting in ENV_VARS.items() if setting == exc.setting]
     where = names[0] if names else exc.setting
     detail = str(exc).removeprefix(f"{exc.setting}: ")
-    return f"tracing is off: the environment variable {where} {detail}"
+    return f"tracing is off: bad environment variable {where}: {detail}"
 
 
 def active_client() -> Client | None:

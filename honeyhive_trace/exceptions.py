@@ -45,7 +45,7 @@ class TracingError(HoneyHiveTraceError):
 class TracingWarning(UserWarning):
     """Events are not reaching the server, and only you can fix why.
 
-    Issued (with :mod:`warnings`, so it shows on stderr even when logging is
+    Issued (with the ``warnings`` module, so it shows on stderr even when logging is
     not configured) once per process for each kind of problem: the server
     rejected the API key or the events, an ``HH_*`` environment variable has
     a bad value (tracing is then off), events were left in the spool at exit.

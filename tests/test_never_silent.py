@@ -91,17 +91,17 @@ class TestReachesTheUser:
         health, stderr = run(HH_API_KEY=KEY, HH_API_URL=keyed.url, HH_TRACE_MODE="inlien")
         [line] = warned(stderr)
         assert (
-            "tracing is off: the environment variable HH_TRACE_MODE expected 'background' "
+            "tracing is off: bad environment variable HH_TRACE_MODE: expected 'background' "
             "or 'inline', got 'inlien'"
         ) in line
         assert (False, False) == (health["ok"], health["recording"])
-        assert ["HH_TRACE_MODE"] == [p.split()[6] for p in health["problems"]]
+        assert ["HH_TRACE_MODE:"] == [p.split()[6] for p in health["problems"]]
         assert 0 == keyed.count()
 
     def test_a_url_without_a_scheme_says_so(self) -> None:
         health, stderr = run(HH_API_KEY=KEY, HH_API_URL="localhost:8719")
         [line] = warned(stderr)
-        assert "the environment variable HH_API_URL must start with http:// or https://" in line
+        assert "bad environment variable HH_API_URL: must start with http:// or https://" in line
         assert health["ok"] is False
 
     def test_events_left_in_the_spool_at_exit_are_one_warning(self, tmp_path: Path) -> None:
