@@ -53,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=5 * 1024 * 1024,
         help="larger request bodies get 413 (default %(default)s)",
     )
+    parser.add_argument(
+        "--max-connections",
+        type=positive_int,
+        default=256,
+        help="connections served at a time; more get 503 and Retry-After (default %(default)s)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
 
 
@@ -77,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             db=db,
             api_key=args.api_key or None,
             max_body_bytes=args.max_body_bytes,
+            max_connections=args.max_connections,
             allow_remote=args.allow_remote,
         )
     except ValueError as exc:
