@@ -48,6 +48,7 @@ def identity(ended: EndedCall) -> dict[str, Any]:
         "children_ids": ended.children_ids,
         "start_time": start_ms,
         "end_time": start_ms + round(duration_ms),
+        "trace_id": ended.trace_id,
     }
 
 
@@ -152,6 +153,7 @@ def build_model(
         children_ids=ended.children_ids,
         start_time=start_ms,
         end_time=start_ms + round(duration_ms),
+        trace_id=ended.trace_id,
         cost=shapes.finite_number(cost) if cost is not None else None,
         error=shapes.error_text(error) if error is not None else None,
         source=shapes.str_field(source) if shapes.given(source) else None,

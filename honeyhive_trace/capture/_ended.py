@@ -58,6 +58,8 @@ class EndedCall(NamedTuple):
     children: list[int] | None
     #: What the latest children returned (to tell a response a child already recorded).
     child_results: list[Any] | None
+    #: The trace root's bits (its id, for a remote parent), or None when this event is the root.
+    root_bits: int | str | None
 
     @property
     def event_id(self) -> str:
@@ -72,6 +74,14 @@ class EndedCall(NamedTuple):
             # A remote parent (a continued trace) is its id as it came.
             return bits if isinstance(bits, str) else uuid4_text(bits)
         return self.session.session_id if self.session is not None else None
+
+    @property
+    def trace_id(self) -> str:
+        """The id of the trace's root event (this event's own id at the root)."""
+        bits = self.root_bits
+        if bits is None:
+            return self.event_id
+        return bits if isinstance(bits, str) else uuid4_text(bits)
 
     @property
     def children_ids(self) -> list[str] | None:

@@ -69,6 +69,7 @@ class EventHandle(Updatable):
         "_done",
         "_outcome",
         "_id",
+        "_root",
     )
 
     def __init__(
@@ -84,7 +85,11 @@ class EventHandle(Updatable):
         self._spec = spec
         self._args = args
         self._kwargs = kwargs
-        self._parent: EventHandle | None = _current_event()
+        parent = self._parent = _current_event()
+        # The trace's root (whose id sampling decides by); None: this event is the root.
+        self._root: int | str | None = (
+            None if parent is None else parent._bits if parent._root is None else parent._root
+        )
         self._children: list[int] | None = None
         self._session: Session | None = _current_session()
         self._bits: int = random_bits(128)
@@ -271,6 +276,7 @@ class EventHandle(Updatable):
             self._id,
             children,
             self._child_results if children is not None else None,
+            self._root,
         )
         # The handle lets go of everything the worker now owns.
         self._updates = self._chunks = None
@@ -291,6 +297,7 @@ class _NoopHandle(EventHandle):
         self._session = None
         self._id = None
         self._spec = None
+        self._root = None
 
     def _set(self, name: str, value: Any) -> None:
         pass
