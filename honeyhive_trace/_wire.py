@@ -15,7 +15,6 @@ import decimal
 import enum
 import json
 import math
-import re
 import threading
 import uuid
 from collections import deque
@@ -27,6 +26,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
+from honeyhive_trace._numbers import may_hold_unsafe_ints, safe_ints
 from honeyhive_trace.records import (
     FREE_FORM_KEY,
     IMPLIED_KEY,
@@ -44,7 +44,6 @@ __all__ = [
     "encode_event",
     "encode",
     "MAX_REPR",
-    "MAX_SAFE_INT",
     "note_degraded",
     "take_degraded",
 ]
@@ -352,55 +351,6 @@ def unstructure_event(event: Record) -> dict[str, Any]:
 
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
-#: Largest integer a JavaScript number (an IEEE double) holds exactly.
-MAX_SAFE_INT = 2**53 - 1
-#: Every byte to a space but the ASCII digits (to "0") and the dot: a space then
-#: sixteen "0" marks 16 digits that do not follow a dot, the only way an unsafe
-#: integer can appear in JSON (a float's digits follow its dot). bytes.translate
-#: and ``in`` take well under a microsecond for a typical body; a regular
-#: expression over the text takes over ten.
-_DIGITS = bytes(48 if 48 <= i <= 57 else 46 if i == 46 else 32 for i in range(256))
-_SIXTEEN = b" " + b"0" * 16
-#: An integer token of 16 or more digits (not a float's digits, nor inside a longer run).
-_LONG_INT = re.compile(r"(?<![\w.+\-])-?\d{16,}(?![\w.])").search
-#: Top-level fields whose integers are counts the contract types as integers.
-_COUNTS = frozenset({"usage"})
-
-
-def _safe_int(value: int) -> int | str:
-    if -MAX_SAFE_INT <= value <= MAX_SAFE_INT:
-        return value
-    return str(value) if value.bit_length() <= _MAX_INT_BITS else _int(value)
-
-
-def _safe_ints(body: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the JSON-ready *body* with every integer beyond 2**53 - 1 as a string.
-
-    Iterative (bodies may nest deeper than the recursion limit); ``usage`` is
-    left as it is (token counts are integers by contract, int64 at most).
-    """
-    out: dict[str, Any] = dict.fromkeys(body)  # the keys in their order; values follow
-    stack: list[tuple[Any, Any, Any]] = []  # (source value, target container, key or index)
-    for key, value in body.items():
-        if key in _COUNTS:
-            out[key] = value
-        else:
-            stack.append((value, out, key))
-    while stack:
-        value, target, key = stack.pop()
-        if isinstance(value, int) and not isinstance(value, bool):
-            converted: Any = _safe_int(int(value))
-        elif isinstance(value, Mapping):
-            converted = dict.fromkeys(value)
-            stack.extend((v, converted, k) for k, v in value.items())
-        elif isinstance(value, (list, tuple)):
-            converted = [None] * len(value)
-            stack.extend((v, converted, i) for i, v in enumerate(value))
-        else:
-            converted = value
-        target[key] = converted
-    return out
-
 
 def encode_event(event: Record) -> bytes:
     """Return the JSON object of *event* (any record), as UTF-8 bytes.
@@ -421,8 +371,8 @@ def encode_event(event: Record) -> bytes:
     data = text.encode("utf-8", "replace")
     # Integers beyond 2**53 go out as strings: a JavaScript backend would round
     # them. A pass over the bytes in C finds the rare body that may have one.
-    if _SIXTEEN in data.translate(_DIGITS) and _LONG_INT(text) is not None:
-        data = _dumps(_safe_ints(body)).encode("utf-8", "replace")
+    if may_hold_unsafe_ints(data, text):
+        data = _dumps(safe_ints(body)).encode("utf-8", "replace")
     return data
 
 
