@@ -64,19 +64,23 @@ def _int(value: int) -> int | str:
     return f"<int of {value.bit_length()} bits>"
 
 
-#: Per thread: values that could not be read and were sent as text instead (see
-#: :func:`take_degraded`). Touched only when something failed: free otherwise.
-_degraded = threading.local()
+class _Degraded(threading.local):
+    #: Values of this thread that could not be read and were sent as text instead
+    #: (see :func:`take_degraded`). A class default: reading it costs no exception.
+    count = 0
+
+
+_degraded = _Degraded()
 
 
 def note_degraded(n: int = 1) -> None:
     """Count *n* values of this thread that degraded (were sent as their ``repr``)."""
-    _degraded.count = getattr(_degraded, "count", 0) + n
+    _degraded.count += n
 
 
 def take_degraded() -> int:
     """How many values degraded on this thread since the last call (then 0 again)."""
-    count: int = getattr(_degraded, "count", 0)
+    count = _degraded.count
     if count:
         _degraded.count = 0
     return count

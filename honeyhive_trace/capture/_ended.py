@@ -76,11 +76,11 @@ class EndedCall(NamedTuple):
         return self.session.session_id if self.session is not None else None
 
     @property
-    def trace_id(self) -> str:
-        """The id of the trace's root event (this event's own id at the root)."""
+    def root_id(self) -> str | None:
+        """The id of the trace's root event; None when this event is the root."""
         bits = self.root_bits
         if bits is None:
-            return self.event_id
+            return None
         return bits if isinstance(bits, str) else uuid4_text(bits)
 
     @property

@@ -89,7 +89,6 @@ class Pipeline:
             self._drop("build_error", "could not build an event record", exc)
             self._forget(ended)
             return None
-        self._count_degraded()
         for processor in self._config.processors:
             if record is None:
                 break
@@ -101,7 +100,11 @@ class Pipeline:
         return record
 
     def encode(self, record: Record) -> bytes:
-        """The JSON bytes of *record*; values that degraded on the way are counted."""
+        """The JSON bytes of *record*; values that degraded on the way are counted.
+
+        Counted here, once per item, also what degraded while its record was
+        built (on this thread: the count is per thread).
+        """
         data = encode_event(record)
         self._count_degraded()
         return data
