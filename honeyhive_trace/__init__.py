@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 from honeyhive_trace import _client
+from honeyhive_trace._health import health
 from honeyhive_trace._serverless import flush_after
 from honeyhive_trace._version import __version__
 from honeyhive_trace.capture import (
@@ -39,7 +40,12 @@ from honeyhive_trace.capture import (
     trace_tool,
     update_event,
 )
-from honeyhive_trace.exceptions import ConfigurationError, HoneyHiveTraceError, TracingError
+from honeyhive_trace.exceptions import (
+    ConfigurationError,
+    HoneyHiveTraceError,
+    TracingError,
+    TracingWarning,
+)
 from honeyhive_trace.http_clients import instrument_http, uninstrument_http
 from honeyhive_trace.records import ModelEvent, Record, Usage
 
@@ -52,6 +58,7 @@ __all__ = [
     "Thread",
     "ThreadPoolExecutor",
     "TracingError",
+    "TracingWarning",
     "Usage",
     "__version__",
     "configure",
@@ -63,6 +70,7 @@ __all__ = [
     "event",
     "flush",
     "flush_after",
+    "health",
     "instrument_http",
     "log_feedback",
     "model_event",
@@ -226,7 +234,10 @@ def stats() -> dict[str, int]:
     ``dropped_<reason>`` per reason seen). Once flushed, ``enqueued`` equals
     ``sent + spooled + rejected + dropped``. When not zero: ``replay_rejected``
     and ``replay_unreadable`` (spooled events refused or unreadable on replay),
-    ``processor_errors`` and ``internal_errors``.
+    ``processor_errors``, ``internal_errors`` and ``degraded_fields`` (values
+    that raised when read and were sent as their ``repr`` instead, the event
+    itself kept; an object-typed field such as ``response`` or a ``tools``
+    item becomes ``{"value": "<repr>"}``).
 
     Returns:
         A new dict of counter name to count.

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
 
-from honeyhive_trace._config import Config, from_settings
-from honeyhive_trace._errors import Counters, ErrorGuard, logger
+from honeyhive_trace._config import ENV_VARS, Config, from_settings
+from honeyhive_trace._errors import Counters, ErrorGuard, alert, forget_alerts, logger
 from honeyhive_trace._providers import Registry
 from honeyhive_trace._state import STATE, swap
 from honeyhive_trace.capture import (
@@ -243,6 +243,7 @@ def resolve_client() -> Client:
             config = from_settings({}, os.environ)
         except ConfigurationError as exc:
             logger.error("honeyhive_trace: tracing is off, bad environment setting: %s", exc)
+            alert("config", _environment_problem(exc))
             config = Config(enabled=False)
         if config.enabled and not config.has_destination:
             logger.info(
@@ -251,6 +252,13 @@ def resolve_client() -> Client:
         propagate_threads(config.propagate_threads)
         client = STATE.client = Client(config)
         return client
+
+
+def _environment_problem(exc: ConfigurationError) -> str:
+    names = [var for var, setting in ENV_VARS.items() if setting == exc.setting]
+    where = names[0] if names else exc.setting
+    detail = str(exc).removeprefix(f"{exc.setting}: ")
+    return f"tracing is off: bad environment variable {where}: {detail}"
 
 
 def active_client() -> Client | None:
@@ -285,6 +293,7 @@ def configure(**settings: Any) -> Client:
         client = Client(config)
         STATE.client = client
         STATE.settings = merged
+        forget_alerts()  # health() speaks of this configuration from now on
     if old is not None:
         old.shutdown(timeout=old.config.exit_timeout)
     return client
@@ -318,6 +327,7 @@ def stats() -> dict[str, int]:
 def reset() -> None:
     """Shut the current client down and forget all settings (for tests)."""
     propagate_threads(False)
+    forget_alerts(shown_too=True)
     with STATE.lock:
         old, STATE.client, STATE.settings = STATE.client, None, {}
     if old is not None:
@@ -330,8 +340,24 @@ def _at_exit() -> None:
         return
     try:
         client.shutdown(timeout=client.config.exit_timeout)
+        _left_in_spool(client)
     except Exception:  # interpreter shutdown: never raise from here
         logger.exception("honeyhive_trace: error while flushing at exit")
+
+
+def _left_in_spool(client: Client) -> None:
+    spool = client.sender.ledger.spool if client.sender is not None else None
+    if spool is None or not spool.holds_events():
+        return
+    counts = client.counters.snapshot()
+    left = counts.get("spooled", 0) - counts.get("replayed", 0)
+    what = f"{left} events" if left > 0 else "events"
+    message = (
+        f"{what} not delivered before exit are kept in the spool ({spool.directory}); "
+        "the next process that traces to the same server sends them"
+    )
+    logger.warning("honeyhive_trace: %s", message)
+    alert("spool", message)
 
 
 atexit.register(_at_exit)

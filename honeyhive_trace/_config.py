@@ -19,7 +19,7 @@ import attrs
 
 from honeyhive_trace._otlp.require import require_otel
 from honeyhive_trace.exceptions import ConfigurationError
-from honeyhive_trace.locations import LAMBDA_ENV, is_loopback
+from honeyhive_trace.locations import LAMBDA_ENV, sends_in_clear
 
 __all__ = ["Config", "from_settings", "ENV_VARS", "SETTINGS", "DEFAULT_SERVER_URL"]
 
@@ -367,11 +367,9 @@ def _check_transport_security(config: Config) -> None:
             "otlp_endpoint", "is required when exporters include 'otlp' (HH_OTLP_ENDPOINT)"
         )
     if config.otlp_endpoint is not None:
-        endpoint = urlsplit(config.otlp_endpoint)
         if (
             config.otlp_headers
-            and endpoint.scheme == "http"
-            and not is_loopback(endpoint.hostname or "")
+            and sends_in_clear(config.otlp_endpoint)
             and not config.allow_insecure_http
         ):
             raise ConfigurationError(
@@ -379,11 +377,9 @@ def _check_transport_security(config: Config) -> None:
                 "refusing to send otlp_headers over plain http:// to a non-loopback host; "
                 "use https:// or pass allow_insecure_http=True",
             )
-    parts = urlsplit(config.server_url)
     if (
         config.api_key is not None
-        and parts.scheme == "http"
-        and not is_loopback(parts.hostname or "")
+        and sends_in_clear(config.server_url)
         and not config.allow_insecure_http
     ):
         raise ConfigurationError(

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from collections import Counter
 
-from honeyhive_trace.exceptions import TracingError
+from honeyhive_trace.exceptions import TracingError, TracingWarning
 
-__all__ = ["Counters", "ErrorGuard", "logger"]
+__all__ = ["Counters", "ErrorGuard", "alert", "alerts", "forget_alerts", "logger"]
 
 logger = logging.getLogger("honeyhive_trace")
 
@@ -102,3 +103,52 @@ class ErrorGuard:
     def by_site(self) -> dict[str, int]:
         """How many failures each site reported."""
         return dict(self._sites)
+
+
+_APP = "honeyhive_trace"
+#: kind -> the latest message of each problem the user must act on (see :func:`alert`).
+_ALERTS: dict[str, str] = {}
+#: The kinds already shown as a warning in this process.
+_WARNED: dict[str, object] = {}
+
+
+def alert(kind: str, message: str) -> None:
+    """Tell the user about a problem only they can fix; once per *kind* and process.
+
+    The first time for *kind*, *message* is issued as a
+    :class:`~honeyhive_trace.exceptions.TracingWarning` (shown on stderr by
+    Python's default filters, whatever the logging setup); every time, it
+    becomes the kind's latest message for :func:`honeyhive_trace.health`.
+    Callers log it too. Never raises, even with warnings turned into errors.
+
+    Args:
+        kind: what went wrong, e.g. ``"config"``, ``"rejected_401"``, ``"spool"``.
+        message: one line, in words, saying what to do.
+    """
+    _ALERTS[kind] = message
+    mine = object()
+    if _WARNED.setdefault(kind, mine) is not mine:
+        return  # shown before (setdefault is atomic: one thread wins)
+    try:
+        # One line on stderr, "honeyhive_trace:0: TracingWarning: honeyhive_trace: ...",
+        # without a line of the library's source under it.
+        warnings.warn_explicit(f"honeyhive_trace: {message}", TracingWarning, _APP, 0, module=_APP)
+    except Exception:  # -W error, or a broken showwarning: never into the caller
+        logger.debug("honeyhive_trace: could not issue a warning", exc_info=True)
+
+
+def alerts() -> dict[str, str]:
+    """The latest message of each kind of problem since the last :func:`forget_alerts`."""
+    return dict(_ALERTS)
+
+
+def forget_alerts(shown_too: bool = False) -> None:
+    """Forget the current problems (a new configuration); what was shown stays shown.
+
+    Args:
+        shown_too: also forget which kinds were shown, so they are shown
+            again (``_client.reset()``, for tests).
+    """
+    _ALERTS.clear()
+    if shown_too:
+        _WARNED.clear()

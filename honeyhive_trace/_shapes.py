@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from honeyhive_trace._wire import to_jsonable
+from honeyhive_trace._wire import note_degraded, to_jsonable
 from honeyhive_trace.records import Usage
 
 __all__ = [
@@ -60,6 +60,25 @@ def usage_from(
     prompt_tokens: int | None = None,
     completion_tokens: int | None = None,
     total_tokens: int | None = None,
+) -> Usage:
+    """The token counts of *usage* (a mapping or an object) and the explicit counts.
+
+    Never raises: a value that cannot even be looked at (a lazy proxy whose
+    ``__class__`` raises) counts as no count, and is counted as degraded.
+    """
+    try:
+        return _usage_from(usage, prompt_tokens, completion_tokens, total_tokens)
+    except Exception:
+        note_degraded()
+        explicit = (prompt_tokens, completion_tokens)
+        return Usage(*(count(x) if type(x) is int else None for x in explicit))
+
+
+def _usage_from(
+    usage: Any,
+    prompt_tokens: int | None,
+    completion_tokens: int | None,
+    total_tokens: int | None,
 ) -> Usage:
     if isinstance(usage, Usage):
         return usage
@@ -220,12 +239,12 @@ def merge_into(target: Any, values: Any) -> dict[str, Any]:
     merged: dict[str, Any] = target if type(target) is dict else {}
     if values is None:
         return merged
-    if isinstance(values, Mapping):
-        try:
+    try:
+        if isinstance(values, Mapping):
             merged.update(values)
             return merged
-        except Exception:
-            pass
+    except Exception:  # a mapping that cannot be read, or a proxy that cannot be checked
+        pass
     merged["value"] = values
     return merged
 

@@ -15,6 +15,7 @@ import decimal
 import enum
 import json
 import math
+import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
+from honeyhive_trace._numbers import may_hold_unsafe_ints, safe_ints
 from honeyhive_trace.records import (
     FREE_FORM_KEY,
     IMPLIED_KEY,
@@ -42,6 +44,8 @@ __all__ = [
     "encode_event",
     "encode",
     "MAX_REPR",
+    "note_degraded",
+    "take_degraded",
 ]
 
 #: Longest ``repr`` kept for an object JSON has no form for.
@@ -60,12 +64,38 @@ def _int(value: int) -> int | str:
     return f"<int of {value.bit_length()} bits>"
 
 
-def _bounded_repr(obj: Any) -> str:
+class _Degraded(threading.local):
+    #: Values of this thread that could not be read and were sent as text instead
+    #: (see :func:`take_degraded`). A class default: reading it costs no exception.
+    count = 0
+
+
+_degraded = _Degraded()
+
+
+def note_degraded(n: int = 1) -> None:
+    """Count *n* values of this thread that degraded (were sent as their ``repr``)."""
+    _degraded.count += n
+
+
+def take_degraded() -> int:
+    """How many values degraded on this thread since the last call (then 0 again)."""
+    count = _degraded.count
+    if count:
+        _degraded.count = 0
+    return count
+
+
+def _bounded_repr(obj: Any, failed: bool = False) -> str:
+    if failed:  # reading the value raised: it degrades to its repr, counted once
+        note_degraded()
     try:
         text = repr(obj)
     except KeyboardInterrupt:  # Ctrl-C still stops the program
         raise
     except BaseException:  # a user's __repr__ may raise anything, SystemExit included
+        if not failed:
+            note_degraded()
         try:
             name = type(obj).__name__
         except KeyboardInterrupt:  # Ctrl-C still stops the program
@@ -132,7 +162,20 @@ def to_jsonable(obj: Any, _depth: int = 0, _path: set[int] | None = None) -> Any
     except KeyboardInterrupt:  # Ctrl-C still stops the program
         raise
     except BaseException:  # a user's object may raise anything, SystemExit included
-        return _bounded_repr(obj)
+        return _degrade(obj, cls)
+
+
+def _degrade(obj: Any, cls: type) -> Any:
+    # A value that raised while being read is sent as its repr; a mapping keeps
+    # the shape of one ({"value": "<repr>"}), as the contract's objects require.
+    text = _bounded_repr(obj, failed=True)
+    try:
+        is_mapping = issubclass(cls, (Mapping, dict))
+    except KeyboardInterrupt:  # Ctrl-C still stops the program
+        raise
+    except BaseException:  # a metaclass's __subclasscheck__ may raise
+        is_mapping = False
+    return {"value": text} if is_mapping else text
 
 
 def _container(obj: Any, cls: type, depth: int, path: set[int] | None) -> Any:
@@ -334,8 +377,14 @@ def encode_event(
     except KeyboardInterrupt:  # Ctrl-C still stops the program
         raise
     except BaseException:  # TypeError, ValueError, RecursionError, a user's __repr__...
-        text = _dumps(to_jsonable(body))
-    return text.encode("utf-8", "replace")
+        body = to_jsonable(body)
+        text = _dumps(body)
+    data = text.encode("utf-8", "replace")
+    # Integers beyond 2**53 go out as strings: a JavaScript backend would round
+    # them. A pass over the bytes in C finds the rare body that may have one.
+    if may_hold_unsafe_ints(data, text):
+        data = _dumps(safe_ints(body)).encode("utf-8", "replace")
+    return data
 
 
 def encode(body: Any) -> bytes:

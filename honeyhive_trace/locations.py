@@ -11,6 +11,7 @@ import ipaddress
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 __all__ = [
     "APP_NAME",
@@ -18,6 +19,7 @@ __all__ = [
     "default_spool_dir",
     "is_loopback",
     "on_lambda",
+    "sends_in_clear",
     "user_cache_dir",
     "user_data_dir",
 ]
@@ -117,3 +119,27 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def sends_in_clear(url: str) -> bool:
+    """Return whether a request to *url* would cross the network unencrypted.
+
+    The one rule of the library and the CLI for sending the API key: plain
+    ``http://`` is fine to this machine (see :func:`is_loopback`) and refused
+    to any other host unless the user allows it (``allow_insecure_http``).
+
+    Args:
+        url: an absolute ``http://`` or ``https://`` URL.
+
+    Returns:
+        True for ``http://`` to a host that is not loopback (or has no host).
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+    except ValueError:
+        return True  # unreadable: never assume it is safe
+    if parts.scheme.lower() == "https":
+        return False
+    # Parsers disagree on where "http://evil\\@127.0.0.1" goes: never assume loopback.
+    return "\\" in url or not is_loopback(host)

@@ -155,6 +155,12 @@ class Event:
     children_ids: list[str] | None = _identity()
     start_time: int = _identity(default=0)
     end_time: int | None = _identity(default=0)
+    #: The id of the trace's root event (the outermost event this one ran
+    #: inside; its own id at the root): what :func:`~honeyhive_trace.processors.sample`
+    #: decides by outside a session. On the record only, never sent.
+    trace_id: str | None = attrs.field(
+        default=None, metadata={**role("identity", settable=False), IMPLIED_KEY: True}
+    )
 
     error: str | None = _optional()
     # ``POST /events`` requires a source and a name; the record builder sets both.

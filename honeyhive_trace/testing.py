@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from honeyhive_trace import _client
 from honeyhive_trace._config import from_settings
-from honeyhive_trace._wire import encode_event
+from honeyhive_trace._wire import encode_event, take_degraded
 from honeyhive_trace.capture import named
 from honeyhive_trace.delivery.pipeline import Pipeline
 from honeyhive_trace.records import Event, EventUpdate, Record, SessionStart
@@ -121,7 +121,9 @@ class CapturedEvents(Sequence[Event]):
 
     def bodies(self) -> list[dict[str, Any]]:
         """The events as the JSON objects that would be sent (``model_event``, ``event``)."""
-        return [json.loads(encode_event(r)) for r in self._records]
+        bodies = [json.loads(encode_event(r)) for r in self._records]
+        take_degraded()  # counted when the events were built, not again by the next one
+        return bodies
 
     def children(self, parent: Event) -> list[Event]:
         """The events whose parent is *parent* (an event, or a session start)."""
@@ -151,7 +153,7 @@ class _MemoryDispatcher:
             )
         record = self._pipeline.process(named(raw))
         if record is not None:
-            encode_event(record)  # surface serialisation problems in the test
+            self._pipeline.encode(record)  # surface serialisation problems in the test
             client.counters.add("sent")
             self._captured._add(record)
 

@@ -71,6 +71,9 @@ class TestServe:
         assert "stopped" in out
         assert "Traceback" not in err
         assert db.exists()
+        # The keyless default is said once, on stderr, with what it exposes.
+        assert 1 == err.count("no api key: any user or program on this machine can read")
+        assert f"{server.url}/events" in err
 
     def test_ctrl_c_exits_zero(self, tmp_path: Path):
         server = ServeProcess("--port", "0", "--db", ":memory:")
@@ -98,6 +101,7 @@ class TestServe:
             server.kill()
         assert 0 == status
         assert KEY not in server.startup_line + out + err
+        assert "no api key" not in err
         assert "api key required" in server.startup_line
 
     def test_remote_host_without_allow_remote_is_a_one_line_error(self):
@@ -174,6 +178,42 @@ class TestEvents:
         assert 1 == denied.returncode
         assert "HTTP 401" in denied.stderr
         assert KEY not in denied.stderr
+
+    def test_plain_http_to_a_remote_host_is_refused_unless_allowed(self):
+        seen: list[str | None] = []
+
+        class Record(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append(self.headers.get("Authorization"))
+                self.send_response(401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        with ThreadingHTTPServer(("127.0.0.1", 0), Record) as httpd:
+            thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+            thread.start()
+            try:
+                # 0.0.0.0 is not a loopback address, yet on Linux it reaches this machine:
+                # a stand-in for a remote host that keeps the test's traffic local.
+                url = f"http://0.0.0.0:{httpd.server_port}"
+                refused = run_cli("events", "--url", url, "--api-key", KEY)
+                keyless = run_cli("events", "--url", url)
+                allowed = run_cli(
+                    "events", "--url", url, "--api-key", KEY, "--allow-insecure-http"
+                )
+            finally:
+                httpd.shutdown()
+                thread.join()
+        assert 2 == refused.returncode
+        assert "refusing to send the API key over plain http://" in refused.stderr
+        assert "--allow-insecure-http" in refused.stderr
+        assert KEY not in refused.stderr
+        assert "HTTP 401" in keyless.stderr  # no key, nothing to protect
+        assert "HTTP 401" in allowed.stderr
+        assert [None, f"Bearer {KEY}"] == seen  # the refused run sent nothing
 
     def test_redirects_are_refused_so_the_key_stays_home(self):
         seen: list[str | None] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
+import stat
 import sys
 import threading
 import time
@@ -222,6 +223,30 @@ class TestValidation:
         assert 400 == response.status_code
         assert [f"model_event.{field}"] == list(errors_of(response))
         assert 0 == server.count()
+
+    def test_token_counts_the_store_cannot_hold_are_a_400_naming_the_field(
+        self, server: Collector, http: requests.Session
+    ):
+        half = 2**62 + 1  # each fits in int64; their sum, the stored total, does not
+        event = minimal_event(usage={"prompt_tokens": half, "completion_tokens": half})
+        response = post_one(http, server.url, event)
+        assert 400 == response.status_code
+        assert {
+            "model_event.usage.total_tokens": "prompt_tokens + completion_tokens is out of range"
+        } == errors_of(response)
+        assert 0 == server.count()
+
+    def test_free_form_numbers_beyond_int64_are_stored_as_posted(
+        self, server: Collector, http: requests.Session
+    ):
+        huge = 10**30
+        event = minimal_event(metadata={"total_tokens": huge, "cost": huge, "prompt_tokens": huge})
+        event.pop("cost", None)
+        event["usage"] = {}  # so the index columns come from metadata
+        response = post_one(http, server.url, event)
+        assert 200 == response.status_code, response.text
+        [stored] = http.get(f"{server.url}/events", timeout=10).json()["events"]
+        assert huge == stored["metadata"]["total_tokens"]
 
     def test_every_offending_field_of_every_event_is_named(
         self, server: Collector, http: requests.Session
@@ -948,6 +973,25 @@ class TestStore:
             assert 2 == conn.execute("PRAGMA synchronous").fetchone()[0]
         finally:
             store.close()
+
+    @pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+    def test_database_and_its_directory_are_private(self, tmp_path: Path):
+        data = tmp_path / "data" / "honeyhive-trace"
+        with Collector(db=str(data / "events.db")) as collector, requests.Session() as http:
+            assert 200 == post_one(http, collector.url, minimal_event()).status_code
+            files = sorted(p.name for p in data.iterdir())
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in data.iterdir()}
+        assert ["events.db", "events.db-shm", "events.db-wal"] == files
+        assert dict.fromkeys(files, 0o600) == modes
+        assert 0o700 == stat.S_IMODE(data.stat().st_mode)
+
+    @pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+    def test_a_world_readable_database_of_an_older_version_is_made_private(self, tmp_path: Path):
+        path = tmp_path / "old.db"
+        EventStore(path).close()
+        path.chmod(0o644)
+        EventStore(path).close()
+        assert 0o600 == stat.S_IMODE(path.stat().st_mode)
 
     def test_read_only_open_of_missing_or_foreign_files(self, tmp_path: Path):
         with pytest.raises(StoreError, match="no events database"):

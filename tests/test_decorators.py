@@ -371,6 +371,28 @@ class TestGenerators:
 
 
 class TestArguments:
+    def test_arguments_named_like_library_fields_are_inputs_never_the_fields(
+        self, configure: Any, collector: Any
+    ) -> None:
+        configure()
+
+        @hh.trace_model(model="gpt-4o")
+        def call(provider: str, usage: Any, cost: float, error: str, duration: int) -> str:
+            return "ok"
+
+        call("my-gateway", {"prompt_tokens": 10**6}, 99.0, "not an error", 123456)
+        [event] = sent_bodies(collector)
+        assert {
+            "provider": "my-gateway",
+            "usage": {"prompt_tokens": 10**6},
+            "cost": 99.0,
+            "error": "not an error",
+            "duration": 123456,
+        } == event["inputs"]
+        assert "openai" == event["provider"]  # inferred from the model, as without them
+        assert ({}, None, None) == (event["usage"], event.get("cost"), event.get("error"))
+        assert event["duration"] < 123456
+
     def test_call_arguments_fill_contract_fields(self, configure: Any, collector: Any) -> None:
         configure()
         tools = [{"type": "function", "function": {"name": "f"}}]

@@ -22,6 +22,7 @@ from honeyhive_trace.processors import (
     truncate,
 )
 from honeyhive_trace.records import ModelEvent, Usage
+from honeyhive_trace.testing import capture_events
 from tests._support.contract import check_model_event
 from tests._support.wire import sent_bodies
 
@@ -312,6 +313,30 @@ class TestSample:
         assert 0.27 < len(kept_30) / len(events) < 0.33
         assert 0.57 < len(kept_60) / len(events) < 0.63
         assert kept_30 <= kept_60
+
+    def test_outside_a_session_a_trace_is_kept_or_dropped_whole(self) -> None:
+        @hh.trace_tool
+        def look_up(n: int) -> int:
+            return n
+
+        @hh.trace_model(model="gpt-4o")
+        def ask(n: int) -> str:
+            return str(look_up(n))
+
+        @hh.trace_chain
+        def agent(n: int) -> str:
+            return ask(n) + ask(n + 1)
+
+        with capture_events(processors=[sample(0.5)]) as events:
+            for n in range(100):
+                agent(n)
+            kept = {e.event_id: e for e in events}
+        assert 0 == len(kept) % 5  # whole traces of 5 events: agent, 2 asks, 2 look-ups
+        assert 100 < len(kept) < 400  # about half of the 100 traces
+        orphans = [e for e in kept.values() if e.parent_id is not None and e.parent_id not in kept]
+        assert [] == orphans
+        roots = [e for e in kept.values() if e.parent_id is None]
+        assert {e.event_id for e in roots} == {e.trace_id for e in kept.values()}
 
     def test_same_decision_in_every_process(self) -> None:
         # The decision is a fixed hash of the id (not Python's per-process salted

@@ -218,3 +218,50 @@ class TestEventIds:
         rng = random.Random(1234)
         for bits in [0, 2**128 - 1, *(rng.getrandbits(128) for _ in range(2000))]:
             assert str(uuid.UUID(int=bits, version=4)) == _uuid4_text(bits)
+
+
+class TestUnsafeIntegers:
+    """Integers a JavaScript number cannot hold exactly (beyond 2**53 - 1) go out as strings."""
+
+    def body(self, **fields: Any) -> dict[str, Any]:
+        from honeyhive_trace._wire import encode_event
+
+        event = ModelEvent(project="p", model="m", provider="x", event_id="e", **fields)
+        decoded: dict[str, Any] = json.loads(encode_event(event))
+        return decoded
+
+    def test_beyond_2_53_in_every_free_form_field(self) -> None:
+        big, safe = 2**53, 2**53 - 1
+        free = {"a": big, "b": safe, "c": -big, "d": [big, {"e": 10**30}], "f": (big,)}
+        expected = {
+            "a": "9007199254740992",
+            "b": safe,
+            "c": "-9007199254740992",
+            "d": ["9007199254740992", {"e": "1" + "0" * 30}],
+            "f": ["9007199254740992"],
+        }
+        names = ["metadata", "metrics", "feedback", "config", "inputs", "outputs"]
+        names += ["hyperparameters", "user_properties", "template_inputs", "response"]
+        body = self.body(**dict.fromkeys(names, free), messages=[{"role": "user", "n": big}])
+        assert dict.fromkeys(names, expected) == {name: body[name] for name in names}
+        assert [{"role": "user", "n": "9007199254740992"}] == body["messages"]
+        assert list(free) == list(body["metadata"])  # the order of keys is kept
+
+    def test_token_counts_floats_and_digits_in_strings_are_left_alone(self) -> None:
+        body = self.body(
+            usage=Usage(2**60, 1, 2**60 + 1),
+            cost=1.2345678901234567e-05,
+            metadata={"f": 0.30000000000000004, "s": "12345678901234567", "ms": 1764000000000},
+        )
+        assert {"prompt_tokens": 2**60, "completion_tokens": 1, "total_tokens": 2**60 + 1} == (
+            body["usage"]
+        )
+        assert {"f": 0.30000000000000004, "s": "12345678901234567", "ms": 1764000000000} == (
+            body["metadata"]
+        )
+        assert 1.2345678901234567e-05 == body["cost"]
+
+    def test_also_through_the_careful_path(self) -> None:
+        body = self.body(metadata={"big": 2**64, "odd": object(), "nan": float("nan")})
+        assert "18446744073709551616" == body["metadata"]["big"]
+        assert "NaN" == body["metadata"]["nan"]

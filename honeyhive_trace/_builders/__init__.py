@@ -8,6 +8,11 @@ or a tool/chain :class:`~honeyhive_trace.records.Event`, a session start into a
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+import attrs
+
 from honeyhive_trace._builders._args import CALL_FIELDS, HYPERPARAMETERS
 from honeyhive_trace._builders._model import build_model
 from honeyhive_trace._builders._session import build_session, build_update
@@ -15,7 +20,10 @@ from honeyhive_trace._builders._step import DEFAULT_SOURCE, build_step
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import ErrorGuard
 from honeyhive_trace._providers import Registry
+from honeyhive_trace._shapes import UNSET, error_text, str_field
+from honeyhive_trace._wire import note_degraded, take_degraded, to_jsonable
 from honeyhive_trace.capture import EndedCall, SessionCall, UpdateCall
+from honeyhive_trace.exceptions import TracingError
 from honeyhive_trace.records import Record
 
 __all__ = [
@@ -47,6 +55,30 @@ def build_record(
     Returns:
         The record.
     """
+    try:
+        return _build(item, config, providers, guard)
+    except (TracingError, KeyboardInterrupt):  # strict mode; Ctrl-C
+        raise
+    except BaseException as exc:  # a user's value may raise anything when looked at
+        guard.report(
+            "a value could not be read while building an event; the event is sent with "
+            "its values as JSON, the unreadable ones as text (stats: degraded_fields)",
+            exc,
+            counter=None,
+            raise_in_strict=False,
+            level=logging.WARNING,
+        )
+        plain = _plain(item)
+        note_degraded(max(1, take_degraded()))  # the values that degraded, at least one
+        return _build(plain, config, providers, guard)
+
+
+def _build(
+    item: EndedCall | SessionCall | UpdateCall,
+    config: Config,
+    providers: Registry,
+    guard: ErrorGuard,
+) -> Record:
     if type(item) is SessionCall:
         return build_session(item, config)
     if type(item) is UpdateCall:
@@ -56,3 +88,36 @@ def build_record(
     if spec is None or spec.event_type == "model":
         return build_model(item, config, providers, guard)
     return build_step(item, config, providers, guard)
+
+
+def _fields(fields: Any) -> dict[str, Any]:
+    converted = to_jsonable(fields)
+    return converted if type(converted) is dict else {}
+
+
+def _plain(item: EndedCall | SessionCall | UpdateCall) -> EndedCall | SessionCall | UpdateCall:
+    """*item* with every value the user gave replaced by its JSON form (never raises)."""
+    if type(item) is SessionCall:
+        return attrs.evolve(item, fields=_fields(item.fields))
+    if type(item) is UpdateCall:
+        return attrs.evolve(item, fields=_fields(item.fields), event_id=str_field(item.event_id))
+    assert type(item) is EndedCall
+    error = item.error
+    return item._replace(
+        args=tuple(to_jsonable(list(item.args))),
+        kwargs=_fields(item.kwargs),
+        updates=_fields(item.updates) if item.updates is not None else None,
+        result=item.result if item.result is UNSET else to_jsonable(item.result),
+        error=None if error is None else _error(error),  # type: ignore[arg-type]
+        chunks=to_jsonable(item.chunks) if item.chunks is not None else None,
+        child_results=None,
+    )
+
+
+def _error(error: BaseException) -> str:
+    try:
+        return error_text(error)
+    except KeyboardInterrupt:  # Ctrl-C still stops the program
+        raise
+    except BaseException:  # its __str__ raised something that is not an Exception
+        return type(error).__name__

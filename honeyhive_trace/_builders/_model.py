@@ -44,14 +44,16 @@ def identity(ended: EndedCall) -> dict[str, Any]:
     """The ids, nesting and times of an ended event, as record fields."""
     duration_ms = (ended.end_ns - ended.start_ns) / 1e6
     start_ms = ended.wall_ns // 1_000_000
+    event_id = ended.event_id
     return {
         "duration": round(duration_ms, 3),
-        "event_id": ended.event_id,
+        "event_id": event_id,
         "session_id": ended.session.session_id if ended.session is not None else None,
         "parent_id": ended.parent_id,
         "children_ids": ended.children_ids,
         "start_time": start_ms,
         "end_time": start_ms + round(duration_ms),
+        "trace_id": ended.root_id or event_id,
     }
 
 
@@ -127,6 +129,7 @@ def build_model(
 
     duration_ms = (ended.end_ns - ended.start_ns) / 1e6
     start_ms = ended.wall_ns // 1_000_000
+    event_id = ended.event_id
     model = shapes.str_field(fields["model"]) if shapes.given(fields.get("model")) else "unknown"
     provider = fields.get("provider")
     if not shapes.given(provider):
@@ -150,12 +153,13 @@ def build_model(
         # The fields of identity(), written out: on this, the hottest builder,
         # unpacking its dict costs about 1 us an event (benchmarks/throughput.py).
         duration=round(duration_ms, 3),
-        event_id=ended.event_id,
+        event_id=event_id,
         session_id=ended.session.session_id if ended.session is not None else None,
         parent_id=ended.parent_id,
         children_ids=ended.children_ids,
         start_time=start_ms,
         end_time=start_ms + round(duration_ms),
+        trace_id=ended.root_id or event_id,
         cost=shapes.finite_number(cost) if cost is not None else None,
         error=shapes.error_text(error) if error is not None else None,
         source=shapes.str_field(source) if shapes.given(source) else None,

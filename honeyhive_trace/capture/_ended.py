@@ -61,6 +61,8 @@ class EndedCall(NamedTuple):
     #: The OpenTelemetry span active when the event ended, ``(trace_id, span_id)``;
     #: read only when an OTLP exporter is configured, else None.
     otel: tuple[int, int] | None
+    #: The trace root's bits (its id, for a remote parent), or None when this event is the root.
+    root_bits: int | str | None
 
     @property
     def event_id(self) -> str:
@@ -75,6 +77,14 @@ class EndedCall(NamedTuple):
             # A remote parent (a continued trace) is its id as it came.
             return bits if isinstance(bits, str) else uuid4_text(bits)
         return self.session.session_id if self.session is not None else None
+
+    @property
+    def root_id(self) -> str | None:
+        """The id of the trace's root event; None when this event is the root."""
+        bits = self.root_bits
+        if bits is None:
+            return None
+        return bits if isinstance(bits, str) else uuid4_text(bits)
 
     @property
     def children_ids(self) -> list[str] | None:

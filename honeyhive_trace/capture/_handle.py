@@ -18,7 +18,7 @@ from honeyhive_trace._errors import logger
 from honeyhive_trace.capture._ended import RawCall
 from honeyhive_trace.capture._sessions import CURRENT_SESSION, Session
 from honeyhive_trace.capture._snapshot import CallSpec, random_bits, uuid4_text
-from honeyhive_trace.capture._updatable import Updatable
+from honeyhive_trace.capture._updatable import Updatable, never_raises
 from honeyhive_trace.records import Event, ModelEvent, fields_with
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ class EventHandle(Updatable):
         "_done",
         "_outcome",
         "_id",
+        "_root",
     )
 
     def __init__(
@@ -84,7 +85,11 @@ class EventHandle(Updatable):
         self._spec = spec
         self._args = args
         self._kwargs = kwargs
-        self._parent: EventHandle | None = _current_event()
+        parent = self._parent = _current_event()
+        # The trace's root (whose id sampling decides by); None: this event is the root.
+        self._root: int | str | None = (
+            None if parent is None else parent._bits if parent._root is None else parent._root
+        )
         self._children: list[int] | None = None
         self._session: Session | None = _current_session()
         self._bits: int = random_bits(128)
@@ -152,10 +157,12 @@ class EventHandle(Updatable):
         merged.update(kwargs)
         self._set(name, merged)
 
+    @never_raises
     def set_response(self, response: Any) -> None:
         """Set the model's response: a message dict, a string, or an SDK object."""
         self._set("response", response)
 
+    @never_raises
     def set_usage(
         self,
         usage: Any = None,
@@ -172,26 +179,32 @@ class EventHandle(Updatable):
             "usage", _shapes.usage_from(usage, prompt_tokens, completion_tokens, total_tokens)
         )
 
+    @never_raises
     def set_cost(self, cost: float) -> None:
         """Set the cost of the call (e.g. in USD)."""
         self._set("cost", cost)
 
+    @never_raises
     def set_error(self, error: BaseException | str) -> None:
         """Record an error without raising one (e.g. a refusal you handled)."""
         self._set("error", error)
 
+    @never_raises
     def set_inputs(self, inputs: Any) -> None:
         """Set ``inputs``, replacing what the call's arguments gave."""
         self._set("inputs", inputs)
 
+    @never_raises
     def add_hyperparameters(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         """Add keys to the event's ``hyperparameters``."""
         self._merge("hyperparameters", values, kwargs)
 
+    @never_raises
     def add_inputs(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         """Add keys to the event's ``inputs``."""
         self._merge("inputs", values, kwargs)
 
+    @never_raises
     def update(self, **fields: Any) -> None:
         """Set any contract field by name, e.g. ``update(model="gpt-4o", tools=[...])``.
 
@@ -265,6 +278,7 @@ class EventHandle(Updatable):
             children,
             self._child_results if children is not None else None,
             otel() if otel is not None else None,
+            self._root,
         )
         # The handle lets go of everything the worker now owns.
         self._updates = self._chunks = None
@@ -285,6 +299,7 @@ class _NoopHandle(EventHandle):
         self._session = None
         self._id = None
         self._spec = None
+        self._root = None
 
     def _set(self, name: str, value: Any) -> None:
         pass

@@ -147,6 +147,7 @@ class RemoteParent(EventHandle):
         self._children = None
         self._session = session
         self._spec = None
+        self._root = None  # the remote event stands for the trace's root here
 
     def _set(self, name: str, value: Any) -> None:
         pass

@@ -31,6 +31,7 @@ from honeyhive_trace.collector import (
     default_db_path,
     is_loopback,
 )
+from honeyhive_trace.locations import sends_in_clear
 
 HELP = "print recent events as a table or JSON lines, or a session as a tree"
 DESCRIPTION = (
@@ -56,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--api-key",
         default=os.environ.get(API_KEY_ENV),
         help=f"key for --url (default ${API_KEY_ENV})",
+    )
+    parser.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="send --api-key over plain http:// to a host that is not this machine",
     )
     parser.add_argument(
         "--limit", type=_limit, default=20, help="how many events (default %(default)s)"
@@ -159,6 +165,12 @@ def run(args: argparse.Namespace) -> int:
     if args.url is not None:
         if urllib.parse.urlsplit(args.url).scheme not in ("http", "https"):
             return fail(f"--url must be an http:// or https:// URL, got {args.url!r}", 2)
+        if args.api_key and sends_in_clear(args.url) and not args.allow_insecure_http:
+            return fail(
+                "refusing to send the API key over plain http:// to a host that is not "
+                "this machine; use https:// or pass --allow-insecure-http",
+                2,
+            )
         try:
             if args.tree:
                 return _print_tree(_session_from_url(args.url, args.session, args.api_key), args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 
 from honeyhive_trace.cli._common import (
     API_KEY_ENV,
@@ -60,6 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="project of what arrives without one: everything sent to the v1 routes, which "
         "have no project field (default %(default)s)",
     )
+    parser.add_argument(
+        "--max-connections",
+        type=positive_int,
+        default=256,
+        help="connections served at a time; more get 503 and Retry-After (default %(default)s)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
 
 
@@ -84,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
             db=db,
             api_key=args.api_key or None,
             max_body_bytes=args.max_body_bytes,
+            max_connections=args.max_connections,
             allow_remote=args.allow_remote,
             default_project=args.project,
         )
@@ -104,6 +112,14 @@ def run(args: argparse.Namespace) -> int:
             f"{auth}); viewer at {collector.url}/ - Ctrl-C to stop",
             flush=True,
         )
+        if not args.api_key:
+            print(
+                f"honeyhive-trace: no api key: any user or program on this machine can read "
+                f"every prompt and completion at {collector.url}/events and post events; set "
+                f"${API_KEY_ENV} (or --api-key) to require one",
+                file=sys.stderr,
+                flush=True,
+            )
         collector.serve_forever()
     except Stop:
         pass

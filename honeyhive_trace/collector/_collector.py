@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger("honeyhive_trace.collector")
 
 
+#: Connections a collector serves at a time (``max_connections``).
+DEFAULT_MAX_CONNECTIONS = 256
+
+
 def default_db_path() -> Path:
     """Return the events database the CLI uses when no ``--db`` is given.
 
@@ -68,6 +72,11 @@ class Collector:
         request_timeout: Socket timeout per connection and deadline for reading a body, s.
         default_project: The project of events and sessions that come without one: those of
             the v1 routes, which have no ``project`` (HoneyHive takes it from the API key).
+        request_timeout: Seconds a connection may idle, and the deadline for each request
+            (its line, headers and body) from its first byte: a client slower than that
+            is cut off.
+        max_connections: Connections served at a time; beyond them a client is answered
+            ``503`` with ``Retry-After: 1``.
 
     Raises:
         ValueError: If a setting is invalid, e.g. a remote ``host`` without ``allow_remote``.
@@ -87,6 +96,7 @@ class Collector:
         allow_remote: bool = False,
         request_timeout: float = 30.0,
         default_project: str = "default",
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         """Check the settings and open the database; :meth:`start` binds the port."""
         if not is_loopback(host) and not (allow_remote and api_key):
@@ -99,6 +109,8 @@ class Collector:
             raise ValueError(f"max_body_bytes must be positive, got {max_body_bytes}")
         if not request_timeout > 0:
             raise ValueError(f"request_timeout must be positive, got {request_timeout}")
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be positive, got {max_connections}")
         if api_key is not None and (not api_key or not api_key.isprintable()):
             raise ValueError("api_key must be a non-empty printable string")
         check_project(default_project)
@@ -109,6 +121,7 @@ class Collector:
         self.faults = faults
         self.record_requests = record_requests
         self.request_timeout = float(request_timeout)
+        self.max_connections = max_connections
         self._requested_port = port
         self.db = str(db) if db is not None else str(default_db_path())
         self.store = EventStore(self.db)
@@ -158,6 +171,7 @@ class Collector:
                 request_timeout=self.request_timeout,
                 stopping=self._stopping,
                 recorder=self._record if self.record_requests else None,
+                max_connections=self.max_connections,
             )
             self._thread = threading.Thread(
                 target=self._server.run,

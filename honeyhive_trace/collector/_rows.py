@@ -37,8 +37,13 @@ def now_ms() -> float:
     return time.time() * 1000.0
 
 
+#: SQLite's INTEGER is a signed 64-bit number.
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _count(value: Any) -> int | None:
-    return value if type(value) is int else None
+    # An index column only: a count SQLite cannot hold is left out of it (the body keeps it).
+    return value if type(value) is int and _INT64_MIN <= value <= _INT64_MAX else None
 
 
 def _tokens(counts: Any) -> int | None:
@@ -50,12 +55,14 @@ def _tokens(counts: Any) -> int | None:
     prompt = _count(counts.get("prompt_tokens"))
     completion = _count(counts.get("completion_tokens"))
     if prompt is not None and completion is not None:
-        return prompt + completion
+        return _count(prompt + completion)
     return None
 
 
 def _number(value: Any) -> float | None:
-    return value if type(value) in (int, float) else None
+    if type(value) is int:
+        return value if _INT64_MIN <= value <= _INT64_MAX else float(value)
+    return value if type(value) is float else None
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -14,7 +14,10 @@ Version 1 databases (model events only) are upgraded in place when opened for wr
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
+import sys
 from pathlib import Path
 
 MEMORY = ":memory:"
@@ -101,9 +104,35 @@ def connect(path: str | Path, readonly: bool) -> sqlite3.Connection:
         uri = file.as_uri() + "?mode=ro"
         return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
     if str(path) != MEMORY:
-        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         path = Path(path).expanduser()
+        _private_file(path)
     return sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+
+
+def _private_file(path: Path) -> None:
+    """Create *path*'s directory (0700) and the empty file (0600) if missing.
+
+    The database holds prompts and completions: only its owner may read it.
+    SQLite gives the ``-wal`` and ``-shm`` files the database file's mode. A
+    file of ours found readable by others (an older version made it 0644) is
+    made private; a directory that was there already is left as it is.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # SQLite reports why it cannot open it
+    if sys.platform == "win32":
+        os.close(fd)
+        return
+    try:
+        info = os.fstat(fd)
+        if info.st_mode & 0o077 and info.st_uid == os.getuid() and stat.S_ISREG(info.st_mode):
+            os.fchmod(fd, stat.S_IMODE(info.st_mode) & 0o700)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def set_up(conn: sqlite3.Connection, name: str, readonly: bool) -> None:

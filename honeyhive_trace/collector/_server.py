@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
+import select
 import selectors
 import socket
 import sys
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from honeyhive_trace import __version__
+from honeyhive_trace.collector._limits import DeadlineReader, LoadShedding
 from honeyhive_trace.collector._wsgi import CLOSE_CONNECTION, one_error
 
 if TYPE_CHECKING:
@@ -116,8 +118,16 @@ class _Handler(BaseHTTPRequestHandler):
         """Set the socket timeout, buffer the streams and register the connection."""
         self.request.settimeout(self.server.request_timeout)
         super().setup()
+        # Each request must arrive whole within request_timeout of its first byte.
+        self._reader = DeadlineReader(self.connection, self.server.request_timeout)
+        self.rfile = io.BufferedReader(self._reader, 64 * 1024)
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.track(self.connection, add=True)
+
+    def handle_one_request(self) -> None:
+        """Read and answer one request, within its own deadline."""
+        self._reader.next_request()
+        super().handle_one_request()
 
     def finish(self) -> None:
         """Flush and unregister the connection."""
@@ -259,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
-class CollectorServer(ThreadingHTTPServer):
+class CollectorServer(LoadShedding, ThreadingHTTPServer):
     """A threaded HTTP/1.1 server for one WSGI application, stoppable at once.
 
     Args:
@@ -282,11 +292,13 @@ class CollectorServer(ThreadingHTTPServer):
         request_timeout: float,
         stopping: threading.Event,
         recorder: Callable[[RecordedRequest], None] | None = None,
+        max_connections: int = 256,
     ) -> None:
         """Bind and listen; :meth:`run` serves."""
         self.app = app
         self.request_timeout = request_timeout
         self.recorder = recorder
+        self.limit_connections(max_connections)
         self._stopping = stopping
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
@@ -309,11 +321,16 @@ class CollectorServer(ThreadingHTTPServer):
             selector.register(self, selectors.EVENT_READ)
             selector.register(self._wake_r, selectors.EVENT_READ)
             while self._running:
+                pause = self.paused_until - time.monotonic()
+                if pause > 0:  # out of file descriptors: let some close, do not spin
+                    select.select([self._wake_r], [], [], pause)
+                    continue
                 for key, _ in selector.select():
                     if key.fileobj is self and self._running:
                         self.handle_request()
         self._wake_r.close()
         self._wake_w.close()
+        self.close_reserve()
 
     def wake(self) -> None:
         """Make :meth:`run` return soon; call from another thread."""

@@ -229,6 +229,20 @@ def validate_event(event: Any, where: str, errors: list[FieldError]) -> None:
                             "message": "must be a non-negative integer",
                         }
                     )
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        if (
+            "total_tokens" not in usage
+            and type(prompt) is int
+            and type(completion) is int
+            and prompt + completion > _INT64_MAX
+        ):
+            # The store keeps the total, as a 64-bit integer.
+            errors.append(
+                {
+                    "field": f"{where}.usage.total_tokens",
+                    "message": "prompt_tokens + completion_tokens is out of range",
+                }
+            )
 
 
 def _cap(errors: list[FieldError]) -> list[FieldError]:

@@ -21,6 +21,7 @@ import attrs
 import requests
 
 from honeyhive_trace._config import Config
+from honeyhive_trace._errors import alert
 from honeyhive_trace._version import __version__
 from honeyhive_trace._wire import encode
 from honeyhive_trace.delivery import protocol
@@ -305,6 +306,7 @@ class HttpTransport:
             path,
             reason,
         )
+        alert(f"rejected_{status}", _rejection(status, self._base, reason))
         report.rejected.extend((e, reason) for e in chunk)
         return None
 
@@ -362,6 +364,15 @@ def _abandon_pools(manager: Any) -> None:
             queue.not_full = threading.Condition(queue.mutex)
             queue.all_tasks_done = threading.Condition(queue.mutex)
     manager.clear()
+
+
+def _rejection(status: int, base: str, reason: str) -> str:
+    if status in (401, 403):
+        return (
+            f"the server at {base} refused the API key ({reason}); events are not "
+            "delivered: check HH_API_KEY (or configure(api_key=...)) and server_url"
+        )
+    return f"the server at {base} rejected events ({reason}); they are not delivered"
 
 
 def _server_message(reply: _Reply) -> str:

@@ -17,6 +17,7 @@ from honeyhive_trace._builders import build_record
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace._providers import Registry
+from honeyhive_trace._wire import take_degraded
 from honeyhive_trace.capture import (
     Call,
     EndedCall,
@@ -110,6 +111,31 @@ class Pipeline:
             self._forget(ended)
         return record
 
+    def encode(
+        self, record: Record, kind: str | None = None, context: tuple[int, int] | None = None
+    ) -> bytes:
+        """The bytes of *record* in this pipeline's encoding; values that degraded on
+        the way are counted.
+
+        Counted here, once per item, also what degraded while its record was
+        built (on this thread: the count is per thread). *context* is the
+        OpenTelemetry span active when the event ended (for the OTLP codec).
+        """
+        data = self._codec.encode(record, kind or kind_of(record), context)
+        self._count_degraded()
+        return data
+
+    def _count_degraded(self) -> None:
+        degraded = take_degraded()
+        if degraded:
+            self._counters.add("degraded_fields", degraded)
+            self._guard.report(
+                "a value could not be read and was sent as its repr (stats: degraded_fields)",
+                counter=None,
+                raise_in_strict=False,
+                level=logging.WARNING,
+            )
+
     def _drop(self, reason: str, site: str, exc: BaseException) -> None:
         self._counters.add(f"dropped_{reason}")
         self._guard.report(site, exc, raise_in_strict=False)
@@ -153,7 +179,7 @@ class Pipeline:
                 continue
             try:
                 kind = kind_of(record)
-                data = self._codec.encode(record, kind, getattr(ended, "otel", None))
+                data = self.encode(record, kind, getattr(ended, "otel", None))
                 if not data:  # an update, for an exporter that cannot update (OTLP)
                     self._counters.add("dropped_update_not_exported")
                     continue

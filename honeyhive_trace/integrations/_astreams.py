@@ -12,7 +12,7 @@ from time import perf_counter_ns
 from typing import Any
 
 from honeyhive_trace.capture import EventHandle
-from honeyhive_trace.integrations._capture import Capture
+from honeyhive_trace.integrations._capture import Capture, carries_content
 from honeyhive_trace.integrations._proxy import (
     ClosedOnAsyncExit,
     consumer,
@@ -43,7 +43,7 @@ class TracedAsyncStream(ClosedOnAsyncExit):
             self._self_end(exc, False)
             raise
         capture = self._self_capture
-        if not capture.first_ns:
+        if not capture.first_ns and carries_content(item):
             capture.first_ns = perf_counter_ns()
         if capture.chunks is not None:  # always a list for a stream's capture
             capture.chunks.append(item)

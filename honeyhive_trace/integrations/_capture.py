@@ -21,6 +21,7 @@ from honeyhive_trace.capture import end as end_event
 __all__ = [
     "SDKS",
     "Capture",
+    "carries_content",
     "Request",
     "client_provider",
     "collected",
@@ -36,6 +37,33 @@ logger = logging.getLogger("honeyhive_trace")
 #: SDK name -> the integration module that reads its requests and responses
 #: (``request_fields``, ``extract``, ``assemble``, and for OpenAI ``endpoint_of``).
 SDKS: dict[str, Any] = {}
+
+
+def carries_content(item: Any) -> bool:
+    """Whether a stream's *item* carries output (time to first token is measured to it).
+
+    Anthropic's ``message_start``, ``content_block_start`` and ``ping``, the
+    Responses API's ``response.created``, and a Chat Completions chunk with
+    only a role do not; a content delta does. An item of unknown shape does.
+    Never raises.
+    """
+    try:
+        kind = getattr(item, "type", None)
+        if type(kind) is str:  # Anthropic and Responses API events
+            return kind == "content_block_delta" or kind.endswith(".delta")
+        choices = getattr(item, "choices", None)  # Chat Completions (and Completions) chunks
+        if type(choices) is list:
+            for choice in choices:
+                delta = getattr(choice, "delta", None)
+                if delta is None:
+                    if getattr(choice, "text", None):
+                        return True
+                elif any(getattr(delta, k, None) for k in ("content", "tool_calls", "refusal")):
+                    return True
+            return False
+    except Exception:  # a proxy whose attributes raise: count it as output
+        return True
+    return True
 
 
 def register_sdk(name: str, module: Any) -> None:

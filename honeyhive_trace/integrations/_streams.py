@@ -26,7 +26,13 @@ from honeyhive_trace.integrations._astreams import (
     TracedAsyncStream,
     TracedAsyncStreamManager,
 )
-from honeyhive_trace.integrations._capture import Capture, Request, end, request_of
+from honeyhive_trace.integrations._capture import (
+    Capture,
+    Request,
+    carries_content,
+    end,
+    request_of,
+)
 from honeyhive_trace.integrations._proxy import (
     PROXY_MODULES,
     ClosedOnExit,
@@ -68,7 +74,7 @@ class TracedStream(ClosedOnExit):
             self._self_end(exc, False)
             raise
         capture = self._self_capture
-        if not capture.first_ns:
+        if not capture.first_ns and carries_content(item):
             capture.first_ns = perf_counter_ns()
         if capture.chunks is not None:  # always a list for a stream's capture
             capture.chunks.append(item)

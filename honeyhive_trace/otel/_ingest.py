@@ -203,6 +203,8 @@ class SpanProcessor(_SDKSpanProcessor):
             children=None,
             child_results=None,
             otel=None,  # its own trace: the ids above map back to it
+            # Every span of one OTel trace shares its root (sampling keeps or drops it whole).
+            root_bits=session_id_for_trace(context.trace_id) if started.parent else None,
         )
         client.submit(ended)
 

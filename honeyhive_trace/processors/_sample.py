@@ -36,16 +36,19 @@ class _Sample:
             # An update says nothing of its event's session: it follows the
             # event (the pipeline drops updates of events it dropped).
             return event
-        key = event.session_id or event.event_id
+        # The whole session, or outside one the whole trace (decided by its root's
+        # id, which each of its events carries): a parent never loses a child.
+        key = event.session_id or event.trace_id or event.event_id
         return event if _share(key) < self._rate else None
 
 
 def sample(rate: float) -> Processor:
     """Make a processor that keeps a share *rate* of events, whole sessions at a time.
 
-    Whether an event is kept depends only on a hash of its ``session_id`` (its
-    ``event_id`` outside sessions), so a session is kept or dropped whole, in
-    every process that samples at the same rate; a lower rate keeps a subset
+    Whether an event is kept depends only on a hash of its ``session_id``
+    (outside sessions, of its ``trace_id``: the id of the outermost event it
+    ran inside), so a session, or a trace outside sessions, is kept or dropped
+    whole, in every process that samples at the same rate; a lower rate keeps a subset
     of what a higher rate keeps. A session's start goes with its events (its
     ``event_id`` is the session id); updates are kept, except those of events
     dropped here. Dropped events are counted as ``dropped_by_processor``.

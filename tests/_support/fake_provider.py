@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,11 +42,14 @@ class SSEReply:
 
     With ``cut_after=n`` the connection is dropped after *n* events, in the
     middle of the chunked body, as when a server or proxy fails mid-stream.
+    ``pause_before={i: s}`` waits *s* seconds before sending event *i* (a model
+    thinking before its first token).
     """
 
     events: list[tuple[str | None, Any]]
     cut_after: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    pause_before: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -171,6 +175,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         for index, (event, data) in enumerate(reply.events):
+            if index in reply.pause_before:
+                time.sleep(reply.pause_before[index])  # the provider is slow on purpose
             if reply.cut_after is not None and index >= reply.cut_after:
                 self.wfile.flush()
                 self.close_connection = True  # no terminating chunk: the body is incomplete
