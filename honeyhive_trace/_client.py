@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from time import time_ns
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -31,6 +31,7 @@ from honeyhive_trace.capture import (
     otel_context,
     propagate_threads,
 )
+from honeyhive_trace.delivery.dispatcher import Dispatcher
 from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.integrations import DEFAULT
 
@@ -59,25 +60,6 @@ STARTED_SESSIONS_KEPT = 100_000
 
 #: The counters :func:`stats` always reports, even at zero.
 STAT_NAMES = ("enqueued", "sent", "retried", "spooled", "replayed", "rejected", "truncated")
-
-
-class Dispatcher(Protocol):
-    """Where a client's ended calls go: background worker, inline, or memory (tests)."""
-
-    def submit(self, ended: Submitted) -> None:
-        """Take one ended call, session start or update."""
-
-    def flush(self, timeout: float | None = None, include_spool: bool = False) -> bool:
-        """Wait for what was submitted before."""
-
-    def flush_or_spool(self, timeout: float | None = None) -> bool:
-        """Flush within *timeout*, then spool what is left, and go on."""
-
-    def shutdown(self, timeout: float | None = None) -> bool:
-        """Flush, then stop."""
-
-    def pending(self) -> int:
-        """Calls not settled yet."""
 
 
 class Client:

@@ -11,27 +11,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from honeyhive_trace.capture import Submitted
+from honeyhive_trace.delivery.dispatcher import Dispatcher
 
 __all__ = ["FanOut"]
-
-
-class _Dispatcher(Protocol):
-    def submit(self, ended: Submitted) -> None: ...
-    def flush(self, timeout: float | None = None, include_spool: bool = False) -> bool: ...
-    def flush_or_spool(self, timeout: float | None = None) -> bool: ...
-    def shutdown(self, timeout: float | None = None) -> bool: ...
-    def pending(self) -> int: ...
-    def after_fork(self) -> None: ...
 
 
 class FanOut:
     """Hands every call to each of *dispatchers*; the first is the primary one."""
 
     def __init__(self, dispatchers: Sequence[Any]) -> None:
-        self.dispatchers: tuple[_Dispatcher, ...] = tuple(dispatchers)
+        self.dispatchers: tuple[Dispatcher, ...] = tuple(dispatchers)
 
     def submit(self, ended: Submitted) -> None:
         """Give *ended* to every exporter (each only appends to its own queue)."""
