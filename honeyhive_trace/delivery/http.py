@@ -254,7 +254,7 @@ class HttpTransport:
             reply = self._send(method, path, data, deadline)
         except requests.RequestException as exc:
             cut = self._watchdog.fired
-            logger.warning(
+            logger.info(  # routine: retried, and spooled if it lasts
                 "honeyhive_trace: could not reach %s (%s); will retry",
                 self._base,
                 "the request outlived its deadline" if cut else type(exc).__name__,
@@ -282,7 +282,7 @@ class HttpTransport:
             acked = protocol.parse_partial(chunk, reply.body)
             report.acked.update((event_id, event_id) for event_id in acked)
             rest = [e for e in chunk if e.event_id not in acked]
-            logger.warning(
+            logger.info(  # routine: retried, and spooled if it lasts
                 "honeyhive_trace: server stored %d of %d events (%s); retrying the rest",
                 len(chunk) - len(rest),
                 len(chunk),
@@ -292,7 +292,7 @@ class HttpTransport:
                 work.append(rest)
             return None
         if status in RETRY_STATUSES:
-            logger.warning(
+            logger.info(  # routine: retried, and spooled if it lasts
                 "honeyhive_trace: server answered %d (%s); will retry",
                 status,
                 _server_message(reply),
