@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -22,23 +21,8 @@ from honeyhive_trace import _client
 from honeyhive_trace.collector import Collector, Faults
 from honeyhive_trace.delivery.protocol import TRUNCATION_MARKER
 from honeyhive_trace.delivery.retry import RETRY_AFTER_CAP, retry_after_seconds, retry_delay
+from tests._support.delivery import free_port, produce, settled, spooled_ids
 from tests._support.wire import API_KEY, sent_bodies
-
-
-def produce(n: int, prefix: str = "e", size: int = 0) -> list[str]:
-    """End *n* model events; return their ids."""
-    ids = []
-    for i in range(n):
-        with hh.model_event(model="m", event_name=f"{prefix}{i}") as ev:
-            if size:
-                ev.set_response("x" * size)
-        ids.append(ev.event_id)
-    return ids
-
-
-def settled(stats: dict[str, int]) -> int:
-    """Events accounted for: acknowledged + spooled + rejected + counted drops."""
-    return stats["sent"] + stats["spooled"] + stats["rejected"] + stats["dropped"]
 
 
 def batch_sizes(collector: Collector) -> list[int]:
@@ -47,20 +31,6 @@ def batch_sizes(collector: Collector) -> list[int]:
         for r in collector.requests
         if r.path == "/events/model/batch"
     ]
-
-
-def spooled_ids(spool_dir: Path) -> list[str]:
-    ids = []
-    for path in sorted(spool_dir.glob("*/pending-*.jsonl")):
-        ids += [json.loads(line)["id"] for line in path.read_text().splitlines()]
-    return ids
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 def wait_until(condition: Any, timeout: float = 10.0) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -16,37 +15,8 @@ import pytest
 
 import honeyhive_trace as hh
 from honeyhive_trace.collector import Collector, Faults
+from tests._support.delivery import free_port, produce, settled, spooled_ids
 from tests._support.servers import DrippingServer
-
-
-def produce(n: int, prefix: str = "e", size: int = 0) -> list[str]:
-    """End *n* model events; return their ids."""
-    ids = []
-    for i in range(n):
-        with hh.model_event(model="m", event_name=f"{prefix}{i}") as ev:
-            if size:
-                ev.set_response("x" * size)
-        ids.append(ev.event_id)
-    return ids
-
-
-def settled(stats: dict[str, int]) -> int:
-    """Events accounted for: acknowledged + spooled + rejected + counted drops."""
-    return stats["sent"] + stats["spooled"] + stats["rejected"] + stats["dropped"]
-
-
-def spooled_ids(spool_dir: Path) -> list[str]:
-    ids = []
-    for path in sorted(spool_dir.glob("*/pending-*.jsonl")):
-        ids += [json.loads(line)["id"] for line in path.read_text().splitlines()]
-    return ids
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 def _script(code: str, env: dict[str, str]) -> subprocess.Popen[str]:

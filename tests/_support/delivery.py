@@ -1,0 +1,43 @@
+"""Helpers the delivery tests share: producing events, reading the spool, free ports."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import honeyhive_trace as hh
+
+__all__ = ["free_port", "produce", "settled", "spooled_ids"]
+
+
+def produce(n: int, prefix: str = "e", size: int = 0) -> list[str]:
+    """End *n* model events; return their ids."""
+    ids = []
+    for i in range(n):
+        with hh.model_event(model="m", event_name=f"{prefix}{i}") as ev:
+            if size:
+                ev.set_response("x" * size)
+        ids.append(ev.event_id)
+    return ids
+
+
+def settled(stats: dict[str, int]) -> int:
+    """Events accounted for: acknowledged + spooled + rejected + counted drops."""
+    return stats["sent"] + stats["spooled"] + stats["rejected"] + stats["dropped"]
+
+
+def spooled_ids(spool_dir: Path) -> list[str]:
+    """The ids of the items waiting in the spool's pending files, oldest first."""
+    ids = []
+    for path in sorted(spool_dir.glob("*/pending-*.jsonl")):
+        ids += [json.loads(line)["id"] for line in path.read_text().splitlines()]
+    return ids
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
