@@ -15,9 +15,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import import_time
 import inline
+import loop_lag
 import memory
 import overhead
 import throughput
+import whole_cost
 from _common import Row, print_table
 
 
@@ -28,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     rows += overhead.measure()
     rows += throughput.measure(20_000 if args.quick else 100_000)
+    rows += whole_cost.measure(5_000 if args.quick else 20_000)
+    rows += loop_lag.measure(seconds=3 if args.quick else 10)
     rows += inline.measure()
     rows += memory.measure(50_000 if args.quick else 1_000_000)
     rows += import_time.measure()
