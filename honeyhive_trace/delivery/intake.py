@@ -10,8 +10,11 @@ as ``dropped_queue_full`` and logged once.
 than ``batch_size`` events wait (the worker takes them at once) nothing is
 measured, so the traced call pays nothing for it; beyond, each new event's
 size is estimated (:func:`~.sizing.estimate`, strings counted, nothing
-encoded) and an event that would take the waiting ones over the bound is
-dropped and counted (``dropped_queue_full``), with one log line.
+encoded). An event that would take the queue over the bound goes to the
+overflow, which the worker writes to the spool, as when the queue holds
+``max_queue_size`` events; the overflow has a bound of the same size, and only
+an event that would take it over as well is dropped and counted
+(``dropped_queue_full``), with one log line.
 """
 
 from __future__ import annotations
@@ -70,8 +73,10 @@ class Intake:
         """
         self.queue: deque[Submitted | Measured] = deque()
         self.overflow: deque[Submitted | Measured] = deque()
-        #: Estimated bytes of the measured events waiting (see the module's doc).
+        #: Estimated bytes of the measured events in the queue (see the module's doc).
         self.bytes = 0
+        #: The same for the overflow (bounded by max_queue_bytes too).
+        self.overflow_bytes = 0
         #: Set by shutdown(): new events go to the overflow (spooled by the worker).
         self.stopping = False
         #: Set once shutdown() is done: new events are spooled by the caller.
@@ -90,28 +95,32 @@ class Intake:
         if self.closed:
             self._after_shutdown(ended)
             return
-        if waiting < self._max_queue and not self.stopping:
-            target = queue
-        elif len(self.overflow) < self._max_overflow:
-            target = self.overflow
-        else:
+        try:
+            size = estimate(ended)
+        except Exception:  # a value's lookup failed: count it as small, never raise
+            size = OVERHEAD
+        if (
+            waiting < self._max_queue
+            and not self.stopping
+            and self.bytes + size <= self._max_bytes
+        ):
+            self.bytes += size
+            queue.append(Measured(ended, size))
+        elif len(self.overflow) >= self._max_overflow:
             self._drop(
                 "the queue and its overflow are full; events are dropped "
                 "(raise max_queue_size, or check that the server answers)"
             )
             return
-        try:
-            size = estimate(ended)
-        except Exception:  # a value's lookup failed: count it as small, never raise
-            size = OVERHEAD
-        if self.bytes + size > self._max_bytes:
+        elif self.overflow_bytes + size > self._max_bytes:
             self._drop(
-                "the events waiting hold max_queue_bytes; events are dropped "
-                "(raise max_queue_bytes, or check that the server answers)"
+                "the events waiting hold max_queue_bytes twice over (queue and overflow); "
+                "events are dropped (raise max_queue_bytes, or check that the server answers)"
             )
             return
-        self.bytes += size
-        target.append(Measured(ended, size))
+        else:  # written to the spool by the worker
+            self.overflow_bytes += size
+            self.overflow.append(Measured(ended, size))
         wake = self._wake
         if not wake.is_set():  # the worker is busy with a backlog: usually set already
             wake.set()
@@ -136,10 +145,15 @@ class Intake:
                 item = item.item
             raw.append(item)  # type: ignore[arg-type]
         if freed:
-            self.bytes -= freed
-        if not self.queue and not self.overflow:
-            # Exact again: a caller's += racing another's may have been lost.
+            if source is self.overflow:
+                self.overflow_bytes -= freed
+            else:
+                self.bytes -= freed
+        # Exact again when empty: a caller's += racing another's may have been lost.
+        if not self.queue:
             self.bytes = 0
+        if not self.overflow:
+            self.overflow_bytes = 0
         return raw
 
     def drain(self) -> list[Submitted]:
