@@ -9,10 +9,6 @@ accepted is checked against the published OpenAPI document of its version with
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +23,7 @@ from honeyhive_trace.delivery.protocol import TRUNCATION_MARKER, kind_of
 from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.records import EventUpdate, ModelEvent, SessionStart, Usage
 from honeyhive_trace.testing import capture_events
+from tests._support.delivery import run_script
 from tests._support.openapi import V0, spec_errors
 from tests._support.openapi import V1 as V1_SPEC
 from tests._support.recorder import Accepted, Recorder, _ack
@@ -387,16 +384,6 @@ class TestSwitchingVersions:
             spec = V1_SPEC if request.version == "v1" else V0
             assert [] == spec_errors(request.method, request.route, request.body, spec)
         assert [] == spooled(spool_dir)
-
-
-def run_script(code: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def test_the_recorders_v1_answers_keep_to_the_spec() -> None:

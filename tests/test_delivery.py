@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 from collections import Counter
@@ -21,7 +18,7 @@ from honeyhive_trace import _client
 from honeyhive_trace.collector import Collector, Faults
 from honeyhive_trace.delivery.protocol import TRUNCATION_MARKER
 from honeyhive_trace.delivery.retry import RETRY_AFTER_CAP, retry_after_seconds, retry_delay
-from tests._support.delivery import free_port, produce, settled, spooled_ids
+from tests._support.delivery import free_port, produce, run_script, settled, spooled_ids
 from tests._support.wire import API_KEY, sent_bodies
 
 
@@ -361,22 +358,12 @@ class TestModes:
         assert expected == len({e["event_name"] for e in collector.events(limit=None)})
 
 
-def _run_script(code: str, env: dict[str, str], timeout: float = 60) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 class TestProcesses:
     @pytest.mark.timeout(60)
     def test_kill_9_then_replay_on_next_start(self, spool_dir: Path) -> None:
         port = free_port()
         env = {"HH_API_URL": f"http://127.0.0.1:{port}", "HH_SPOOL_DIR": str(spool_dir)}
-        producer = _run_script(
+        producer = run_script(
             """
             import sys, time
             import honeyhive_trace as hh
@@ -396,7 +383,7 @@ class TestProcesses:
         assert 20 == len(spooled_ids(spool_dir))
 
         with Collector(port=port) as server:
-            consumer = _run_script(
+            consumer = run_script(
                 "import honeyhive_trace as hh; hh.configure(); print(hh.flush(20))", env
             )
             out, err = consumer.communicate(timeout=60)
@@ -412,7 +399,7 @@ class TestProcesses:
         faults.hang(times=None)
         env = {"HH_API_URL": collector.url, "HH_SPOOL_DIR": str(spool_dir)}
         start = time.monotonic()
-        script = _run_script(
+        script = run_script(
             """
             import honeyhive_trace as hh
             hh.configure(read_timeout=60)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import honeyhive_trace as hh
 
-__all__ = ["free_port", "produce", "settled", "spooled_ids"]
+__all__ = ["free_port", "produce", "run_script", "settled", "spooled_ids"]
 
 
 def produce(n: int, prefix: str = "e", size: int = 0) -> list[str]:
@@ -41,3 +45,14 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
     return port
+
+
+def run_script(code: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start ``python -c`` *code* (dedented) with *env* added to this environment."""
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
