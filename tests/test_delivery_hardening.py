@@ -325,3 +325,25 @@ def test_max_queue_bytes_comes_from_the_environment() -> None:
         from_settings({}, {"HH_MAX_QUEUE_BYTES": "lots"})
     with pytest.raises(ConfigurationError, match="max_queue_bytes"):
         from_settings({"max_queue_bytes": 0}, {})
+
+
+class TestSlowReplay:
+    @pytest.mark.timeout(60)
+    def test_a_server_slower_than_the_connect_timeout_still_takes_a_replay_once(
+        self, configure: Any, collector: Collector, faults: Faults, spool_dir: Path
+    ) -> None:
+        # A replay's budget limits its retries, not how long the server may take:
+        # a request cut at connect_timeout was stored by the server and re-posted.
+        configure(mode="background", retry_budget=0.2, connect_timeout=1.0, read_timeout=10)
+        faults.respond(503, times=None)
+        produce(5)
+        assert hh.flush(timeout=10)
+        assert 5 == len(spooled_ids(spool_dir))
+        faults.clear()
+        refused = len(collector.requests)
+        faults.delay(2.5, times=None)  # answers, but well after connect_timeout
+        assert hh.flush(timeout=30, include_spool=True)
+        stats = hh.stats()
+        assert 5 == stats["replayed"], stats
+        assert 5 == len(collector.events())
+        assert 1 == len(collector.requests) - refused  # one request, not a copy per attempt

@@ -150,21 +150,29 @@ class HttpTransport:
         """Deliver again after :meth:`abort` (the dispatcher goes on running)."""
         self._abort.clear()
 
-    def request_deadline(self, deadline: float) -> float:
+    def request_deadline(self, deadline: float, patient: bool = False) -> float:
         """When a request begun now must end, for a delivery that ends at *deadline*.
 
         At the delivery's deadline, or ``connect_timeout`` from now if that is
         later (one honest try near the end), and never later than
-        ``connect_timeout + read_timeout`` from now.
+        ``connect_timeout + read_timeout`` from now. A *patient* delivery (a
+        replay of the spool, whose short budget limits its retries, not how
+        long the server may take to answer) gives every request the full
+        ``connect_timeout + read_timeout``: cut sooner, a slow server would
+        store each replayed batch and never be heard to.
         """
         connect, read = self._timeout
         now = time.monotonic()
+        if patient:
+            return now + connect + read
         return min(now + connect + read, max(deadline, now + connect))
 
-    def _send(self, method: str, path: str, data: bytes, deadline: float) -> _Reply:
+    def _send(
+        self, method: str, path: str, data: bytes, deadline: float, patient: bool = False
+    ) -> _Reply:
         # Never follow a redirect: a 301/302/303 would turn the POST into a
         # GET, a 307 would re-post the prompts to wherever it points.
-        self._watchdog.arm(self.request_deadline(deadline))
+        self._watchdog.arm(self.request_deadline(deadline, patient))
         try:
             response = self._session.request(
                 method, self._base + path, data=data, timeout=self._timeout, allow_redirects=False
@@ -192,12 +200,16 @@ class HttpTransport:
             parsed = None
         return _Reply(response.status_code, parsed, retry_after, text[:2000])
 
-    def deliver(self, events: list[Prepared], deadline: float) -> Delivery:
+    def deliver(
+        self, events: list[Prepared], deadline: float, *, patient: bool = False
+    ) -> Delivery:
         """Send *events*, retrying what is safe to retry, until *deadline*.
 
         Args:
             events: prepared events (id and JSON).
             deadline: a :func:`time.monotonic` time after which nothing is retried.
+            patient: let each request take ``connect_timeout + read_timeout``
+                even past *deadline* (see :meth:`request_deadline`).
 
         Items go in :func:`~.protocol.by_phase` order, and once one cannot be
         sent before the deadline, none after it is sent either: what is left
@@ -221,7 +233,7 @@ class HttpTransport:
                     report.unsent.extend(chunk)
                     stopped = True
                     continue
-                outcome = self._send_chunk(chunk, report, work, limits, deadline)
+                outcome = self._send_chunk(chunk, report, work, limits, deadline, patient=patient)
                 if outcome is None:
                     attempt = 0
                     continue
@@ -243,6 +255,8 @@ class HttpTransport:
         work: list[list[Prepared]],
         limits: dict[str, tuple[Prepared, int]],
         deadline: float,
+        *,
+        patient: bool = False,
     ) -> float | None:
         """Post one chunk. Returns None when settled, else a retry delay (-1: backoff)."""
         codec = CODECS[chunk[0].encoding]
@@ -251,7 +265,7 @@ class HttpTransport:
             work.extend([e] for e in reversed(chunk))  # one request per event
             return None
         try:
-            reply = self._send(method, path, data, deadline)
+            reply = self._send(method, path, data, deadline, patient)
         except requests.RequestException as exc:
             cut = self._watchdog.fired
             logger.info(  # routine: retried, and spooled if it lasts

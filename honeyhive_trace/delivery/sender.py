@@ -114,7 +114,7 @@ class Sender:
                     continue
                 # Straight to the transport: a file's items are in the order
                 # they must be sent, and what they need was in earlier files.
-                report = self.transport.deliver(events, time.monotonic() + budget)
+                report = self.transport.deliver(events, time.monotonic() + budget, patient=True)
                 ledger.release([*report.acked, *(e.event_id for e, _ in report.rejected)])
                 count("replayed", len(report.acked))
                 count("replay_rejected", len(report.rejected))
