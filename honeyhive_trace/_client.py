@@ -196,6 +196,8 @@ class Client:
         child, and pooled sockets must not be shared with the parent.
         """
         self.counters.after_fork()
+        for _, counters, _ in self._others:  # every exporter's own counters too
+            counters.after_fork()
         self._started_lock = threading.Lock()
         after_fork = getattr(self.dispatcher, "after_fork", None)
         if after_fork is not None:

@@ -25,10 +25,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import honeyhive_trace as hh
+from honeyhive_trace._config import from_settings
 from honeyhive_trace._otlp import require as require_module
+from honeyhive_trace._otlp.mapping import span_bytes
 from honeyhive_trace.exceptions import ConfigurationError
+from honeyhive_trace.records import ModelEvent
 from tests._support.otel_collector import OTLPSink, RotelCollector
-from tests._support.otlp import DecodedSpan
+from tests._support.otlp import DecodedSpan, decode
 from tests._support.recorder import Recorder
 from tests._support.wire import API_KEY
 
@@ -282,3 +285,58 @@ class TestSettings:
 
 def _base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("HH_")}
+
+
+class TestReviewFindings:
+    def test_a_misplaced_name_colon_value_header_is_refused_without_echoing_it(self) -> None:
+        with pytest.raises(ConfigurationError) as caught:
+            from_settings({}, {"HH_OTLP_HEADERS": f"Authorization: Basic {SECRET}"})
+        assert "otlp_headers" == caught.value.setting
+        assert SECRET not in str(caught.value)
+        with pytest.raises(ConfigurationError) as caught:
+            from_settings({"otlp_headers": {f"Authorization: {SECRET}": "x"}}, {})
+        assert SECRET not in str(caught.value)
+
+    def test_an_integer_beyond_64_bits_does_not_stop_the_span(self) -> None:
+        record = ModelEvent(
+            project="p",
+            event_id="00000000-0000-4000-8000-000000000001",
+            model="m",
+            provider="openai",
+            hyperparameters={"seed": 2**64, "max_tokens": 2**70},
+        )
+        [span] = decode(span_bytes(record))
+        assert str(2**64) == span.attributes["gen_ai.request.seed"]
+
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+    def test_a_forked_child_counts_only_its_own_events_for_every_exporter(
+        self, sink: OTLPSink, recorder: Recorder, spool_dir: Path
+    ) -> None:
+        hh.configure(
+            api_key=API_KEY,
+            server_url=recorder.url,
+            otlp_endpoint=sink.url,
+            spool_dir=spool_dir,
+            flush_interval=0.05,
+        )
+        for n in range(3):
+            with hh.event("tool", event_name=f"parent-{n}"):
+                pass
+        assert hh.flush(timeout=20)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: one event, then its own counts
+            try:
+                with hh.event("tool", event_name="child"):
+                    pass
+                hh.flush(timeout=20)
+                stats = hh.stats()
+                os.write(write, json.dumps([stats["sent"], stats["otlp_sent"]]).encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as answer:
+            child = json.loads(answer.read() or "null")
+        os.waitpid(pid, 0)
+        assert [1, 1] == child
+        assert (3, 3) == (hh.stats()["sent"], hh.stats()["otlp_sent"])

@@ -120,12 +120,12 @@ def _model_attributes(record: ModelEvent, out: dict[str, AttributeValue], conten
         if name == "stop":
             out[key] = [str(v) for v in (value if isinstance(value, list) else [value])]
         elif isinstance(value, int | float) and not isinstance(value, bool):
-            out[key] = value
+            out[key] = _scalar(value)  # an int beyond 64 bits becomes its text
     usage = record.usage
     if usage.prompt_tokens is not None:
-        out["gen_ai.usage.input_tokens"] = usage.prompt_tokens
+        out["gen_ai.usage.input_tokens"] = _scalar(usage.prompt_tokens)
     if usage.completion_tokens is not None:
-        out["gen_ai.usage.output_tokens"] = usage.completion_tokens
+        out["gen_ai.usage.output_tokens"] = _scalar(usage.completion_tokens)
     metadata = record.metadata or {}
     finish = metadata.get("finish_reason")
     if isinstance(finish, str):
