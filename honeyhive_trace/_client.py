@@ -58,9 +58,6 @@ __all__ = [
 #: forgotten (and started again if it comes back: the server keeps one session).
 STARTED_SESSIONS_KEPT = 100_000
 
-#: The counters :func:`stats` always reports, even at zero.
-STAT_NAMES = ("enqueued", "sent", "retried", "spooled", "replayed", "rejected", "truncated")
-
 
 class Client:
     """One configuration's counters, guard, providers, pipeline and dispatcher."""
@@ -85,8 +82,8 @@ class Client:
         #: Set by shutdown(); a closed client is never reused by configure().
         self.closed = False
         self._started: OrderedDict[str, None] = OrderedDict()
-        #: The exporters after the first: (name, counters, dispatcher).
-        self._others: list[tuple[str, Counters, Any]] = []
+        #: The exporters after the first: (name, counters, dispatcher, sender).
+        self._others: list[tuple[str, Counters, Any, Any]] = []
         self._started_lock = threading.Lock()
         if dispatcher is not None:
             self.recording = config.enabled
@@ -114,7 +111,7 @@ class Client:
 
         exporters = start_http_delivery(self.config, self.providers, self.guard, self.counters)
         self.pipeline, self.sender = exporters[0].pipeline, exporters[0].sender
-        self._others = [(e.name, e.counters, e.dispatcher) for e in exporters[1:]]
+        self._others = [(e.name, e.counters, e.dispatcher, e.sender) for e in exporters[1:]]
         if "otlp" in self.config.active_exporters:
             self.otel_context = otel_context
         self._install(
@@ -151,6 +148,15 @@ class Client:
         )
         return True
 
+    def spools(self) -> list[tuple[str, Any, Counters]]:
+        """(exporter, spool, counters) of every exporter that delivers over HTTP."""
+        if self.sender is None:
+            return []
+        name = self.config.active_exporters[0] if self.config.active_exporters else "honeyhive"
+        found = [(name, self.sender.ledger.spool, self.counters)]
+        found += [(n, s.ledger.spool, c) for n, c, _, s in self._others]
+        return found
+
     @property
     def transport(self) -> HttpTransport | None:
         """The HTTP transport, when delivering over HTTP."""
@@ -163,9 +169,9 @@ class Client:
         for delivery; once flushed it equals sent + spooled + rejected + all drops.
         """
         pending = self.dispatcher.pending() if self.dispatcher is not None else 0
-        counts = _counts(self.counters, pending)
-        for name, counters, dispatcher in self._others:
-            mine = _counts(counters, dispatcher.pending())
+        counts = self.counters.totals(pending)
+        for name, counters, dispatcher, _ in self._others:
+            mine = counters.totals(dispatcher.pending())
             counts.update((f"{name}_{key}", value) for key, value in mine.items())
         return counts
 
@@ -196,26 +202,12 @@ class Client:
         child, and pooled sockets must not be shared with the parent.
         """
         self.counters.after_fork()
-        for _, counters, _ in self._others:  # every exporter's own counters too
+        for _, counters, _, _ in self._others:  # every exporter's own counters too
             counters.after_fork()
         self._started_lock = threading.Lock()
         after_fork = getattr(self.dispatcher, "after_fork", None)
         if after_fork is not None:
             after_fork()
-
-
-def _counts(counters: Counters, pending: int) -> dict[str, int]:
-    counts = counters.snapshot()
-    settled = sum(
-        v
-        for k, v in counts.items()
-        if k in ("sent", "spooled", "rejected") or k.startswith("dropped_")
-    )
-    counts["enqueued"] = settled + pending
-    counts["dropped"] = sum(v for k, v in counts.items() if k.startswith("dropped_"))
-    for name in STAT_NAMES:
-        counts.setdefault(name, 0)
-    return counts
 
 
 def resolve_client() -> Client:
@@ -330,18 +322,19 @@ def _at_exit() -> None:
 
 
 def _left_in_spool(client: Client) -> None:
-    spool = client.sender.ledger.spool if client.sender is not None else None
-    if spool is None or not spool.holds_events():
-        return
-    counts = client.counters.snapshot()
-    left = counts.get("spooled", 0) - counts.get("replayed", 0)
-    what = f"{left} events" if left > 0 else "events"
-    message = (
-        f"{what} not delivered before exit are kept in the spool ({spool.directory}); "
-        "the next process that traces to the same server sends them"
-    )
-    logger.warning("honeyhive_trace: %s", message)
-    alert("spool", message)
+    for name, spool, counters in client.spools():
+        if not spool.holds_events():
+            continue
+        counts = counters.snapshot()
+        left = counts.get("spooled", 0) - counts.get("replayed", 0)
+        what = f"{left} events" if left > 0 else "events"
+        where = "the same server" if name == "honeyhive" else "the same OTLP endpoint"
+        message = (
+            f"{what} not delivered before exit are kept in the spool ({spool.directory}); "
+            f"the next process that traces to {where} sends them"
+        )
+        logger.warning("honeyhive_trace: %s", message)
+        alert(f"spool {name}", message)
 
 
 atexit.register(_at_exit)

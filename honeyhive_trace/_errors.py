@@ -23,6 +23,10 @@ __all__ = ["Counters", "ErrorGuard", "alert", "alerts", "forget_alerts", "logger
 logger = logging.getLogger("honeyhive_trace")
 
 
+#: The counters :func:`~honeyhive_trace.stats` always reports, even at zero.
+STAT_NAMES = ("enqueued", "sent", "retried", "spooled", "replayed", "rejected", "truncated")
+
+
 class Counters:
     """Thread-safe named counters (the numbers behind ``hh.stats()``)."""
 
@@ -42,6 +46,23 @@ class Counters:
         """A copy of every counter."""
         with self._lock:
             return dict(self._counts)
+
+    def totals(self, pending: int) -> dict[str, int]:
+        """The counts, with ``enqueued`` (settled + *pending*) and ``dropped`` (all reasons).
+
+        Every name of :data:`STAT_NAMES` is there, at zero if never counted.
+        """
+        counts = self.snapshot()
+        settled = sum(
+            v
+            for k, v in counts.items()
+            if k in ("sent", "spooled", "rejected") or k.startswith("dropped_")
+        )
+        counts["enqueued"] = settled + pending
+        counts["dropped"] = sum(v for k, v in counts.items() if k.startswith("dropped_"))
+        for name in STAT_NAMES:
+            counts.setdefault(name, 0)
+        return counts
 
     def after_fork(self) -> None:
         """In a forked child: fresh counts, and a lock no other thread can hold."""

@@ -51,18 +51,28 @@ def health() -> dict[str, Any]:
         problems.append(off)
     rejections = [message for kind, message in found.items() if kind.startswith("rejected_")]
     problems.extend(rejections)
-    spool = client.sender.ledger.spool if client.sender is not None else None
-    spool_bytes = spool.size() if spool is not None else 0
-    if spool is not None and spool_bytes:
-        problems.append(
-            f"{spool_bytes} bytes of undelivered events wait in the spool ({spool.directory}): "
-            "the server did not answer in time; they are sent again once it does"
-        )
+    spools = client.spools()
+    spool = spools[0][1] if spools else None
+    spool_bytes = 0
+    for name, each, _ in spools:  # every exporter's (HoneyHive's API, OTLP)
+        held = each.size()
+        spool_bytes += held
+        if held:
+            server = "the server" if name == "honeyhive" else "the OTLP endpoint"
+            problems.append(
+                f"{held} bytes of undelivered events wait in the spool ({each.directory}): "
+                f"{server} did not answer in time; they are sent again once it does"
+            )
     counts = client.stats()
-    drops = {k.removeprefix("dropped_"): v for k, v in counts.items() if k.startswith("dropped_")}
+    drops = {
+        k.replace("dropped_", "", 1): v
+        for k, v in counts.items()
+        if k.startswith("dropped_") or "_dropped_" in k
+    }
     if any(drops.values()):
         reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(drops.items()) if n)
-        problems.append(f"{counts['dropped']} events were dropped ({reasons}); see the log")
+        total = sum(drops.values())
+        problems.append(f"{total} events were dropped ({reasons}); see the log")
     return {
         "ok": not problems,
         "problems": problems,

@@ -30,6 +30,7 @@ from honeyhive_trace._otlp import require as require_module
 from honeyhive_trace._otlp.mapping import span_bytes
 from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.records import ModelEvent
+from tests._support.delivery import free_port
 from tests._support.otel_collector import OTLPSink, RotelCollector
 from tests._support.otlp import DecodedSpan, decode
 from tests._support.recorder import Recorder
@@ -340,3 +341,25 @@ class TestReviewFindings:
         os.waitpid(pid, 0)
         assert [1, 1] == child
         assert (3, 3) == (hh.stats()["sent"], hh.stats()["otlp_sent"])
+
+    def test_health_reports_what_the_otlp_exporter_keeps_in_its_spool(
+        self, recorder: Recorder, spool_dir: Path
+    ) -> None:
+        down = free_port()  # nothing listens there: the OTLP endpoint is down
+        hh.configure(
+            api_key=API_KEY,
+            server_url=recorder.url,
+            otlp_endpoint=f"http://127.0.0.1:{down}/v1/traces",
+            spool_dir=spool_dir,
+            retry_budget=0.2,
+            flush_interval=0.05,
+        )
+        with hh.event("tool", event_name="one"):
+            pass
+        assert hh.flush(timeout=20)
+        report = hh.health()
+        stats = hh.stats()
+        assert (1, 1) == (stats["sent"], stats["otlp_spooled"]), stats
+        assert not report["ok"]
+        assert report["spool_bytes"] > 0
+        assert any("the OTLP endpoint did not answer" in p for p in report["problems"])

@@ -49,6 +49,8 @@ class Target:
     api_key: str | None = attrs.field(default=None, repr=False)
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     content_type: str = "application/json"
+    #: The exporter it serves, for its messages: ``"honeyhive"`` or ``"otlp"``.
+    exporter: str = "honeyhive"
 
 
 class _Reply:
@@ -97,6 +99,8 @@ class HttpTransport:
                 "User-Agent": f"honeyhive-trace/{__version__}",
             }
         )
+        #: Whether this transport speaks to HoneyHive's API (else to an OTLP endpoint).
+        self._keyed = target.exporter == "honeyhive"
         if target.api_key is not None:
             self._session.headers["Authorization"] = f"Bearer {target.api_key}"
         self._session.headers.update(target.headers)
@@ -320,7 +324,8 @@ class HttpTransport:
             path,
             reason,
         )
-        alert(f"rejected_{status}", _rejection(status, self._base, reason))
+        message = _rejection(status, self._base, reason, self._keyed)
+        alert(f"rejected_{status} {self._base}", message)
         report.rejected.extend((e, reason) for e in chunk)
         return None
 
@@ -380,7 +385,12 @@ def _abandon_pools(manager: Any) -> None:
     manager.clear()
 
 
-def _rejection(status: int, base: str, reason: str) -> str:
+def _rejection(status: int, base: str, reason: str, keyed: bool = True) -> str:
+    if status in (401, 403) and not keyed:  # the OTLP exporter: its credentials are headers
+        return (
+            f"the OTLP endpoint {base} refused the request ({reason}); spans are not "
+            "delivered: check otlp_headers (HH_OTLP_HEADERS) and otlp_endpoint"
+        )
     if status in (401, 403):
         return (
             f"the server at {base} refused the API key ({reason}); events are not "

@@ -46,7 +46,9 @@ def _otlp(config: Config) -> tuple[Codec, Target]:
     # it), but imported only by the applications that export over OTLP.
     from honeyhive_trace.delivery import otlp
 
-    target = Target(config.otlp_endpoint, None, dict(config.otlp_headers), otlp.CONTENT_TYPE)
+    target = Target(
+        config.otlp_endpoint, None, dict(config.otlp_headers), otlp.CONTENT_TYPE, "otlp"
+    )
     return otlp.otlp_codec(config.otlp_capture_content), target
 
 
