@@ -55,7 +55,7 @@ def health() -> dict[str, Any]:
     spool = spools[0][1] if spools else None
     spool_bytes = 0
     for name, each, _ in spools:  # every exporter's (HoneyHive's API, OTLP)
-        held = each.size()
+        held = each.size() + (each.sibling.size() if each.sibling is not None else 0)
         spool_bytes += held
         if held:
             server = "the server" if name == "honeyhive" else "the OTLP endpoint"

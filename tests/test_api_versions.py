@@ -394,3 +394,19 @@ def test_the_recorders_v1_answers_keep_to_the_spec() -> None:
     assert [] == spec_errors("POST", "/v1/events", _ack(one), V1_SPEC, "200")
     batch = Accepted("POST", "/v1/events/batch", {"events": [one.body, one.body]})
     assert [] == spec_errors("POST", "/v1/events/batch", _ack(batch), V1_SPEC, "200")
+
+
+def test_v1_items_are_spooled_where_an_older_release_does_not_read_them(
+    recorder: Recorder, spool_dir: Path
+) -> None:
+    """Releases before v1 read every line of the destination's directory as legacy;
+    a v1 line there would be posted to a legacy route and dead-lettered."""
+    configure(recorder, spool_dir, "v1", retry_budget=0.2)
+    recorder.down = True
+    model_calls(3)
+    assert hh.flush(timeout=10)
+    files = sorted(spool_dir.glob("*/pending-*.jsonl"))
+    assert files
+    assert {"-v1"} == {path.parent.name[-3:] for path in files}
+    legacy_dir = files[0].parent.with_name(files[0].parent.name[: -len("-v1")])
+    assert not list(legacy_dir.glob("pending-*"))

@@ -14,7 +14,9 @@ runs, so a reused pid (a container restarted as pid 1) does not keep it. Elsewhe
 it is ``<pid>``, and a claim is stale once that pid is gone. Any claim older
 than :data:`CLAIM_MAX_AGE` is stale too.
 
-``<destination>`` is a hash of the server URL and API key, so events are only
+``<destination>`` is a hash of the server URL and API key (with ``-v1`` after
+it for items written for HoneyHive's v1 API, which releases before it would
+misread), so events are only
 ever replayed to the server (and with the key) they were meant for. Each file
 is written, flushed and fsynced before it is renamed to its final name, so a
 crash leaves either a whole file or none (a failed write removes its ``.part``
@@ -139,12 +141,23 @@ class Spool:
     """Durable storage for undelivered events of one destination."""
 
     def __init__(
-        self, root: Path, destination: str, max_bytes: int, codec: Codec = LEGACY
+        self,
+        root: Path,
+        destination: str,
+        max_bytes: int,
+        codec: Codec = LEGACY,
+        holds: str | None = None,
     ) -> None:
         self.directory = root / destination
         self.max_bytes = max_bytes
         #: The configured API version: what replayed items are sent in.
         self.codec = codec
+        #: The encoding of the items this directory keeps (the codec's, by default).
+        self.holds = holds or codec.name
+        #: The spool of the same destination in the other API version, whose files
+        #: are replayed too (an older release reads only legacy files: v1 ones
+        #: live in a directory of their own).
+        self.sibling: Spool | None = None
         self._lock = threading.Lock()
         self._counter = itertools.count()
 
@@ -154,6 +167,8 @@ class Spool:
     def after_fork(self) -> None:
         """In a forked child: a new lock (another thread may have held the old one)."""
         self._lock = threading.Lock()
+        if self.sibling is not None:
+            self.sibling.after_fork()
 
     def _ensure_dir(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -281,8 +296,11 @@ class Spool:
         """Yield (file, events, unreadable lines) for each file this process now owns.
 
         A file claimed by a process that no longer runs is reclaimed. Call
-        :meth:`settle` for each yielded file.
+        :meth:`settle` for each yielded file. The sibling's files (the other API
+        version's, usually from an earlier run) come first.
         """
+        if self.sibling is not None:
+            yield from self.sibling.claim()
         try:
             entries = sorted(os.listdir(self.directory))
         except FileNotFoundError:
@@ -319,31 +337,43 @@ class Spool:
         What is put back keeps the file's original name, hence its place in
         the replay order.
         """
+        sibling = self.sibling
+        theirs = [e for e in remaining if sibling is not None and e.encoding == sibling.holds]
+        mine = [e for e in remaining if not (sibling is not None and e.encoding == sibling.holds)]
+        original = path.name
+        if original.startswith(_CLAIMED):
+            original = original[len(_CLAIMED) :].split("-", 1)[1]
+        if theirs and sibling is not None:  # each item back where its version is kept
+            with sibling._lock:
+                sibling._ensure_dir()
+                sibling._write_file([line_of(e) for e in theirs], original)
         with self._lock:
-            if remaining:
-                original = path.name
-                if original.startswith(_CLAIMED):
-                    original = original[len(_CLAIMED) :].split("-", 1)[1]
-                self._write_file([line_of(e) for e in remaining], original)
+            if mine:
+                self._ensure_dir()
+                self._write_file([line_of(e) for e in mine], original)
             try:
                 path.unlink()
             except FileNotFoundError:
                 pass
-            _fsync_dir(self.directory)
+            _fsync_dir(path.parent)
 
     def holds_events(self) -> bool:
         """Whether any file still holds events: waiting, or claimed for a replay under way."""
+        if self.sibling is not None and self.sibling.holds_events():
+            return True
         try:
             return any(e.name.startswith((_PENDING, _CLAIMED)) for e in os.scandir(self.directory))
         except FileNotFoundError:
             return False
 
     def pending_files(self) -> list[Path]:
-        """Pending files, oldest first (for tests and the CLI)."""
+        """Pending files, the sibling's first, each directory's oldest first."""
+        found = self.sibling.pending_files() if self.sibling is not None else []
         try:
-            return sorted(p for p in self.directory.iterdir() if p.name.startswith(_PENDING))
+            mine = sorted(p for p in self.directory.iterdir() if p.name.startswith(_PENDING))
         except FileNotFoundError:
-            return []
+            mine = []
+        return found + mine
 
 
 def _fsync_dir(directory: Path) -> None:

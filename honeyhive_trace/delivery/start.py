@@ -52,6 +52,12 @@ def _otlp(config: Config) -> tuple[Codec, Target]:
     return otlp.otlp_codec(config.otlp_capture_content), target
 
 
+def _directory(destination: str, encoding: str) -> str:
+    """The spool directory of *destination* for items of *encoding*: legacy items in
+    the one earlier releases read, others (v1) in one of their own."""
+    return destination if encoding in ("legacy", "otlp") else f"{destination}-{encoding}"
+
+
 def _exporter(
     name: str,
     config: Config,
@@ -71,7 +77,12 @@ def _exporter(
         destination = destination_key(config.server_url, config.api_key)
     pipeline = Pipeline(config, guard, counters, providers, codec, primary=primary)
     root = config.spool_dir or default_spool_dir()
-    spool = Spool(root, destination, config.spool_max_bytes, codec)
+    spool = Spool(root, _directory(destination, codec.name), config.spool_max_bytes, codec)
+    if name == "honeyhive":  # the other API version's files of the same server and key
+        other = "v1" if codec.name == "legacy" else "legacy"
+        spool.sibling = Spool(
+            root, _directory(destination, other), config.spool_max_bytes, codec, holds=other
+        )
     transport = HttpTransport(config, target=target)
     sender = Sender(config, transport, Ledger(counters, spool), target, primary)
     if config.mode == "inline":
