@@ -13,11 +13,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-import attrs
 import requests
 
 from honeyhive_trace._config import Config
@@ -34,23 +33,12 @@ from honeyhive_trace.delivery.retry import (
     retry_after_seconds,
     retry_delay,
 )
+from honeyhive_trace.delivery.target import Target, rejection
 from honeyhive_trace.locations import is_loopback
 
 __all__ = ["HttpTransport", "Target"]
 
 logger = logging.getLogger("honeyhive_trace")
-
-
-@attrs.frozen
-class Target:
-    """Where a transport posts: a base URL, its credentials and extra headers."""
-
-    url: str
-    api_key: str | None = attrs.field(default=None, repr=False)
-    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
-    content_type: str = "application/json"
-    #: The exporter it serves, for its messages: ``"honeyhive"`` or ``"otlp"``.
-    exporter: str = "honeyhive"
 
 
 class _Reply:
@@ -324,7 +312,7 @@ class HttpTransport:
             path,
             reason,
         )
-        message = _rejection(status, self._base, reason, self._keyed)
+        message = rejection(status, self._base, reason, self._keyed)
         alert(f"rejected_{status} {self._base}", message)
         report.rejected.extend((e, reason) for e in chunk)
         return None
@@ -383,20 +371,6 @@ def _abandon_pools(manager: Any) -> None:
             queue.not_full = threading.Condition(queue.mutex)
             queue.all_tasks_done = threading.Condition(queue.mutex)
     manager.clear()
-
-
-def _rejection(status: int, base: str, reason: str, keyed: bool = True) -> str:
-    if status in (401, 403) and not keyed:  # the OTLP exporter: its credentials are headers
-        return (
-            f"the OTLP endpoint {base} refused the request ({reason}); spans are not "
-            "delivered: check otlp_headers (HH_OTLP_HEADERS) and otlp_endpoint"
-        )
-    if status in (401, 403):
-        return (
-            f"the server at {base} refused the API key ({reason}); events are not "
-            "delivered: check HH_API_KEY (or configure(api_key=...)) and server_url"
-        )
-    return f"the server at {base} rejected events ({reason}); they are not delivered"
 
 
 def _server_message(reply: _Reply) -> str:

@@ -8,9 +8,10 @@ import time
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import logger
 from honeyhive_trace.capture import Call, EndedCall
-from honeyhive_trace.delivery.http import HttpTransport, Target
+from honeyhive_trace.delivery.http import HttpTransport
 from honeyhive_trace.delivery.ledger import Ledger
 from honeyhive_trace.delivery.protocol import Delivery, Prepared, by_phase
+from honeyhive_trace.delivery.target import Target
 
 __all__ = ["IDLE_REPLAY_INTERVAL", "REPLAY_BUDGET", "Sender"]
 

@@ -16,12 +16,13 @@ from honeyhive_trace._config import Config
 from honeyhive_trace._errors import Counters, ErrorGuard
 from honeyhive_trace._providers import Registry
 from honeyhive_trace.delivery.codec import Codec, codec_for
-from honeyhive_trace.delivery.http import HttpTransport, Target
+from honeyhive_trace.delivery.http import HttpTransport
 from honeyhive_trace.delivery.inline import InlineDispatcher
 from honeyhive_trace.delivery.ledger import Ledger
 from honeyhive_trace.delivery.pipeline import Pipeline
 from honeyhive_trace.delivery.sender import Sender
 from honeyhive_trace.delivery.spool import Spool, destination_key
+from honeyhive_trace.delivery.target import Target
 from honeyhive_trace.delivery.worker import BackgroundDispatcher
 from honeyhive_trace.integrations import preload
 from honeyhive_trace.locations import default_spool_dir
