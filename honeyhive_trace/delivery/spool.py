@@ -338,12 +338,13 @@ class Spool:
         the replay order.
         """
         sibling = self.sibling
-        theirs = [e for e in remaining if sibling is not None and e.encoding == sibling.holds]
-        mine = [e for e in remaining if not (sibling is not None and e.encoding == sibling.holds)]
+        theirs_encoding = sibling.holds if sibling is not None else None
+        theirs = [e for e in remaining if e.encoding == theirs_encoding]
+        mine = [e for e in remaining if e.encoding != theirs_encoding]
         original = path.name
         if original.startswith(_CLAIMED):
             original = original[len(_CLAIMED) :].split("-", 1)[1]
-        if theirs and sibling is not None:  # each item back where its version is kept
+        if sibling is not None and theirs:  # each item back where its version is kept
             with sibling._lock:
                 sibling._ensure_dir()
                 sibling._write_file([line_of(e) for e in theirs], original)
