@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections import OrderedDict, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 import honeyhive_trace as hh
 from honeyhive_trace.collector import Collector, Faults
+from honeyhive_trace.delivery.sizing import estimate
 from tests._support.delivery import free_port, produce, settled, spooled_ids
 from tests._support.servers import DrippingServer
 
@@ -347,3 +349,18 @@ class TestSlowReplay:
         assert 5 == stats["replayed"], stats
         assert 5 == len(collector.events())
         assert 1 == len(collector.requests) - refused  # one request, not a copy per attempt
+
+
+def test_the_size_estimate_counts_subclasses_and_stays_bounded() -> None:
+    def ended(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        # An EndedCall's fields as the caller hands them over (args at 1, kwargs at 2).
+        return (None, args, kwargs, 0, None, None, 0, 0, 0, None, None, None, None, 0, False)
+
+    big = "x" * 1_000_000
+    assert estimate(ended((OrderedDict(prompt=big),), {})) > 1_000_000
+    assert estimate(ended((), {"d": defaultdict(str, prompt=big)})) > 1_000_000
+    assert estimate(ended((bytearray(500_000),), {})) > 500_000
+    # A call with many small values is estimated from a bounded sample, not walked whole.
+    tools = [{"function": {"name": f"f{i}", "description": "d" * 40}} for i in range(5000)]
+    size = estimate(ended((), {"tools": tools}))
+    assert 5000 * 40 <= size <= 5000 * 40 * 4
