@@ -52,11 +52,8 @@ class Codec:
     routes: Mapping[str, Route]
     #: kind -> legacy JSON object -> this version's; empty for legacy itself.
     shapes: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] = attrs.field(factory=dict)
-
-    @property
-    def binary(self) -> bool:
-        """Whether items are bytes that are not JSON (the spool keeps them as base64)."""
-        return False
+    #: Whether items are bytes that are not JSON (the spool keeps them as base64).
+    binary: bool = False
 
     def encode(self, record: Record, kind: str, context: tuple[int, int] | None = None) -> bytes:
         """The JSON of *record* (an item of *kind*) in this version, as UTF-8 bytes.

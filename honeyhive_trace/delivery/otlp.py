@@ -36,10 +36,6 @@ class OtlpCodec(Codec):
     #: False leaves messages, responses, inputs and outputs out of the spans.
     capture_content: bool = True
 
-    @property
-    def binary(self) -> bool:
-        return True
-
     def encode(self, record: Record, kind: str, context: tuple[int, int] | None = None) -> bytes:
         """One span's request, or ``b""`` for an update (spans are immutable).
 
@@ -71,6 +67,6 @@ class OtlpCodec(Codec):
 def otlp_codec(capture_content: bool) -> OtlpCodec:
     """The OTLP codec (registered in :data:`~.codec.CODECS` for the spool and transport)."""
     routes = dict.fromkeys(("model", "event", "session", "update"), _ROUTE)
-    codec = OtlpCodec(NAME, routes, capture_content=capture_content)
+    codec = OtlpCodec(NAME, routes, binary=True, capture_content=capture_content)
     CODECS[NAME] = codec
     return codec
