@@ -26,6 +26,8 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_unstructure_fn, override
 
+from honeyhive_trace._json import dumps as _dumps
+from honeyhive_trace._json import fast_dumps
 from honeyhive_trace._numbers import may_hold_unsafe_ints, safe_ints
 from honeyhive_trace.records import (
     FREE_FORM_KEY,
@@ -42,7 +44,6 @@ __all__ = [
     "to_jsonable",
     "unstructure_event",
     "encode_event",
-    "encode",
     "MAX_REPR",
     "note_degraded",
     "take_degraded",
@@ -353,9 +354,6 @@ def unstructure_event(event: Record) -> dict[str, Any]:
     return result
 
 
-_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-
-
 def encode_event(
     event: Record, shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 ) -> bytes:
@@ -364,14 +362,18 @@ def encode_event(
     *shape*, when given, rearranges the top-level keys of the object first (an
     API version's body, see :mod:`honeyhive_trace.delivery.codec`).
 
-    The C encoder handles plain data (the common case) in one pass; anything
-    it refuses (an unknown object, NaN, a cycle, a container changed by another
+    orjson, when installed, writes plain data (the common case) in one pass
+    (:mod:`honeyhive_trace._json`); else the stdlib's C encoder does. Anything
+    they refuse (an unknown object, NaN, a cycle, a container changed by another
     thread while being read) makes the whole event go through
     :func:`to_jsonable` instead. Never raises for the event's contents.
     """
     body = converter.unstructure(event)
     if shape is not None:
         body = shape(body)
+    fast = fast_dumps(body)
+    if fast is not None:
+        return fast
     try:
         text = _dumps(body)
     except KeyboardInterrupt:  # Ctrl-C still stops the program
@@ -385,11 +387,3 @@ def encode_event(
     if may_hold_unsafe_ints(data, text):
         data = _dumps(safe_ints(body)).encode("utf-8", "replace")
     return data
-
-
-def encode(body: Any) -> bytes:
-    """Encode a JSON-ready *body* as compact UTF-8 JSON.
-
-    Lone surrogates, which UTF-8 cannot carry, are replaced rather than raising.
-    """
-    return _dumps(body).encode("utf-8", "replace")

@@ -16,7 +16,8 @@ from unittest import mock
 import attrs
 import pytest
 
-from honeyhive_trace._wire import MAX_REPR, encode, to_jsonable, unstructure_event
+from honeyhive_trace._json import encode
+from honeyhive_trace._wire import MAX_REPR, to_jsonable, unstructure_event
 from honeyhive_trace.records import ModelEvent, Usage
 
 EVENT_ID = "7f22137a-6911-4ed3-bc36-110f1dde6b66"

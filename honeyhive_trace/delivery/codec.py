@@ -26,7 +26,8 @@ from urllib.parse import quote
 
 import attrs
 
-from honeyhive_trace._wire import encode, encode_event
+from honeyhive_trace._json import encode
+from honeyhive_trace._wire import encode_event
 from honeyhive_trace.delivery.protocol import ROUTES, Prepared, Route
 from honeyhive_trace.delivery.v1 import V1_SHAPES
 from honeyhive_trace.records import Record

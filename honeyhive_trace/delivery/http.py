@@ -21,8 +21,8 @@ import requests
 
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import alert
+from honeyhive_trace._json import encode
 from honeyhive_trace._version import __version__
-from honeyhive_trace._wire import encode
 from honeyhive_trace.delivery import protocol
 from honeyhive_trace.delivery.codec import CODECS, can_batch
 from honeyhive_trace.delivery.deadline import Watchdog, watched_session

@@ -49,7 +49,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from honeyhive_trace._wire import encode
+from honeyhive_trace._json import encode
 from honeyhive_trace.delivery.codec import CODECS, LEGACY, Codec
 from honeyhive_trace.delivery.protocol import Prepared
 from honeyhive_trace.delivery.spool_lines import data_json, line_of, read_items

@@ -12,7 +12,7 @@ import base64
 import json
 from pathlib import Path
 
-from honeyhive_trace._wire import encode
+from honeyhive_trace._json import encode
 from honeyhive_trace.delivery.codec import CODECS, LEGACY, Codec
 from honeyhive_trace.delivery.protocol import Prepared
 
