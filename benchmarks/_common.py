@@ -93,6 +93,66 @@ def collector_process() -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+#: A server that acknowledges events as HoneyHive's API does, and only counts them:
+#: each body is decoded, each event needs an ``event_id``, and the answer carries
+#: the ids. Throughput is then the client's, not a store's.
+SINK = """
+import json, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+count = 0
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes
+    def log_message(self, *args): pass
+    def do_POST(self):
+        global count
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        events = body.get("model_events") or body.get("events")
+        if events is None:
+            events = [body.get("model_event") or body.get("event") or body]
+        ids = [event["event_id"] for event in events]
+        count += len(ids)
+        self._send(json.dumps({"event_ids": ids, "success": True}).encode())
+    def do_GET(self):
+        self._send(json.dumps({"total": count}).encode())
+    def _send(self, data):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+
+@contextmanager
+def counting_sink() -> Iterator[str]:
+    """Run :data:`SINK` in a subprocess; yield its URL (``GET /`` answers ``{"total": n}``)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", SINK, str(port)])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("sink did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def sink_count(url: str) -> int:
+    """How many events the sink at *url* acknowledged."""
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return int(json.load(answer)["total"])
+
+
 def stored_count(url: str) -> int:
     """How many events the collector at *url* holds."""
     with urllib.request.urlopen(f"{url}/events?limit=1", timeout=10) as answer:

@@ -55,6 +55,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 count = 0
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes
     def log_message(self, *args): pass
     def do_POST(self):
         global count

@@ -83,7 +83,7 @@ class Codec:
         route = self.routes[chunk[0].kind]
         if len(chunk) > 1 and route.batch is not None:
             key = (route.batch_key or "events").encode()
-            body = b'{"' + key + b'":[' + b",".join(e.data for e in chunk) + b"]}"
+            body = b'{"' + key + b'":[' + b",".join([e.data for e in chunk]) + b"]}"
             return route.method, route.batch, body, True
         item = chunk[0]
         path = route.single

@@ -148,16 +148,17 @@ def by_size(
     chunks: list[list[Prepared]] = []
     current: list[Prepared] = []
     size = 0
+    kind = encoding = None
+    alone = False  # whether the current run's items go one per request
     for event in events:
         length = len(event.data) + 1  # and its comma
         if current and (
-            size + length > limit
-            or event.kind != current[0].kind
-            or event.encoding != current[0].encoding
-            or not batches(event)
+            alone or size + length > limit or event.kind != kind or event.encoding != encoding
         ):
             chunks.append(current)
             current, size = [], 0
+        if not current:  # a run starts: what its items share is looked up once
+            kind, encoding, alone = event.kind, event.encoding, not batches(event)
         current.append(event)
         size += length
     if current:
@@ -193,6 +194,8 @@ def parse_ack(chunk: list[Prepared], body: Any, batch: bool) -> dict[str, str]:
             ids = body.get("event_ids") or []
         else:
             ids = [body.get("session_id" if kind == "session" else "event_id")]
+    if len(ids) == len(chunk) and all(type(i) is str and i for i in ids):  # the usual answer
+        return {event.event_id: server_id for event, server_id in zip(chunk, ids, strict=True)}
     acked: dict[str, str] = {}
     for index, event in enumerate(chunk):
         server_id = ids[index] if index < len(ids) and isinstance(ids[index], str) else None

@@ -74,9 +74,14 @@ class Sender:
             replaying the spool may work now.
         """
         if self.primary:
+            acked = report.acked
             for ended in calls:
                 if type(ended) is EndedCall:
-                    ended.outcome[1] = report.acked.get(ended.event_id)
+                    outcome = ended.outcome
+                    record = outcome[0]  # its id is formatted already
+                    outcome[1] = acked.get(
+                        record.event_id if record is not None else ended.event_id
+                    )
         unreachable = len(report.unsent) > report.held
         self.ledger.settle(report, "unreachable" if unreachable else "behind the spool")
         self.reachable = not unreachable
