@@ -76,7 +76,9 @@ def fast_dumps(body: Any) -> bytes | None:
         data: bytes = encode(body, option=_options)
     except Exception:  # orjson.JSONEncodeError (a TypeError): a value only the careful path writes
         return None
-    if _NULL(data) is not None:
+    # The substring search is memchr-fast; the expression only confirms (it alone
+    # costs 12 us on a 2.4 KB body: its character class defeats the fast search).
+    if b"null" in data and _NULL(data) is not None:
         return None
     return data
 
