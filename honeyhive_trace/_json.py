@@ -10,9 +10,11 @@ holding a ``null``, because orjson writes NaN and the infinities as ``null``
 where the careful path sends ``"NaN"``/``"Infinity"``. On a 2.4 KB model event
 orjson takes about a tenth of the stdlib's time (``benchmarks/whole_cost.py``).
 
-orjson is imported the first time an event is encoded (on the worker), never
-by ``import honeyhive_trace``. :func:`use_fast` switches it off, so that tests
-run both paths.
+orjson is imported when delivery starts (:func:`load_fast`, before the
+delivery threads run: an import under way on them at a fork would leave its
+lock held in the child), or when an event is first encoded, never by
+``import honeyhive_trace``. :func:`use_fast` switches it off, so that tests run
+both paths.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["dumps", "encode", "fast_dumps", "use_fast"]
+__all__ = ["dumps", "encode", "fast_dumps", "load_fast", "use_fast"]
 
 #: The stdlib encoder every body can go through: compact, UTF-8 kept, NaN refused.
 dumps: Callable[[Any], str] = json.JSONEncoder(
@@ -53,6 +55,12 @@ def _resolve() -> Any:
     )
     _fast = orjson.dumps
     return _fast
+
+
+def load_fast() -> None:
+    """Import orjson now, if it is installed and the fast path is on."""
+    if _fast is _UNRESOLVED:
+        _resolve()
 
 
 def use_fast(enabled: bool) -> None:

@@ -7,7 +7,7 @@ else to an overflow the worker writes to the spool; beyond
 as ``dropped_queue_full`` and logged once.
 
 ``max_queue_bytes`` bounds the memory the waiting events hold. While fewer
-than ``batch_size`` events wait (the worker takes them at once) nothing is
+than ``batch_size`` events wait (the worker, woken at a slice, takes them soon) nothing is
 measured, so the traced call pays nothing for it; beyond, each new event's
 size is estimated (:func:`~.sizing.estimate`, strings counted, nothing
 encoded). An event that would take the queue over the bound goes to the
@@ -54,8 +54,10 @@ class Intake:
         *,
         after_shutdown: Callable[[Submitted], None],
         max_overflow: int,
+        wake_at: int,
     ) -> None:
-        self._batch_size = config.batch_size
+        #: Events waiting when the worker is woken (it prepares them as one slice).
+        self._wake_at = wake_at
         #: Events that may wait unmeasured: the worker takes them as one batch.
         self._unmeasured = min(config.batch_size, config.max_queue_size)
         self._max_queue = config.max_queue_size
@@ -89,7 +91,7 @@ class Intake:
         waiting = len(queue)
         if waiting < self._unmeasured and not self.stopping:
             queue.append(ended)
-            if waiting + 1 >= self._batch_size:
+            if waiting + 1 >= self._wake_at and not self._wake.is_set():
                 self._wake.set()
             return
         if self.closed:

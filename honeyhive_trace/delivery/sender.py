@@ -87,6 +87,13 @@ class Sender:
         self.reachable = not unreachable
         return self.reachable
 
+    def replay_due(self, requested: bool) -> bool:
+        """Whether an idle worker should replay now: the spool holds items and the
+        server answers (or a flush asked), or other processes' files are due a look."""
+        if self.ledger.spool_dirty and (self.reachable or requested):
+            return True
+        return time.monotonic() - self.last_replay > IDLE_REPLAY_INTERVAL
+
     def replay_spool(self, budget: float, max_files: int | None = None, wait: float = 0.0) -> bool:
         """Send what the spool holds; put back what still cannot be sent.
 

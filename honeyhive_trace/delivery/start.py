@@ -14,6 +14,7 @@ import attrs
 
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import Counters, ErrorGuard
+from honeyhive_trace._json import load_fast
 from honeyhive_trace._providers import Registry
 from honeyhive_trace.delivery.codec import Codec, codec_for
 from honeyhive_trace.delivery.http import HttpTransport
@@ -106,6 +107,7 @@ def start_http_delivery(
     # Nothing is imported on the delivery threads: a fork while one imports
     # would leave the module's import lock held in the child.
     preload()
+    load_fast()  # orjson, when installed
     codecs.lookup("idna")  # looked up (imported) when a host name is resolved
     exporters = []
     for index, name in enumerate(config.active_exporters):

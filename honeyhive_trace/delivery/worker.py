@@ -1,16 +1,18 @@
 """Background mode: the caller appends; a worker prepares, a sender posts.
 
-The caller's thread only appends to a deque (:mod:`~.intake`: when it is
-full, to an overflow the worker spools; beyond :data:`OVERFLOW_BATCHES` spool
-batches, or ``max_queue_bytes``, an event is dropped, counted and logged).
-The worker runs the :class:`~.pipeline.Pipeline`
-on batches; the sender thread posts each through the :class:`~.sender.Sender`,
-settles the outcome, and replays the spool when the server answers. Two
-threads because ``benchmarks/throughput.py`` shows it pays: with one,
-preparing a batch (about 22 us an event) and waiting for the server add up
-(18,600 events/s measured); overlapped, with the worker yielding every
-:data:`PREPARE_SLICE` events, about 22,000. The hand-off holds one batch, so
-the worker is never more than one batch ahead.
+The caller's thread only appends to a deque (:mod:`~.intake`, which bounds it).
+The worker runs the :class:`~.pipeline.Pipeline` on the queue a slice of
+:data:`PREPARE_SLICE` events at a time, as they arrive, into the batch it
+gathers; the batch goes to the sender thread when it holds ``batch_size``
+events, when ``flush_interval`` has passed, or when ``flush()`` asks. The
+sender posts it (:class:`~.sender.Sender`), settles the outcome, and replays
+the spool when the server answers. The hand-off holds one batch, so the
+worker is never more than one batch ahead.
+
+The worker shares the GIL with the application: between two slices it
+really waits (unless a whole slice waits already), so that it holds the GIL
+no longer than a slice takes, under a millisecond, and an asyncio loop wakes
+on time (``benchmarks/loop_lag.py``).
 
 ``flush()`` needs no marker in the queue: the worker counts the calls it took
 and settled, and a flush waits until everything enqueued before it is settled.
@@ -27,18 +29,18 @@ from collections.abc import Callable
 
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace.capture import Call, Submitted, named
+from honeyhive_trace.delivery.gather import Batch, Gathering
 from honeyhive_trace.delivery.intake import Intake, Measured
 from honeyhive_trace.delivery.pipeline import Pipeline
 from honeyhive_trace.delivery.protocol import Prepared
-from honeyhive_trace.delivery.sender import IDLE_REPLAY_INTERVAL, REPLAY_BUDGET, Sender
+from honeyhive_trace.delivery.sender import REPLAY_BUDGET, Sender
 
 __all__ = ["BackgroundDispatcher"]
 
 #: Spool files replayed between two live batches while both are waiting.
 REPLAY_FILES_PER_BATCH = 1
-#: Events prepared between two points where the worker lets the sender run. Without
-#: them the sender, whose answer has arrived, waits for the interpreter's switch
-#: interval (5 ms) while a 200-event batch is prepared.
+#: Events the worker prepares in one go (about 0.5 ms for realistic model events);
+#: the intake wakes it once this many wait.
 PREPARE_SLICE = 25
 #: Overflowing events are spooled this many at a time (one fsync).
 SPILL_BATCH = 1000
@@ -60,6 +62,8 @@ class BackgroundDispatcher:
         config = sender.config
         self._batch_size = config.batch_size
         self._interval = config.flush_interval
+        #: Events prepared in one go; the intake wakes the worker at this many.
+        self._slice = min(PREPARE_SLICE, config.batch_size, config.max_queue_size)
         self._wake = threading.Event()
         self._intake = Intake(
             config,
@@ -68,6 +72,7 @@ class BackgroundDispatcher:
             self._wake,
             after_shutdown=self._after_shutdown,
             max_overflow=OVERFLOW_BATCHES * max(config.max_queue_size, SPILL_BATCH),
+            wake_at=self._slice,
         )
         #: The caller's entry point: the intake's, called directly (one bound method).
         self.submit = self._intake.submit
@@ -86,12 +91,11 @@ class BackgroundDispatcher:
         self._taken = 0
         self._settled = 0
         self._inflight: tuple[list[Call], list[Prepared]] | None = None
-        #: True while the worker prepares a batch it has taken from the queue.
+        self._gathering = Gathering(self._batch_size, self._interval)
+        #: True while the worker prepares a slice or hands a batch over.
         self._preparing = False
         # Worker -> sender: a prepared batch, or None to stop.
-        self._handoff: queue.Queue[tuple[list[Call], list[Prepared]] | None] = queue.Queue(
-            maxsize=1
-        )
+        self._handoff: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
         #: Set by flush(include_spool=True): replay at the next turn whatever happened last.
         self._replay_requested = False
         self._thread: threading.Thread | None = None
@@ -137,6 +141,7 @@ class BackgroundDispatcher:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             target = self._taken + len(self._queue) + len(self._overflow)
+            self._gathering.asked = True
             self._wake.set()
             while self._settled < target:
                 if not self._progress.wait(_left(deadline)) and _left(deadline) == 0:
@@ -214,10 +219,14 @@ class BackgroundDispatcher:
                     else:
                         left += waiting[1]
                         handed += len(waiting[0])
-                # A batch the worker is preparing reaches the hand-off in milliseconds.
+                # A slice the worker is preparing, or a batch it is handing over,
+                # reaches the gathered batch or the hand-off in milliseconds.
                 if not self._preparing or _left(deadline) == 0:
                     break
                 self._progress.wait(_left(deadline))
+            gathered_calls, gathered = self._gathering.take()
+            left += gathered
+            handed += len(gathered_calls)
             calls += [named(raw) for raw in self._intake.drain()]
         left += self._pipeline.prepare(calls)
         if left:
@@ -241,10 +250,12 @@ class BackgroundDispatcher:
     def _run(self) -> None:
         self._guarded(lambda: self._replay(max_files=8))
         while True:
-            self._wake.wait(self._interval)
+            if len(self._queue) < self._slice:  # else a whole slice waits already
+                self._wake.wait(max(0.0, self._gathering.due_at - time.monotonic()))
             self._wake.clear()
             self._guarded(self._turn)
-            if self._intake.stopping and not self._queue and not self._overflow:
+            stopping = self._intake.stopping
+            if stopping and not (self._queue or self._overflow or self._gathering.calls):
                 self._handoff.put(None)  # the sender stops after what it holds
                 return
 
@@ -255,13 +266,18 @@ class BackgroundDispatcher:
             self._guard.report("worker failed", exc, raise_in_strict=False)
 
     def _turn(self) -> None:
+        """One slice, or everything that waits when it is due; then back to waiting."""
         while self._overflow:
             self._spill()
-        while self._queue:
-            self._prepare_one_batch()
+        due = self._gathering.due(self._intake.stopping)
+        while len(self._queue) >= self._slice or (due and self._queue):
+            self._prepare_slice()
             while self._overflow:
                 self._spill()
-        ledger, sender = self._sender.ledger, self._sender
+            if not due:
+                return  # back to the wait, which lets the application's threads run
+        if due and self._gathering.calls:
+            self._hand_off()
         with self._lock:
             busy = self._inflight is not None or not self._handoff.empty()
         if busy:
@@ -270,12 +286,8 @@ class BackgroundDispatcher:
             # its batch when the server answered.
             return
         requested, self._replay_requested = self._replay_requested, False
-        if ledger.spool_dirty and (sender.reachable or requested):
-            # Idle, and the server answers: work through the spool a few files
-            # per turn, coming back to live events between.
-            self._replay(max_files=8)
-        elif time.monotonic() - sender.last_replay > IDLE_REPLAY_INTERVAL:
-            self._replay(max_files=8)  # other processes' files
+        if self._sender.replay_due(requested):
+            self._replay(max_files=8)  # a few files per turn, live events between
 
     def _replay(self, max_files: int) -> None:
         if self._sender.replay_spool(REPLAY_BUDGET, max_files=max_files):
@@ -301,21 +313,31 @@ class BackgroundDispatcher:
         finally:
             self._settle(len(calls))
 
-    def _prepare_one_batch(self) -> None:
-        calls = self._take(self._queue, self._batch_size)
-        self._preparing = True
+    def _prepare_slice(self) -> None:
+        """Prepare up to a slice of queued events into the batch being gathered."""
+        self._preparing = True  # before the take: _take_over() waits for these calls
+        gathering = self._gathering
+        calls = self._take(self._queue, min(self._slice, gathering.room()))
         try:
-            events: list[Prepared] = []
-            for start in range(0, len(calls), PREPARE_SLICE):
-                events += self._pipeline.prepare(calls[start : start + PREPARE_SLICE])
-                time.sleep(0)  # let the sender run as soon as its answer is in
+            events = self._pipeline.prepare(calls)
         except BaseException as exc:  # prepare() counts per-event failures; this is a bug
             self._counters.add("dropped_internal_error", len(calls))
             self._guard.report("could not prepare a batch", exc, raise_in_strict=False)
             self._settle(len(calls))
             self._prepared()
             return
-        self._handoff.put((calls, events))  # waits while the sender holds one already
+        with self._lock:
+            full = gathering.add(calls, events)
+        if full:
+            self._hand_off()
+        self._prepared()
+
+    def _hand_off(self) -> None:
+        """Give the gathered batch to the sender (waits while it holds one already)."""
+        self._preparing = True
+        with self._lock:
+            batch = self._gathering.take()
+        self._handoff.put(batch)
         self._prepared()
 
     def _prepared(self) -> None:
