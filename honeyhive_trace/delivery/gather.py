@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from honeyhive_trace.capture import Call
 from honeyhive_trace.delivery.protocol import Prepared
+from honeyhive_trace.delivery.sender import outcomes_of
 
 __all__ = ["Batch", "Gathering"]
 
-#: Calls taken from the queue, and what they became (fewer when some were dropped).
-Batch = tuple[list[Call], list[Prepared]]
+#: How many calls were taken from the queue, the outcome lists of the ended
+#: events among them (all that settling needs: the calls themselves, with their
+#: arguments and results, go once prepared), and what they became.
+Batch = tuple[int, list[list[Any]], list[Prepared]]
 
 
 class Gathering:
     """A batch being gathered; it goes when full, at ``flush_interval``, or when asked."""
 
     def __init__(self, batch_size: int, interval: float) -> None:
-        self.calls: list[Call] = []
+        #: Calls taken into the batch so far.
+        self.count = 0
+        self.outcomes: list[list[Any]] = []
         self.events: list[Prepared] = []
         self._batch_size = batch_size
         self._interval = interval
@@ -28,18 +34,19 @@ class Gathering:
 
     def room(self) -> int:
         """How many more calls the batch takes."""
-        return self._batch_size - len(self.calls)
+        return self._batch_size - self.count
 
     def add(self, calls: list[Call], events: list[Prepared]) -> bool:
         """Add a prepared slice; True when the batch is full."""
-        self.calls += calls
+        self.count += len(calls)
+        self.outcomes += outcomes_of(calls)
         self.events += events
-        return len(self.calls) >= self._batch_size
+        return self.count >= self._batch_size
 
     def take(self) -> Batch:
         """The batch so far; gathering starts again, empty."""
-        batch = (self.calls, self.events)
-        self.calls, self.events = [], []
+        batch = (self.count, self.outcomes, self.events)
+        self.count, self.outcomes, self.events = 0, [], []
         return batch
 
     def due(self, stopping: bool) -> bool:

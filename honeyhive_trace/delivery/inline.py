@@ -8,7 +8,7 @@ import time
 from honeyhive_trace._errors import ErrorGuard
 from honeyhive_trace.capture import Submitted, named
 from honeyhive_trace.delivery.pipeline import Pipeline
-from honeyhive_trace.delivery.sender import REPLAY_BUDGET, Sender
+from honeyhive_trace.delivery.sender import REPLAY_BUDGET, Sender, outcomes_of
 
 __all__ = ["InlineDispatcher"]
 
@@ -30,7 +30,7 @@ class InlineDispatcher:
             if not events:
                 return  # dropped by a processor (counted)
             report = self._sender.deliver(events, self._sender.config.inline_retry_budget)
-            reachable = self._sender.settle([ended], report)
+            reachable = self._sender.settle(outcomes_of([ended]), report)
         except Exception as exc:
             self._guard.report("inline delivery failed", exc)
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import logger
@@ -13,12 +14,18 @@ from honeyhive_trace.delivery.ledger import Ledger
 from honeyhive_trace.delivery.protocol import Delivery, Prepared, by_phase
 from honeyhive_trace.delivery.target import Target
 
-__all__ = ["IDLE_REPLAY_INTERVAL", "REPLAY_BUDGET", "Sender"]
+__all__ = ["IDLE_REPLAY_INTERVAL", "REPLAY_BUDGET", "Sender", "outcomes_of"]
 
 #: Seconds between replay attempts while idle (picks up other processes' files).
 IDLE_REPLAY_INTERVAL = 30.0
 #: Seconds each spool file may spend being retried during a replay.
 REPLAY_BUDGET = 1.0
+
+
+def outcomes_of(calls: list[Call]) -> list[list[Any]]:
+    """The ``outcome`` lists of the ended events among *calls*: all that settling
+    needs of them, so that what the calls hold can go once they are prepared."""
+    return [call.outcome for call in calls if type(call) is EndedCall]
 
 
 class Sender:
@@ -66,8 +73,11 @@ class Sender:
             report.held = len(waiting)
         return report
 
-    def settle(self, calls: list[Call], report: Delivery) -> bool:
+    def settle(self, outcomes: list[list[Any]], report: Delivery) -> bool:
         """Leave the server's ids for the handles, and count/spool the outcome.
+
+        *outcomes* are the ``outcome`` lists of the ended calls sent (see
+        :func:`outcomes_of`).
 
         Returns:
             Whether the server answered (nothing left unsent), so that
@@ -75,13 +85,10 @@ class Sender:
         """
         if self.primary:
             acked = report.acked
-            for ended in calls:
-                if type(ended) is EndedCall:
-                    outcome = ended.outcome
-                    record = outcome[0]  # its id is formatted already
-                    outcome[1] = acked.get(
-                        record.event_id if record is not None else ended.event_id
-                    )
+            for outcome in outcomes:
+                record = outcome[0]  # None: dropped, so never sent
+                if record is not None:
+                    outcome[1] = acked.get(record.event_id)
         unreachable = len(report.unsent) > report.held
         self.ledger.settle(report, "unreachable" if unreachable else "behind the spool")
         self.reachable = not unreachable

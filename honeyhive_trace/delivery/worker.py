@@ -90,7 +90,7 @@ class BackgroundDispatcher:
         self._progress = threading.Condition(self._lock)
         self._taken = 0
         self._settled = 0
-        self._inflight: tuple[list[Call], list[Prepared]] | None = None
+        self._inflight: Batch | None = None
         self._gathering = Gathering(self._batch_size, self._interval)
         #: True while the worker prepares a slice or hands a batch over.
         self._preparing = False
@@ -205,8 +205,7 @@ class BackgroundDispatcher:
         deadline = time.monotonic() + 1.0
         with self._lock:
             if self._inflight is not None:  # settled here; the sender lets go of it
-                left = self._inflight[1]
-                handed = len(self._inflight[0])
+                handed, _, left = self._inflight
                 self._inflight = None
             while True:
                 while True:  # a prepared batch the sender has not taken yet
@@ -217,16 +216,16 @@ class BackgroundDispatcher:
                     if waiting is None:
                         stop_sender = True  # the worker's stop signal: passed on below
                     else:
-                        left += waiting[1]
-                        handed += len(waiting[0])
+                        handed += waiting[0]
+                        left += waiting[2]
                 # A slice the worker is preparing, or a batch it is handing over,
                 # reaches the gathered batch or the hand-off in milliseconds.
                 if not self._preparing or _left(deadline) == 0:
                     break
                 self._progress.wait(_left(deadline))
-            gathered_calls, gathered = self._gathering.take()
-            left += gathered
-            handed += len(gathered_calls)
+            gathered, _, gathered_events = self._gathering.take()
+            left += gathered_events
+            handed += gathered
             calls += [named(raw) for raw in self._intake.drain()]
         left += self._pipeline.prepare(calls)
         if left:
@@ -255,7 +254,7 @@ class BackgroundDispatcher:
             self._wake.clear()
             self._guarded(self._turn)
             stopping = self._intake.stopping
-            if stopping and not (self._queue or self._overflow or self._gathering.calls):
+            if stopping and not (self._queue or self._overflow or self._gathering.count):
                 self._handoff.put(None)  # the sender stops after what it holds
                 return
 
@@ -276,7 +275,7 @@ class BackgroundDispatcher:
                 self._spill()
             if not due:
                 return  # back to the wait, which lets the application's threads run
-        if due and self._gathering.calls:
+        if due and self._gathering.count:
             self._hand_off()
         with self._lock:
             busy = self._inflight is not None or not self._handoff.empty()
@@ -352,11 +351,12 @@ class BackgroundDispatcher:
             batch = self._handoff.get()
             if batch is None:
                 return
-            self._guarded(lambda: self._send(*batch))  # noqa: B023 - called at once
+            self._guarded(lambda: self._send(batch))  # noqa: B023 - called at once
 
-    def _send(self, calls: list[Call], events: list[Prepared]) -> None:
+    def _send(self, batch: Batch) -> None:
+        count, outcomes, events = batch
         with self._lock:
-            self._inflight = (calls, events)
+            self._inflight = batch
         mine = True  # False once _take_over() spooled (and settled) the batch
         try:
             report = self._sender.deliver(events, self._sender.config.retry_budget)
@@ -365,7 +365,7 @@ class BackgroundDispatcher:
                 self._inflight = None
             if not mine:
                 return
-            if self._sender.settle(calls, report) and self._sender.ledger.spool_dirty:
+            if self._sender.settle(outcomes, report) and self._sender.ledger.spool_dirty:
                 # The server answers again: replay a file between live batches
                 # (the worker goes on with the rest once idle).
                 if self._sender.replay_spool(REPLAY_BUDGET, max_files=REPLAY_FILES_PER_BATCH):
@@ -376,10 +376,10 @@ class BackgroundDispatcher:
                 held, self._inflight = self._inflight, None
             mine = held is not None
             if held is not None:
-                self._sender.ledger.spool_events(held[1], "internal_error")
+                self._sender.ledger.spool_events(held[2], "internal_error")
         finally:
             if mine:
-                self._settle(len(calls))
+                self._settle(count)
 
     def after_fork(self) -> None:
         """In a forked child: an empty queue and a fresh thread and locks.
