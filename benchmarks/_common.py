@@ -97,16 +97,20 @@ def collector_process() -> Iterator[str]:
 #: each body is decoded, each event needs an ``event_id``, and the answer carries
 #: the ids. Throughput is then the client's, not a store's.
 SINK = """
-import json, sys
+import gzip, json, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-count = 0
+count = wire = 0
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are two writes
     def log_message(self, *args): pass
     def do_POST(self):
-        global count
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        global count, wire
+        raw = self.rfile.read(int(self.headers["Content-Length"]))
+        wire += len(raw)
+        if self.headers.get("Content-Encoding") == "gzip":
+            raw = gzip.decompress(raw)
+        body = json.loads(raw)
         events = body.get("model_events") or body.get("events")
         if events is None:
             events = [body.get("model_event") or body.get("event") or body]
@@ -114,7 +118,7 @@ class Handler(BaseHTTPRequestHandler):
         count += len(ids)
         self._send(json.dumps({"event_ids": ids, "success": True}).encode())
     def do_GET(self):
-        self._send(json.dumps({"total": count}).encode())
+        self._send(json.dumps({"total": count, "bytes": wire}).encode())
     def _send(self, data):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -127,7 +131,10 @@ ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 
 @contextmanager
 def counting_sink() -> Iterator[str]:
-    """Run :data:`SINK` in a subprocess; yield its URL (``GET /`` answers ``{"total": n}``)."""
+    """Run :data:`SINK` in a subprocess; yield its URL.
+
+    ``GET /`` answers ``{"total": events, "bytes": request body bytes as sent}``.
+    """
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-c", SINK, str(port)])
     url = f"http://127.0.0.1:{port}"
@@ -149,8 +156,14 @@ def counting_sink() -> Iterator[str]:
 
 def sink_count(url: str) -> int:
     """How many events the sink at *url* acknowledged."""
+    return sink_totals(url)[0]
+
+
+def sink_totals(url: str) -> tuple[int, int]:
+    """(events acknowledged, body bytes received as sent) by the sink at *url*."""
     with urllib.request.urlopen(url, timeout=10) as answer:
-        return int(json.load(answer)["total"])
+        totals = json.load(answer)
+    return int(totals["total"]), int(totals["bytes"])
 
 
 def stored_count(url: str) -> int:

@@ -106,6 +106,7 @@ def configure(
     read_timeout: float | None = None,
     batch_size: int | None = None,
     max_batch_bytes: int | None = None,
+    compression: Literal["none", "gzip"] | None = None,
     flush_interval: float | None = None,
     max_queue_size: int | None = None,
     max_queue_bytes: int | None = None,
@@ -155,6 +156,11 @@ def configure(
         batch_size: events per batch request in background mode (default 200).
         max_batch_bytes: largest batch request body; a batch over it is sent
             in several requests (default 1 MiB).
+        compression: ``"gzip"`` sends request bodies gzip-compressed
+            (``Content-Encoding: gzip``; ``HH_COMPRESSION``), for servers that
+            accept it (the local collector and OTLP/HTTP receivers do); the
+            default ``"none"`` sends them as they are. Batch sizes still count
+            uncompressed bytes.
         flush_interval: seconds an event may wait for its batch (default 1).
         max_queue_size: events held in memory before spilling to the spool (10,000).
         max_queue_bytes: estimated bytes the waiting events may hold in memory

@@ -31,6 +31,7 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 Mode = Literal["background", "inline"]
 ApiVersion = Literal["legacy", "v1"]
+Compression = Literal["none", "gzip"]
 
 _ENV = "honeyhive_trace.env"
 _CHECK = "honeyhive_trace.check"
@@ -178,6 +179,12 @@ def _check_api_version(setting: str, value: Any) -> str:
     return str(value)
 
 
+def _check_compression(setting: str, value: Any) -> str:
+    if value not in ("none", "gzip"):
+        raise ConfigurationError(setting, f"expected 'none' or 'gzip', got {value!r}")
+    return str(value)
+
+
 def _check_api_key(setting: str, value: Any) -> str:
     # The message never shows the value: it is a secret even when malformed.
     key = value.strip() if isinstance(value, str) else None
@@ -250,6 +257,7 @@ class Config:
     read_timeout: float = setting(10.0, _seconds)
     batch_size: int = setting(200, _count)
     max_batch_bytes: int = setting(1024 * 1024, _count)
+    compression: Compression = setting("none", _check_compression, "HH_COMPRESSION")
     flush_interval: float = setting(1.0, _seconds)
     max_queue_size: int = setting(10_000, _count)
     max_queue_bytes: int = setting(64 * 1024 * 1024, _count, "HH_MAX_QUEUE_BYTES")

@@ -12,6 +12,7 @@ import hmac
 import io
 import logging
 import sys
+import zlib
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -193,11 +194,30 @@ class CollectorApp:
         if content_type.split(";", 1)[0].strip().lower() != "application/json":
             raise _Reject(415, one_error("Content-Type", "must be application/json"))
         length = self._body_length(environ)
-        raw = read_exactly(environ, length)
-        # The ingest layers get the whole body, already read and bounded.
+        raw = self._decoded(environ, read_exactly(environ, length))
+        # The ingest layers get the whole body, already read, decoded and bounded.
         environ["wsgi.input"] = io.BytesIO(raw)
-        environ["CONTENT_LENGTH"] = str(length)
+        environ["CONTENT_LENGTH"] = str(len(raw))
         return self._ingest(environ, start_response)
+
+    def _decoded(self, environ: WSGIEnvironment, raw: bytes) -> bytes:
+        """*raw* as sent with ``Content-Encoding: gzip`` (or none), bounded once decoded too."""
+        encoding = environ.get("HTTP_CONTENT_ENCODING", "").strip().lower()
+        if encoding in ("", "identity"):
+            return raw
+        if encoding != "gzip":
+            raise _Reject(415, one_error("Content-Encoding", "must be gzip or identity"))
+        inflate = zlib.decompressobj(wbits=31)
+        try:
+            body = inflate.decompress(raw, self.max_body_bytes + 1)
+        except zlib.error:
+            raise _Reject(400, one_error("Content-Encoding", "body is not valid gzip")) from None
+        if len(body) > self.max_body_bytes:
+            message = f"body exceeds {self.max_body_bytes} bytes once decompressed"
+            raise _Reject(413, one_error("Content-Encoding", message))
+        if not inflate.eof or inflate.unused_data:
+            raise _Reject(400, one_error("Content-Encoding", "body is not one whole gzip member"))
+        return body
 
 
 def make_app(
