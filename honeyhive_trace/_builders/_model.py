@@ -16,9 +16,8 @@ from honeyhive_trace._config import Config
 from honeyhive_trace._errors import ErrorGuard
 from honeyhive_trace._providers import Registry
 from honeyhive_trace.capture import EndedCall
-from honeyhive_trace.integrations import complete_fields
 from honeyhive_trace.integrations._capture import Capture
-from honeyhive_trace.integrations._enrich import infer_provider
+from honeyhive_trace.integrations._enrich import complete_fields, infer_provider
 from honeyhive_trace.records import ModelEvent
 
 __all__ = ["build_model", "event_metadata", "identity", "recorded_by_child"]
@@ -118,7 +117,7 @@ def build_model(
         shapes.apply(fields, extracted)
     if ended.updates:
         shapes.apply(fields, ended.updates)
-    complete_fields(fields, config.prices)
+    complete_fields(fields, config.prices)  # _enrich's: imported here anyway, no lazy wrapper
 
     return _record(ended, fields, config)
 
@@ -174,14 +173,16 @@ def _record(ended: EndedCall, fields: dict[str, Any], config: Config) -> ModelEv
         "event_id": event_id,
         "start_time": start_ms,
         "end_time": start_ms + round(duration_ms),
-        "trace_id": ended.root_id or event_id,
+        # The id properties format bits: not read when there are none.
+        "trace_id": event_id if ended.root_bits is None else ended.root_id or event_id,
     }
     session = ended.session
     if session is not None and session.session_id is not None:
         kw["session_id"] = session.session_id
-    parent_id = ended.parent_id
-    if parent_id is not None:
-        kw["parent_id"] = parent_id
+    if ended.parent_bits is not None or session is not None:
+        parent_id = ended.parent_id
+        if parent_id is not None:
+            kw["parent_id"] = parent_id
     if ended.children:
         kw["children_ids"] = ended.children_ids
     cost = get("cost")
