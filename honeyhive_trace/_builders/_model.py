@@ -122,24 +122,28 @@ def build_model(
     return _record(ended, fields, config)
 
 
-#: The optional fields of a model event, each with its shape; sent only when set.
-_OPTIONAL: tuple[tuple[str, Any], ...] = (
-    ("template", shapes.messages),
-    ("template_inputs", shapes.obj),
-    ("tools", shapes.array),
-    ("response_format", shapes.obj),
-    ("config", shapes.obj),
-    ("metrics", shapes.obj),
-    ("feedback", shapes.obj),
-    ("user_properties", shapes.obj),
-)
+#: The optional fields of a model event that are seldom set, each with its
+#: shape; sent only when set. One check tells when none is (the common case).
+_SELDOM: dict[str, Any] = {
+    "cost": shapes.finite_number,
+    "tool_choice": shapes.str_field,
+    "outputs": shapes.outputs_from,
+    "template": shapes.messages,
+    "template_inputs": shapes.obj,
+    "tools": shapes.array,
+    "response_format": lambda value: shapes.obj(value, "response_format"),
+    "config": shapes.obj,
+    "metrics": shapes.obj,
+    "feedback": shapes.obj,
+    "user_properties": shapes.obj,
+}
+_SELDOM_NAMES = frozenset(_SELDOM)
 
 
 def _record(ended: EndedCall, fields: dict[str, Any], config: Config) -> ModelEvent:
     # The hottest builder: only the fields that are set are passed (the others
-    # keep their None default; each keyword passed costs), and plain str values
-    # skip their shaping calls: with the route() and _shapes fast paths, about
-    # 2 us an event of 12 (benchmarks/throughput.py's).
+    # keep their None default; each keyword passed costs), plain str values
+    # skip their shaping calls, and one check skips the seldom set fields.
     get = fields.get
     metadata = event_metadata(ended, fields)
 
@@ -185,9 +189,6 @@ def _record(ended: EndedCall, fields: dict[str, Any], config: Config) -> ModelEv
             kw["parent_id"] = parent_id
     if ended.children:
         kw["children_ids"] = ended.children_ids
-    cost = get("cost")
-    if cost is not None:
-        kw["cost"] = shapes.finite_number(cost)
     error = get("error")
     if error is None:
         error = ended.error
@@ -208,14 +209,9 @@ def _record(ended: EndedCall, fields: dict[str, Any], config: Config) -> ModelEv
         kw["inputs"] = inputs
     if metadata:
         kw["metadata"] = metadata
-    outputs = shapes.outputs_from(get("outputs"))
-    if outputs is not None:
-        kw["outputs"] = outputs
-    tool_choice = get("tool_choice")
-    if tool_choice is not None:
-        kw["tool_choice"] = shapes.str_field(tool_choice)
-    for name, shape in _OPTIONAL:
-        value = get(name)
-        if value is not None:
-            kw[name] = shape(value, name)
+    if not fields.keys().isdisjoint(_SELDOM_NAMES):
+        for name, shape in _SELDOM.items():
+            value = get(name)
+            if value is not None:
+                kw[name] = shape(value)
     return ModelEvent(**kw)
