@@ -66,6 +66,9 @@ def usage_from(
     Never raises: a value that cannot even be looked at (a lazy proxy whose
     ``__class__`` raises) counts as no count, and is counted as degraded.
     """
+    if usage is None and prompt_tokens is None and completion_tokens is None:
+        if total_tokens is None:
+            return _NO_USAGE
     try:
         return _usage_from(usage, prompt_tokens, completion_tokens, total_tokens)
     except Exception:
@@ -121,10 +124,11 @@ def count(value: Any) -> int | None:
 def messages(value: Any, name: str = "") -> list[Any]:
     if value is None:
         return []
-    if isinstance(value, str):
-        return [{"role": "user", "content": value}]
-    if isinstance(value, Mapping):
-        value = [value]
+    if type(value) is not list:  # a list is neither a str nor a Mapping
+        if isinstance(value, str):
+            return [{"role": "user", "content": value}]
+        if isinstance(value, Mapping):
+            value = [value]
     if type(value) is list:
         for message in value:
             if type(message) is not dict:
@@ -198,7 +202,7 @@ def finite_number(value: Any) -> float | None:
 def apply(fields: dict[str, Any], updates: Mapping[str, Any]) -> None:
     """Lay *updates* over *fields*; mapping-valued fields are merged key by key."""
     for name, value in updates.items():
-        if name in MERGED and isinstance(value, Mapping):
+        if name in MERGED and (type(value) is dict or isinstance(value, Mapping)):
             fields[name] = merge_into(fields.get(name), value)
         else:
             fields[name] = value
@@ -240,7 +244,7 @@ def merge_into(target: Any, values: Any) -> dict[str, Any]:
     if values is None:
         return merged
     try:
-        if isinstance(values, Mapping):
+        if type(values) is dict or isinstance(values, Mapping):
             merged.update(values)
             return merged
     except Exception:  # a mapping that cannot be read, or a proxy that cannot be checked

@@ -11,14 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from honeyhive_trace import _shapes as shapes
-from honeyhive_trace._builders._args import bound_arguments, route, routed
+from honeyhive_trace._builders._args import bound_arguments, copied, route, routed
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import ErrorGuard
 from honeyhive_trace._providers import Registry
 from honeyhive_trace.capture import EndedCall
-from honeyhive_trace.integrations import complete_fields
 from honeyhive_trace.integrations._capture import Capture
-from honeyhive_trace.integrations._enrich import infer_provider
+from honeyhive_trace.integrations._enrich import complete_fields, infer_provider
 from honeyhive_trace.records import ModelEvent
 
 __all__ = ["build_model", "event_metadata", "identity", "recorded_by_child"]
@@ -95,8 +94,7 @@ def build_model(
     fields: dict[str, Any] = {}
     spec = ended.spec
     if spec is not None:
-        # Nested dicts are copied: they are merged into per event.
-        fields = {k: (dict(v) if type(v) is dict else v) for k, v in routed(spec).items()}
+        fields = copied(routed(spec))
         route(bound_arguments(spec, ended.args, ended.kwargs), fields, explicit=False)
     else:
         route(ended.kwargs, fields, explicit=True)
@@ -119,62 +117,101 @@ def build_model(
         shapes.apply(fields, extracted)
     if ended.updates:
         shapes.apply(fields, ended.updates)
-    complete_fields(fields, config.prices)
+    complete_fields(fields, config.prices)  # _enrich's: imported here anyway, no lazy wrapper
 
+    return _record(ended, fields, config)
+
+
+#: The optional fields of a model event that are seldom set, each with its
+#: shape; sent only when set. One check tells when none is (the common case).
+_SELDOM: dict[str, Any] = {
+    "cost": shapes.finite_number,
+    "tool_choice": shapes.str_field,
+    "outputs": shapes.outputs_from,
+    "template": shapes.messages,
+    "template_inputs": shapes.obj,
+    "tools": shapes.array,
+    "response_format": lambda value: shapes.obj(value, "response_format"),
+    "config": shapes.obj,
+    "metrics": shapes.obj,
+    "feedback": shapes.obj,
+    "user_properties": shapes.obj,
+}
+_SELDOM_NAMES = frozenset(_SELDOM)
+
+
+def _record(ended: EndedCall, fields: dict[str, Any], config: Config) -> ModelEvent:
+    # The hottest builder: only the fields that are set are passed (the others
+    # keep their None default; each keyword passed costs), plain str values
+    # skip their shaping calls, and one check skips the seldom set fields.
+    get = fields.get
     metadata = event_metadata(ended, fields)
 
-    error = fields.get("error")
-    if error is None and ended.error is not None:
-        error = ended.error
-
+    model = get("model")
+    if type(model) is not str or not model:
+        model = shapes.str_field(model) if shapes.given(model) else "unknown"
+    provider = get("provider")
+    if type(provider) is not str or not provider:
+        if not shapes.given(provider):
+            provider = infer_provider(model) or "unknown"
+        provider = shapes.str_field(provider)
+    response = get("response")
     duration_ms = (ended.end_ns - ended.start_ns) / 1e6
     start_ms = ended.wall_ns // 1_000_000
     event_id = ended.event_id
-    model = shapes.str_field(fields["model"]) if shapes.given(fields.get("model")) else "unknown"
-    provider = fields.get("provider")
-    if not shapes.given(provider):
-        provider = infer_provider(model) or "unknown"
-    hyperparameters = shapes.obj(fields.get("hyperparameters"), "hyperparameters")
-    if isinstance(hyperparameters.get("stop"), str):
-        hyperparameters["stop"] = [hyperparameters["stop"]]
-    source = fields.get("source") if shapes.given(fields.get("source")) else config.source
-    project = fields.get("project") if shapes.given(fields.get("project")) else config.project
-    cost = fields.get("cost")
-    event_name = fields.get("event_name")
-    response = fields.get("response")
-
-    return ModelEvent(
-        project=shapes.str_field(project),
-        model=model,
-        provider=shapes.str_field(provider),
-        messages=shapes.messages(fields.get("messages")),
-        response=response if type(response) is dict else shapes.response_from(response),
-        usage=shapes.usage_from(fields.get("usage")),
-        # The fields of identity(), written out: on this, the hottest builder,
-        # unpacking its dict costs about 1 us an event (benchmarks/throughput.py).
-        duration=round(duration_ms, 3),
-        event_id=event_id,
-        session_id=ended.session.session_id if ended.session is not None else None,
-        parent_id=ended.parent_id,
-        children_ids=ended.children_ids,
-        start_time=start_ms,
-        end_time=start_ms + round(duration_ms),
-        trace_id=ended.root_id or event_id,
-        cost=shapes.finite_number(cost) if cost is not None else None,
-        error=shapes.error_text(error) if error is not None else None,
-        source=shapes.str_field(source) if shapes.given(source) else None,
-        event_name=shapes.str_field(event_name) if shapes.given(event_name) else None,
-        hyperparameters=hyperparameters or None,
-        template=shapes.optional(fields, "template", shapes.messages),
-        template_inputs=shapes.optional(fields, "template_inputs", shapes.obj),
-        tools=shapes.optional(fields, "tools", shapes.array),
-        tool_choice=shapes.optional(fields, "tool_choice", shapes.str_field),
-        response_format=shapes.optional(fields, "response_format", shapes.obj),
-        inputs=shapes.obj(fields.get("inputs"), "inputs") or None,
-        metadata=metadata or None,
-        outputs=shapes.outputs_from(fields.get("outputs")),
-        config=shapes.optional(fields, "config", shapes.obj),
-        metrics=shapes.optional(fields, "metrics", shapes.obj),
-        feedback=shapes.optional(fields, "feedback", shapes.obj),
-        user_properties=shapes.optional(fields, "user_properties", shapes.obj),
-    )
+    source = get("source")
+    if not shapes.given(source):
+        source = config.source
+    project = get("project")
+    if not shapes.given(project):
+        project = config.project
+    kw: dict[str, Any] = {
+        "project": project if type(project) is str else shapes.str_field(project),
+        "model": model,
+        "provider": provider,
+        "messages": shapes.messages(get("messages")),
+        "response": response if type(response) is dict else shapes.response_from(response),
+        "usage": shapes.usage_from(get("usage")),
+        # The fields of identity(), written out: unpacking its dict costs about 1 us.
+        "duration": round(duration_ms, 3),
+        "event_id": event_id,
+        "start_time": start_ms,
+        "end_time": start_ms + round(duration_ms),
+        # The id properties format bits: not read when there are none.
+        "trace_id": event_id if ended.root_bits is None else ended.root_id or event_id,
+    }
+    session = ended.session
+    if session is not None and session.session_id is not None:
+        kw["session_id"] = session.session_id
+    if ended.parent_bits is not None or session is not None:
+        parent_id = ended.parent_id
+        if parent_id is not None:
+            kw["parent_id"] = parent_id
+    if ended.children:
+        kw["children_ids"] = ended.children_ids
+    error = get("error")
+    if error is None:
+        error = ended.error
+    if error is not None:
+        kw["error"] = shapes.error_text(error)
+    if shapes.given(source):
+        kw["source"] = source if type(source) is str else shapes.str_field(source)
+    event_name = get("event_name")
+    if shapes.given(event_name):
+        kw["event_name"] = event_name if type(event_name) is str else shapes.str_field(event_name)
+    hyperparameters = shapes.obj(get("hyperparameters"), "hyperparameters")
+    if hyperparameters:
+        if isinstance(hyperparameters.get("stop"), str):
+            hyperparameters["stop"] = [hyperparameters["stop"]]
+        kw["hyperparameters"] = hyperparameters
+    inputs = shapes.obj(get("inputs"), "inputs")
+    if inputs:
+        kw["inputs"] = inputs
+    if metadata:
+        kw["metadata"] = metadata
+    if not fields.keys().isdisjoint(_SELDOM_NAMES):
+        for name, shape in _SELDOM.items():
+            value = get(name)
+            if value is not None:
+                kw[name] = shape(value)
+    return ModelEvent(**kw)

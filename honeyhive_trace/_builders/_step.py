@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from honeyhive_trace import _shapes as shapes
-from honeyhive_trace._builders._args import bound_arguments, routed
+from honeyhive_trace._builders._args import bound_arguments, copied, routed
 from honeyhive_trace._builders._model import event_metadata, identity
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import ErrorGuard
@@ -47,10 +47,7 @@ def build_step(ended: EndedCall, config: Config, providers: Registry, guard: Err
     """
     spec = ended.spec
     assert spec is not None  # a step always has a plan (decorator or event())
-    # Nested dicts are copied: they are merged into per event.
-    fields: dict[str, Any] = {
-        k: (dict(v) if type(v) is dict else v) for k, v in routed(spec).items()
-    }
+    fields = copied(routed(spec))
     fields.pop("hyperparameters", None)
     if spec.explicit:
         shapes.apply(fields, ended.kwargs)

@@ -191,7 +191,7 @@ def complete_fields(
             provider = _provider(fields.get("model"), sdk, base_url, hint)
             if provider:
                 fields["provider"] = provider
-        if fields.get("cost") is None:
+        if fields.get("cost") is None and fields.get("usage") is not None:
             cost = _cost(fields, prices or {})
             if cost is not None:
                 fields["cost"] = cost
