@@ -50,17 +50,23 @@ STEP_SPECS = {kind: CallSpec({}, event_type=kind, explicit=True) for kind in ("t
 
 def snapshot_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
     """Copy list and dict arguments one level deep."""
+    # `is` tests and no generator: this runs on every traced call.
     for value in args:
-        if type(value) in _COPIED:
-            return tuple(v.copy() if type(v) in _COPIED else v for v in args)
+        kind = type(value)
+        if kind is list or kind is dict:
+            if len(args) == 1:
+                return (value.copy(),)
+            return tuple([v.copy() if type(v) in _COPIED else v for v in args])
     return args
 
 
 def snapshot_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Copy list and dict keyword arguments one level deep, into a new dict."""
-    for value in kwargs.values():
-        if type(value) in _COPIED:
-            return {k: (v.copy() if type(v) in _COPIED else v) for k, v in kwargs.items()}
+    if kwargs:
+        for value in kwargs.values():
+            kind = type(value)
+            if kind is list or kind is dict:
+                return {k: (v.copy() if type(v) in _COPIED else v) for k, v in kwargs.items()}
     return kwargs
 
 
