@@ -1,9 +1,10 @@
 """The live handle of one event: what code inside the event uses to enrich it.
 
-A handle lives on the thread (or task) that runs the event and is never read
-by another: when the event ends, :meth:`EventHandle._end` packs what it
-gathered into an immutable :class:`~honeyhive_trace.capture._snapshot.EndedCall`
-and hands only that to the recorder.
+A handle lives on the thread (or task) that runs the event. When the event
+ends, :meth:`EventHandle._end` hands the handle itself to the recorder: from
+then on it changes no more (its setters are ignored, a late child is not
+adopted), and the worker makes an immutable
+:class:`~honeyhive_trace.capture._ended.EndedCall` of it, off the caller's thread.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from honeyhive_trace import _shapes
 from honeyhive_trace._errors import logger
-from honeyhive_trace.capture._ended import RawCall
+from honeyhive_trace.capture._ended import EndedCall
 from honeyhive_trace.capture._sessions import CURRENT_SESSION, Session
 from honeyhive_trace.capture._snapshot import CallSpec, random_bits, uuid4_text
 from honeyhive_trace.capture._updatable import Updatable, never_raises
@@ -52,24 +53,32 @@ class EventHandle(Updatable):
     _remote = False
 
     __slots__ = (
+        # Set when the event starts (on the caller's thread, for every traced call).
         "_client",
         "_spec",
         "_args",
         "_kwargs",
         "_parent",
-        "_children",
-        "_child_results",
         "_session",
         "_bits",
         "_wall_ns",
         "_start_ns",
+        "_done",
+        "_root",
+        "_children",
         "_updates",
         "_chunks",
-        "_first_chunk_ns",
-        "_done",
-        "_outcome",
         "_id",
-        "_root",
+        # Set with the first child, the first chunk.
+        "_child_results",
+        "_first_chunk_ns",
+        # Set by _end().
+        "_end_ns",
+        "_result",
+        "_error",
+        "_closed_early",
+        "_otel",
+        "_outcome",
     )
 
     def __init__(
@@ -80,7 +89,8 @@ class EventHandle(Updatable):
         kwargs: dict[str, Any],
     ) -> None:
         # This runs on the caller's thread for every traced call: only what is
-        # needed now is stored.
+        # needed now is stored. (A slot left unset would cost more: reading it
+        # with getattr(..., default) raises and catches an AttributeError.)
         self._client = client
         self._spec = spec
         self._args = args
@@ -97,7 +107,6 @@ class EventHandle(Updatable):
         self._chunks: list[Any] | None = None
         self._done = False
         self._id: str | None = None
-        # _outcome starts unset: _end() sets it (one store fewer per traced call).
         self._wall_ns = time_ns()
         self._start_ns = perf_counter_ns()
 
@@ -244,45 +253,71 @@ class EventHandle(Updatable):
     def _end(
         self, result: Any = _UNSET, error: BaseException | None = None, closed_early: bool = False
     ) -> None:
-        """End the event once; later calls do nothing. Never raises (unless strict)."""
+        """End the event once; later calls do nothing. Never raises (unless strict).
+
+        The handle itself is handed to the recorder: ended, it changes no more
+        (setters are ignored), and the worker reads it with :meth:`_ended_call`.
+        """
         end_ns = perf_counter_ns()
         if self._done:
             return
         self._done = True
-        chunks = self._chunks
-        children = self._children
-        outcome = self._outcome = [None, None]
+        self._end_ns = end_ns
+        self._result = result
+        self._error = error
+        self._closed_early = closed_early
+        # Made here, not by a worker: two exporters' workers share it.
+        self._outcome: list[Any] = [None, None]
         parent = self._parent
         if parent is not None and not parent._done:
             parent._adopt(self._bits, result)
-        otel = self._client.otel_context
-        # EndedCall's fields, in its order, as a plain tuple (see EndedCall).
-        ended: RawCall = (
-            self._spec,
+        client = self._client
+        otel = client.otel_context
+        self._otel = otel() if otel is not None else None
+        client.submit(self)
+
+    def _held(self) -> tuple[Any, ...]:
+        """The user's values an ended event holds: args, kwargs, result, updates, chunks."""
+        return (
             self._args,
             self._kwargs,
-            self._bits,
-            parent._bits if parent is not None else None,
-            self._session,
-            self._wall_ns,
-            self._start_ns,
-            end_ns,
+            self._result,
             self._updates,
-            result,
-            error,
-            chunks,
-            self._first_chunk_ns if chunks is not None else 0,
-            closed_early,
-            outcome,
-            self._id,
-            children,
-            self._child_results if children is not None else None,
-            otel() if otel is not None else None,
-            self._root,
+            self._chunks,
         )
-        # The handle lets go of everything the worker now owns.
-        self._updates = self._chunks = None
-        self._client.submit(ended)
+
+    def _ended_call(self) -> EndedCall:
+        """What the ended event gathered, named; called by the worker when it takes it."""
+        parent = self._parent
+        chunks = self._chunks
+        children = self._children
+        # EndedCall's fields, in its order.
+        return tuple.__new__(
+            EndedCall,
+            (
+                self._spec,
+                self._args,
+                self._kwargs,
+                self._bits,
+                parent._bits if parent is not None else None,
+                self._session,
+                self._wall_ns,
+                self._start_ns,
+                self._end_ns,
+                self._updates,
+                self._result,
+                self._error,
+                chunks,
+                self._first_chunk_ns if chunks is not None else 0,
+                self._closed_early,
+                self._outcome,
+                self._id,
+                children,
+                self._child_results if children is not None else None,
+                self._otel,
+                self._root,
+            ),
+        )
 
 
 class _NoopHandle(EventHandle):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from honeyhive_trace.capture import SessionCall, UpdateCall
+from honeyhive_trace.capture import EventHandle, SessionCall, UpdateCall
 
 __all__ = ["BUDGET", "DEPTH", "ITEMS", "OVERHEAD", "VALUE", "estimate"]
 
@@ -76,6 +76,9 @@ class _Walk:
 
 def estimate(raw: Any) -> int:
     """Bytes an ended call (or a session start, an update) holds, roughly."""
+    if type(raw) is EventHandle:  # an ended event, as the caller hands it over
+        parts = raw._held()
+        return OVERHEAD + sum(_Walk().size(part, DEPTH) for part in parts if part is not None)
     if type(raw) is tuple:  # an EndedCall's fields: args, kwargs, updates, result, chunks
         parts = (raw[1], raw[2], raw[10], raw[9], raw[12])
         return OVERHEAD + sum(_Walk().size(part, DEPTH) for part in parts if part is not None)
