@@ -17,6 +17,14 @@ from honeyhive_trace.capture._snapshot import CallSpec, UpdateCall, uuid4_text
 __all__ = ["Call", "Ended", "EndedCall", "RawCall", "Submitted", "named"]
 
 
+class Outcome(Protocol):
+    """``[record, server_event_id]``: a list, or what leaves them in the event's handle."""
+
+    def __getitem__(self, index: int, /) -> Any: ...
+
+    def __setitem__(self, index: int, value: Any, /) -> None: ...
+
+
 class EndedCall(NamedTuple):
     """Everything one ended event gathered, handed to the worker as it is.
 
@@ -49,8 +57,8 @@ class EndedCall(NamedTuple):
     chunks: list[Any] | None
     first_chunk_ns: int
     closed_early: bool
-    #: ``[record, server_event_id]``, written by the worker.
-    outcome: list[Any]
+    #: ``[record, server_event_id]``, written by the worker (into the handle's slots).
+    outcome: Outcome
     #: The event id when it was formatted on the caller's thread, else None.
     event_id_text: str | None
     #: Bits of the children that ended inside this event, in the order they ended.

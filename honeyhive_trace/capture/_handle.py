@@ -78,8 +78,12 @@ class EventHandle(Updatable):
         "_error",
         "_closed_early",
         "_otel",
-        "_outcome",
+        # Set by the worker (through an _Outcome).
+        "_record",
+        "_server_id",
     )
+    _record: Event | None
+    _server_id: str | None
 
     def __init__(
         self,
@@ -124,14 +128,14 @@ class EventHandle(Updatable):
         A :class:`~honeyhive_trace.records.ModelEvent` for a model event, an
         :class:`~honeyhive_trace.records.Event` for a tool or chain step.
         """
-        outcome: list[Any] | None = getattr(self, "_outcome", None)
-        return outcome[0] if outcome is not None else None
+        record: Event | None = getattr(self, "_record", None)
+        return record
 
     @property
     def server_event_id(self) -> str | None:
         """The id the server answered with, once the event was delivered."""
-        outcome: list[Any] | None = getattr(self, "_outcome", None)
-        return outcome[1] if outcome is not None else None
+        server_id: str | None = getattr(self, "_server_id", None)
+        return server_id
 
     @property
     def event_id(self) -> str:
@@ -266,8 +270,6 @@ class EventHandle(Updatable):
         self._result = result
         self._error = error
         self._closed_early = closed_early
-        # Made here, not by a worker: two exporters' workers share it.
-        self._outcome: list[Any] = [None, None]
         parent = self._parent
         if parent is not None and not parent._done:
             parent._adopt(self._bits, result)
@@ -310,7 +312,7 @@ class EventHandle(Updatable):
                 chunks,
                 self._first_chunk_ns if chunks is not None else 0,
                 self._closed_early,
-                self._outcome,
+                _Outcome(self),
                 self._id,
                 children,
                 self._child_results if children is not None else None,
@@ -318,6 +320,28 @@ class EventHandle(Updatable):
                 self._root,
             ),
         )
+
+
+class _Outcome:
+    """Where the worker leaves an ended event's record (0) and server id (1): its handle.
+
+    Each exporter's worker gets one; both write the same two slots of the
+    handle, the last write winning, and the caller's thread made nothing for it.
+    """
+
+    __slots__ = ("_handle",)
+
+    def __init__(self, handle: EventHandle) -> None:
+        self._handle = handle
+
+    def __getitem__(self, index: int) -> Any:
+        return self._handle.record if index == 0 else self._handle.server_event_id
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        if index == 0:
+            self._handle._record = value
+        else:
+            self._handle._server_id = value
 
 
 class _NoopHandle(EventHandle):
