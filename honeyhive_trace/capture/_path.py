@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 _UNSET = _shapes.UNSET
+_set_event = CURRENT_EVENT.set
+_reset_event = CURRENT_EVENT.reset
 _MISSING: Any = object()
 _COPIED = (list, dict)
 
@@ -142,8 +144,8 @@ class EventScope(AsyncWith[EventHandle]):
         # The one entry not left yet (the common case), in two slots...
         self._handle: EventHandle | None = None
         self._token: Any = None
-        #: ...or, while entries overlap, (handle, context token) of each.
-        self._open: list[tuple[EventHandle, Any]] = []
+        #: ...or, while entries overlap, (handle, context token) of each (made then).
+        self._open: list[tuple[EventHandle, Any]] | None = None
         self._entered = False
 
     def __enter__(self) -> EventHandle:
@@ -158,16 +160,19 @@ class EventScope(AsyncWith[EventHandle]):
                 fields = dict(fields)
             self._entered = True
             for name, value in fields.items():  # lists and dicts copied one level deep
-                if type(value) in _COPIED:
+                kind = type(value)
+                if kind is list or kind is dict:
                     fields[name] = value.copy()
             handle = EventHandle(client, self._spec, (), fields)
-            token = CURRENT_EVENT.set(handle)
+            token = _set_event(handle)
         except Exception as exc:  # tracing must never break the block
             client.guard.report("could not start an event block", exc)
             return NOOP_HANDLE
         if self._handle is None and not self._open:
             self._handle, self._token = handle, token
         else:
+            if self._open is None:
+                self._open = []
             if self._handle is not None:
                 self._open.append((self._handle, self._token))
                 self._handle = None
@@ -197,7 +202,7 @@ class EventScope(AsyncWith[EventHandle]):
             return
         handle, token = entry
         try:
-            CURRENT_EVENT.reset(token)
+            _reset_event(token)
         except ValueError:  # exited in another context than entered; keep going
             pass
         try:
