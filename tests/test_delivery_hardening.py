@@ -364,3 +364,30 @@ def test_the_size_estimate_counts_subclasses_and_stays_bounded() -> None:
     tools = [{"function": {"name": f"f{i}", "description": "d" * 40}} for i in range(5000)]
     size = estimate(ended((), {"tools": tools}))
     assert 5000 * 40 <= size <= 5000 * 40 * 4
+
+
+def test_the_size_estimate_finds_one_big_value_among_small_ones_at_every_level() -> None:
+    def ended(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        return (None, args, kwargs, 0, None, None, 0, 0, 0, None, None, None, None, 0, False)
+
+    big = "x" * 1_000_000
+    small = estimate(ended(([{"role": "user", "content": "hi"}] * 3,), {"n": 1}))
+    assert small < 1000
+    # A megabyte counts as a megabyte wherever it sits: an argument, a keyword,
+    # a message's content, a list in a dict in a list, bytes, an object's attribute.
+    messages = [{"role": "user", "content": "hi"}, {"role": "user", "content": big}]
+    nested = {"a": [1, 2, {"b": big.encode()}]}
+
+    class Reply:
+        def __init__(self) -> None:
+            self.id = 1
+            self.text = big
+
+    for args, kwargs in [
+        ((1, big, None), {}),
+        ((), {"t": 0.2, "prompt": big}),
+        ((messages,), {}),
+        ((), {"nested": nested}),
+        ((Reply(),), {}),
+    ]:
+        assert estimate(ended(args, kwargs)) > 1_000_000, (args, kwargs)

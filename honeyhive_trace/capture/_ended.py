@@ -1,28 +1,35 @@
 """What crosses from the caller's thread to the worker when an event ends.
 
-An :class:`EndedCall` is made once, when an event ends, from what the live
-:class:`~honeyhive_trace.capture.EventHandle` gathered; the handle is never
-read by the worker. :data:`Submitted` is anything the caller's thread hands
-the recorder, :data:`Call` what the worker makes of it with :func:`named`.
+When an event ends, its live :class:`~honeyhive_trace.capture.EventHandle`
+itself is handed over: ended, it changes no more (its setters are ignored), so
+the caller's thread packs nothing. The worker makes the :class:`EndedCall` from
+it with :func:`named`, off the caller's thread. :data:`Submitted` is anything
+the caller's thread hands the recorder, :data:`Call` what the worker makes of it.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from honeyhive_trace.capture._sessions import Session, SessionCall
 from honeyhive_trace.capture._snapshot import CallSpec, UpdateCall, uuid4_text
 
-__all__ = ["Call", "EndedCall", "RawCall", "Submitted", "named"]
+__all__ = ["Call", "Ended", "EndedCall", "RawCall", "Submitted", "named"]
+
+
+class Outcome(Protocol):
+    """``[record, server_event_id]``: a list, or what leaves them in the event's handle."""
+
+    def __getitem__(self, index: int, /) -> Any: ...
+
+    def __setitem__(self, index: int, value: Any, /) -> None: ...
 
 
 class EndedCall(NamedTuple):
     """Everything one ended event gathered, handed to the worker as it is.
 
-    :meth:`EventHandle._end` makes a plain tuple of these fields, in this
-    order (a tuple literal costs the caller's thread under a tenth of a
-    microsecond, half of what making a named one does); the dispatcher names it
-    with :func:`named` when it takes it, off the caller's thread. Only
+    Made by :func:`named` on the worker, from the ended handle (or from a
+    plain tuple of these fields, in this order). Only
     ``outcome`` is written afterwards, by the worker: ``[record,
     server_event_id]``, read through the handle's ``record`` and
     ``server_event_id``.
@@ -50,8 +57,8 @@ class EndedCall(NamedTuple):
     chunks: list[Any] | None
     first_chunk_ns: int
     closed_early: bool
-    #: ``[record, server_event_id]``, written by the worker.
-    outcome: list[Any]
+    #: ``[record, server_event_id]``, written by the worker (into the handle's slots).
+    outcome: Outcome
     #: The event id when it was formatted on the caller's thread, else None.
     event_id_text: str | None
     #: Bits of the children that ended inside this event, in the order they ended.
@@ -92,20 +99,33 @@ class EndedCall(NamedTuple):
         return [uuid4_text(b) for b in self.children] if self.children else None
 
 
-#: What the caller's thread hands over: an :class:`EndedCall`'s fields, unnamed.
+#: An :class:`EndedCall`'s fields, unnamed (what the worker may be handed as well).
 RawCall = tuple[Any, ...]
 
+
+class Ended(Protocol):
+    """An ended event's live handle, handed over as it is (it changes no more)."""
+
+    def _held(self) -> tuple[Any, ...]: ...
+
+    def _ended_call(self) -> EndedCall: ...
+
+
 #: What the caller's thread hands the recorder.
-Submitted = RawCall | SessionCall | UpdateCall
+Submitted = Ended | RawCall | SessionCall | UpdateCall
 #: What the worker works on: an ended event, a session to start, an update.
 Call = EndedCall | SessionCall | UpdateCall
 
 
 def named(raw: Submitted) -> Call:
-    """Name the fields of an ended call the caller's thread handed over.
+    """The ended call, session start or update the caller's thread handed over.
 
-    A session start or an update is already an object: it is returned as it is.
+    An event's handle gives its :class:`EndedCall`; a tuple of its fields is
+    named; a session start, an update or an :class:`EndedCall` is returned as it is.
     """
-    if type(raw) is tuple:
-        return tuple.__new__(EndedCall, raw)
-    return raw  # type: ignore[return-value]
+    kind = type(raw)
+    if kind is tuple:
+        return tuple.__new__(EndedCall, raw)  # type: ignore[arg-type]
+    if kind is SessionCall or kind is UpdateCall or kind is EndedCall:
+        return raw  # type: ignore[return-value]
+    return raw._ended_call()  # type: ignore[union-attr]

@@ -1,9 +1,10 @@
 """The live handle of one event: what code inside the event uses to enrich it.
 
-A handle lives on the thread (or task) that runs the event and is never read
-by another: when the event ends, :meth:`EventHandle._end` packs what it
-gathered into an immutable :class:`~honeyhive_trace.capture._snapshot.EndedCall`
-and hands only that to the recorder.
+A handle lives on the thread (or task) that runs the event. When the event
+ends, :meth:`EventHandle._end` hands the handle itself to the recorder: from
+then on it changes no more (its setters are ignored, a late child is not
+adopted), and the worker makes an immutable
+:class:`~honeyhive_trace.capture._ended.EndedCall` of it, off the caller's thread.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from honeyhive_trace import _shapes
 from honeyhive_trace._errors import logger
-from honeyhive_trace.capture._ended import RawCall
+from honeyhive_trace.capture._ended import EndedCall
 from honeyhive_trace.capture._sessions import CURRENT_SESSION, Session
 from honeyhive_trace.capture._snapshot import CallSpec, random_bits, uuid4_text
 from honeyhive_trace.capture._updatable import Updatable, never_raises
@@ -52,25 +53,37 @@ class EventHandle(Updatable):
     _remote = False
 
     __slots__ = (
+        # Set when the event starts (on the caller's thread, for every traced call).
         "_client",
         "_spec",
         "_args",
         "_kwargs",
         "_parent",
-        "_children",
-        "_child_results",
         "_session",
         "_bits",
         "_wall_ns",
         "_start_ns",
+        "_done",
+        "_root",
+        "_children",
         "_updates",
         "_chunks",
-        "_first_chunk_ns",
-        "_done",
-        "_outcome",
         "_id",
-        "_root",
+        # Set with the first child, the first chunk.
+        "_child_results",
+        "_first_chunk_ns",
+        # Set by _end().
+        "_end_ns",
+        "_result",
+        "_error",
+        "_closed_early",
+        "_otel",
+        # Set by the worker (through an _Outcome).
+        "_record",
+        "_server_id",
     )
+    _record: Event | None
+    _server_id: str | None
 
     def __init__(
         self,
@@ -80,7 +93,8 @@ class EventHandle(Updatable):
         kwargs: dict[str, Any],
     ) -> None:
         # This runs on the caller's thread for every traced call: only what is
-        # needed now is stored.
+        # needed now is stored. (A slot left unset would cost more: reading it
+        # with getattr(..., default) raises and catches an AttributeError.)
         self._client = client
         self._spec = spec
         self._args = args
@@ -97,7 +111,6 @@ class EventHandle(Updatable):
         self._chunks: list[Any] | None = None
         self._done = False
         self._id: str | None = None
-        # _outcome starts unset: _end() sets it (one store fewer per traced call).
         self._wall_ns = time_ns()
         self._start_ns = perf_counter_ns()
 
@@ -115,14 +128,14 @@ class EventHandle(Updatable):
         A :class:`~honeyhive_trace.records.ModelEvent` for a model event, an
         :class:`~honeyhive_trace.records.Event` for a tool or chain step.
         """
-        outcome: list[Any] | None = getattr(self, "_outcome", None)
-        return outcome[0] if outcome is not None else None
+        record: Event | None = getattr(self, "_record", None)
+        return record
 
     @property
     def server_event_id(self) -> str | None:
         """The id the server answered with, once the event was delivered."""
-        outcome: list[Any] | None = getattr(self, "_outcome", None)
-        return outcome[1] if outcome is not None else None
+        server_id: str | None = getattr(self, "_server_id", None)
+        return server_id
 
     @property
     def event_id(self) -> str:
@@ -157,7 +170,8 @@ class EventHandle(Updatable):
         merged.update(kwargs)
         self._set(name, merged)
 
-    @never_raises
+    # set_response, set_cost, set_error and set_inputs only store the value,
+    # which cannot fail: they go without @never_raises's wrapper (a call more).
     def set_response(self, response: Any) -> None:
         """Set the model's response: a message dict, a string, or an SDK object."""
         self._set("response", response)
@@ -179,17 +193,14 @@ class EventHandle(Updatable):
             "usage", _shapes.usage_from(usage, prompt_tokens, completion_tokens, total_tokens)
         )
 
-    @never_raises
     def set_cost(self, cost: float) -> None:
         """Set the cost of the call (e.g. in USD)."""
         self._set("cost", cost)
 
-    @never_raises
     def set_error(self, error: BaseException | str) -> None:
         """Record an error without raising one (e.g. a refusal you handled)."""
         self._set("error", error)
 
-    @never_raises
     def set_inputs(self, inputs: Any) -> None:
         """Set ``inputs``, replacing what the call's arguments gave."""
         self._set("inputs", inputs)
@@ -244,45 +255,91 @@ class EventHandle(Updatable):
     def _end(
         self, result: Any = _UNSET, error: BaseException | None = None, closed_early: bool = False
     ) -> None:
-        """End the event once; later calls do nothing. Never raises (unless strict)."""
+        """End the event once; later calls do nothing. Never raises (unless strict).
+
+        The handle itself is handed to the recorder: ended, it changes no more
+        (setters are ignored), and the worker reads it with :meth:`_ended_call`.
+        """
         end_ns = perf_counter_ns()
         if self._done:
             return
         self._done = True
-        chunks = self._chunks
-        children = self._children
-        outcome = self._outcome = [None, None]
+        self._end_ns = end_ns
+        self._result = result
+        self._error = error
+        self._closed_early = closed_early
         parent = self._parent
         if parent is not None and not parent._done:
             parent._adopt(self._bits, result)
-        otel = self._client.otel_context
-        # EndedCall's fields, in its order, as a plain tuple (see EndedCall).
-        ended: RawCall = (
-            self._spec,
+        client = self._client
+        otel = client.otel_context
+        self._otel = otel() if otel is not None else None
+        client.submit(self)
+
+    def _held(self) -> tuple[Any, ...]:
+        """The user's values an ended event holds: args, kwargs, result, updates, chunks."""
+        return (
             self._args,
             self._kwargs,
-            self._bits,
-            parent._bits if parent is not None else None,
-            self._session,
-            self._wall_ns,
-            self._start_ns,
-            end_ns,
+            self._result,
             self._updates,
-            result,
-            error,
-            chunks,
-            self._first_chunk_ns if chunks is not None else 0,
-            closed_early,
-            outcome,
-            self._id,
-            children,
-            self._child_results if children is not None else None,
-            otel() if otel is not None else None,
-            self._root,
+            self._chunks,
         )
-        # The handle lets go of everything the worker now owns.
-        self._updates = self._chunks = None
-        self._client.submit(ended)
+
+    def _ended_call(self) -> EndedCall:
+        """What the ended event gathered, named; called by the worker when it takes it."""
+        parent = self._parent
+        chunks = self._chunks
+        children = self._children
+        # EndedCall's fields, in its order.
+        return tuple.__new__(
+            EndedCall,
+            (
+                self._spec,
+                self._args,
+                self._kwargs,
+                self._bits,
+                parent._bits if parent is not None else None,
+                self._session,
+                self._wall_ns,
+                self._start_ns,
+                self._end_ns,
+                self._updates,
+                self._result,
+                self._error,
+                chunks,
+                self._first_chunk_ns if chunks is not None else 0,
+                self._closed_early,
+                _Outcome(self),
+                self._id,
+                children,
+                self._child_results if children is not None else None,
+                self._otel,
+                self._root,
+            ),
+        )
+
+
+class _Outcome:
+    """Where the worker leaves an ended event's record (0) and server id (1): its handle.
+
+    Each exporter's worker gets one; both write the same two slots of the
+    handle, the last write winning, and the caller's thread made nothing for it.
+    """
+
+    __slots__ = ("_handle",)
+
+    def __init__(self, handle: EventHandle) -> None:
+        self._handle = handle
+
+    def __getitem__(self, index: int) -> Any:
+        return self._handle.record if index == 0 else self._handle.server_event_id
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        if index == 0:
+            self._handle._record = value
+        else:
+            self._handle._server_id = value
 
 
 class _NoopHandle(EventHandle):

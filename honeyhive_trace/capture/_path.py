@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 _UNSET = _shapes.UNSET
+_set_event = CURRENT_EVENT.set
+_reset_event = CURRENT_EVENT.reset
 _MISSING: Any = object()
 _COPIED = (list, dict)
 
@@ -50,17 +52,23 @@ STEP_SPECS = {kind: CallSpec({}, event_type=kind, explicit=True) for kind in ("t
 
 def snapshot_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
     """Copy list and dict arguments one level deep."""
+    # `is` tests and no generator: this runs on every traced call.
     for value in args:
-        if type(value) in _COPIED:
-            return tuple(v.copy() if type(v) in _COPIED else v for v in args)
+        kind = type(value)
+        if kind is list or kind is dict:
+            if len(args) == 1:
+                return (value.copy(),)
+            return tuple([v.copy() if type(v) in _COPIED else v for v in args])
     return args
 
 
 def snapshot_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Copy list and dict keyword arguments one level deep, into a new dict."""
-    for value in kwargs.values():
-        if type(value) in _COPIED:
-            return {k: (v.copy() if type(v) in _COPIED else v) for k, v in kwargs.items()}
+    if kwargs:
+        for value in kwargs.values():
+            kind = type(value)
+            if kind is list or kind is dict:
+                return {k: (v.copy() if type(v) in _COPIED else v) for k, v in kwargs.items()}
     return kwargs
 
 
@@ -136,8 +144,8 @@ class EventScope(AsyncWith[EventHandle]):
         # The one entry not left yet (the common case), in two slots...
         self._handle: EventHandle | None = None
         self._token: Any = None
-        #: ...or, while entries overlap, (handle, context token) of each.
-        self._open: list[tuple[EventHandle, Any]] = []
+        #: ...or, while entries overlap, (handle, context token) of each (made then).
+        self._open: list[tuple[EventHandle, Any]] | None = None
         self._entered = False
 
     def __enter__(self) -> EventHandle:
@@ -152,16 +160,19 @@ class EventScope(AsyncWith[EventHandle]):
                 fields = dict(fields)
             self._entered = True
             for name, value in fields.items():  # lists and dicts copied one level deep
-                if type(value) in _COPIED:
+                kind = type(value)
+                if kind is list or kind is dict:
                     fields[name] = value.copy()
             handle = EventHandle(client, self._spec, (), fields)
-            token = CURRENT_EVENT.set(handle)
+            token = _set_event(handle)
         except Exception as exc:  # tracing must never break the block
             client.guard.report("could not start an event block", exc)
             return NOOP_HANDLE
         if self._handle is None and not self._open:
             self._handle, self._token = handle, token
         else:
+            if self._open is None:
+                self._open = []
             if self._handle is not None:
                 self._open.append((self._handle, self._token))
                 self._handle = None
@@ -191,7 +202,7 @@ class EventScope(AsyncWith[EventHandle]):
             return
         handle, token = entry
         try:
-            CURRENT_EVENT.reset(token)
+            _reset_event(token)
         except ValueError:  # exited in another context than entered; keep going
             pass
         try:
