@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from honeyhive_trace._state import report_failure
 from honeyhive_trace.capture._decorators import trace, trace_chain, trace_model, trace_tool
-from honeyhive_trace.capture._ended import Call, EndedCall, RawCall, Submitted, named
+from honeyhive_trace.capture._ended import Call, EndedCall, Outcome, RawCall, Submitted, named
 from honeyhive_trace.capture._handle import (
     CURRENT_EVENT,
     NOOP_HANDLE,
@@ -71,6 +71,7 @@ __all__ = [
     "UPDATE_FIELDS",
     "CallSpec",
     "EndedCall",
+    "Outcome",
     "EventHandle",
     "EventScope",
     "RawCall",

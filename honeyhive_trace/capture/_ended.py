@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, Protocol
 from honeyhive_trace.capture._sessions import Session, SessionCall
 from honeyhive_trace.capture._snapshot import CallSpec, UpdateCall, uuid4_text
 
-__all__ = ["Call", "Ended", "EndedCall", "RawCall", "Submitted", "named"]
+__all__ = ["Call", "Ended", "EndedCall", "Outcome", "RawCall", "Submitted", "named"]
 
 
 class Outcome(Protocol):

@@ -9,6 +9,7 @@ adopted), and the worker makes an immutable
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from contextvars import ContextVar
 from time import perf_counter_ns, time_ns
@@ -81,6 +82,7 @@ class EventHandle(Updatable):
         # Set by the worker (through an _Outcome).
         "_record",
         "_server_id",
+        "__weakref__",
     )
     _record: Event | None
     _server_id: str | None
@@ -325,21 +327,30 @@ class _Outcome:
 
     Each exporter's worker gets one; both write the same two slots of the
     handle, the last write winning, and the caller's thread made nothing for it.
+    The handle is referenced weakly: a batch waiting for its answer keeps its
+    outcomes, and a handle nobody holds any more (with the arguments, result
+    and record it keeps) need not live until then.
     """
 
     __slots__ = ("_handle",)
 
     def __init__(self, handle: EventHandle) -> None:
-        self._handle = handle
+        self._handle = weakref.ref(handle)
 
     def __getitem__(self, index: int) -> Any:
-        return self._handle.record if index == 0 else self._handle.server_event_id
+        handle = self._handle()
+        if handle is None:
+            return None
+        return handle.record if index == 0 else handle.server_event_id
 
     def __setitem__(self, index: int, value: Any) -> None:
+        handle = self._handle()
+        if handle is None:  # nobody can read it any more
+            return
         if index == 0:
-            self._handle._record = value
+            handle._record = value
         else:
-            self._handle._server_id = value
+            handle._server_id = value
 
 
 class _NoopHandle(EventHandle):

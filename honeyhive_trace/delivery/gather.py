@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
-from honeyhive_trace.capture import Call
+from honeyhive_trace.capture import Call, Outcome
 from honeyhive_trace.delivery.protocol import Prepared
 from honeyhive_trace.delivery.sender import outcomes_of
 
 __all__ = ["Batch", "Gathering"]
 
-#: How many calls were taken from the queue, the outcome lists of the ended
-#: events among them (all that settling needs: the calls themselves, with their
+#: How many calls were taken from the queue, the outcomes of the ended events
+#: among them (all that settling needs: the calls themselves, with their
 #: arguments and results, go once prepared), and what they became.
-Batch = tuple[int, list[list[Any]], list[Prepared]]
+Batch = tuple[int, list[Outcome], list[Prepared]]
 
 
 class Gathering:
@@ -23,7 +22,7 @@ class Gathering:
     def __init__(self, batch_size: int, interval: float) -> None:
         #: Calls taken into the batch so far.
         self.count = 0
-        self.outcomes: list[list[Any]] = []
+        self.outcomes: list[Outcome] = []
         self.events: list[Prepared] = []
         self._batch_size = batch_size
         self._interval = interval

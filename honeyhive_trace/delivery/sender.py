@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import logger
-from honeyhive_trace.capture import Call, EndedCall
+from honeyhive_trace.capture import Call, EndedCall, Outcome
 from honeyhive_trace.delivery.http import HttpTransport
 from honeyhive_trace.delivery.ledger import Ledger
 from honeyhive_trace.delivery.protocol import Delivery, Prepared, by_phase
@@ -22,9 +21,9 @@ IDLE_REPLAY_INTERVAL = 30.0
 REPLAY_BUDGET = 1.0
 
 
-def outcomes_of(calls: list[Call]) -> list[list[Any]]:
-    """The ``outcome`` lists of the ended events among *calls*: all that settling
-    needs of them, so that what the calls hold can go once they are prepared."""
+def outcomes_of(calls: list[Call]) -> list[Outcome]:
+    """The outcomes of the ended events among *calls*: all that settling needs of
+    them, so that what the calls hold can go once they are prepared."""
     return [call.outcome for call in calls if type(call) is EndedCall]
 
 
@@ -73,11 +72,10 @@ class Sender:
             report.held = len(waiting)
         return report
 
-    def settle(self, outcomes: list[list[Any]], report: Delivery) -> bool:
+    def settle(self, outcomes: list[Outcome], report: Delivery) -> bool:
         """Leave the server's ids for the handles, and count/spool the outcome.
 
-        *outcomes* are the ``outcome`` lists of the ended calls sent (see
-        :func:`outcomes_of`).
+        *outcomes* are those of the ended calls sent (see :func:`outcomes_of`).
 
         Returns:
             Whether the server answered (nothing left unsent), so that
@@ -86,7 +84,7 @@ class Sender:
         if self.primary:
             acked = report.acked
             for outcome in outcomes:
-                record = outcome[0]  # None: dropped, so never sent
+                record = outcome[0]  # None: dropped (never sent), or nobody to tell
                 if record is not None:
                     outcome[1] = acked.get(record.event_id)
         unreachable = len(report.unsent) > report.held
