@@ -31,6 +31,7 @@ from honeyhive_trace.delivery.protocol import Delivery, Prepared, by_phase, by_s
 from honeyhive_trace.delivery.retry import (
     RETRY_STATUSES,
     backoff,
+    let_go,
     retry_after_seconds,
     retry_delay,
 )
@@ -272,6 +273,7 @@ class HttpTransport:
                 self._base,
                 "the request outlived its deadline" if cut else type(exc).__name__,
             )
+            let_go(exc)
             return -1.0
 
         status = reply.status

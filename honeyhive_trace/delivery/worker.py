@@ -1,21 +1,14 @@
 """Background mode: the caller appends; a worker prepares, a sender posts.
 
 The caller's thread only appends to a deque (:mod:`~.intake`, which bounds it).
-The worker runs the :class:`~.pipeline.Pipeline` on the queue a slice of
-:data:`PREPARE_SLICE` events at a time, as they arrive, into the batch it
-gathers; the batch goes to the sender thread when it holds ``batch_size``
-events, when ``flush_interval`` has passed, or when ``flush()`` asks. The
-sender posts it (:class:`~.sender.Sender`), settles the outcome, and replays
-the spool when the server answers. The hand-off holds one batch, so the
-worker is never more than one batch ahead.
-
-The worker shares the GIL with the application: between two slices it
-really waits (unless a whole slice waits already), so that it holds the GIL
-no longer than a slice takes, under a millisecond, and an asyncio loop wakes
-on time (``benchmarks/loop_lag.py``).
-
-``flush()`` needs no marker in the queue: the worker counts the calls it took
-and settled, and a flush waits until everything enqueued before it is settled.
+The worker runs the :class:`~.pipeline.Pipeline` on it a slice of
+:data:`PREPARE_SLICE` events at a time, as they arrive, into a batch
+(:mod:`~.gather`) that goes to the sender thread when full, at
+``flush_interval``, or on ``flush()``; the sender posts it (:class:`~.sender.Sender`),
+settles it, and replays the spool when the server answers. Between slices the
+worker really waits, so that it holds the GIL no longer than a slice takes
+(``benchmarks/loop_lag.py``). ``flush()`` needs no marker in the queue: the
+worker counts the calls it took and settled.
 """
 
 from __future__ import annotations
@@ -29,19 +22,19 @@ from collections.abc import Callable
 
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace.capture import Call, Submitted, named
-from honeyhive_trace.delivery.gather import Batch, Gathering
+from honeyhive_trace.delivery.gather import Gathering
 from honeyhive_trace.delivery.intake import Intake, Measured
 from honeyhive_trace.delivery.pipeline import Pipeline
+from honeyhive_trace.delivery.posting import Posting
 from honeyhive_trace.delivery.protocol import Prepared
 from honeyhive_trace.delivery.sender import REPLAY_BUDGET, Sender
 
 __all__ = ["BackgroundDispatcher"]
 
-#: Spool files replayed between two live batches while both are waiting.
-REPLAY_FILES_PER_BATCH = 1
-#: Events the worker prepares in one go (about 0.5 ms for realistic model events);
-#: the intake wakes it once this many wait.
+#: Events prepared in one go (~0.5 ms of realistic ones); the intake wakes the worker at this.
 PREPARE_SLICE = 25
+#: How long the worker steps aside after a slice of a backlog while events keep arriving.
+YIELD_SECONDS = 0.0002
 #: Overflowing events are spooled this many at a time (one fsync).
 SPILL_BATCH = 1000
 #: The overflow holds at most this many spool batches (or queues, if larger)
@@ -90,12 +83,13 @@ class BackgroundDispatcher:
         self._progress = threading.Condition(self._lock)
         self._taken = 0
         self._settled = 0
-        self._inflight: Batch | None = None
         self._gathering = Gathering(self._batch_size, self._interval)
         #: True while the worker prepares a slice or hands a batch over.
         self._preparing = False
-        # Worker -> sender: a prepared batch, or None to stop.
-        self._handoff: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        #: The hand-off to the sender thread, and the batch it posts.
+        self._posting = Posting(
+            self._sender, self._guard, self._lock, self._settle, self._wake.set
+        )
         #: Set by flush(include_spool=True): replay at the next turn whatever happened last.
         self._replay_requested = False
         self._thread: threading.Thread | None = None
@@ -107,7 +101,7 @@ class BackgroundDispatcher:
             target=self._run, name="honeyhive-trace-worker", daemon=True
         )
         self._sender_thread = threading.Thread(
-            target=self._send_loop, name="honeyhive-trace-sender", daemon=True
+            target=self._posting.run, name="honeyhive-trace-sender", daemon=True
         )
         self._sender_thread.start()
         self._thread.start()
@@ -204,13 +198,14 @@ class BackgroundDispatcher:
         stop_sender = False
         deadline = time.monotonic() + 1.0
         with self._lock:
-            if self._inflight is not None:  # settled here; the sender lets go of it
-                handed, _, left = self._inflight
-                self._inflight = None
+            posting = self._posting
+            if posting.inflight is not None:  # settled here; the sender lets go of it
+                handed, _, left = posting.inflight
+                posting.inflight = None
             while True:
                 while True:  # a prepared batch the sender has not taken yet
                     try:
-                        waiting = self._handoff.get_nowait()
+                        waiting = posting.handoff.get_nowait()
                     except queue.Empty:
                         break
                     if waiting is None:
@@ -237,7 +232,7 @@ class BackgroundDispatcher:
             self._sender.ledger.spool_events(left, reason)
         self._settle(handed)
         if stop_sender:
-            self._handoff.put(None)
+            posting.handoff.put(None)
 
     def pending(self) -> int:
         """Events queued, being prepared or being sent right now."""
@@ -255,7 +250,7 @@ class BackgroundDispatcher:
             self._guarded(self._turn)
             stopping = self._intake.stopping
             if stopping and not (self._queue or self._overflow or self._gathering.count):
-                self._handoff.put(None)  # the sender stops after what it holds
+                self._posting.handoff.put(None)  # the sender stops after what it holds
                 return
 
     def _guarded(self, step: Callable[[], object]) -> None:
@@ -270,15 +265,17 @@ class BackgroundDispatcher:
             self._spill()
         due = self._gathering.due(self._intake.stopping)
         while len(self._queue) >= self._slice or (due and self._queue):
-            self._prepare_slice()
+            waiting = self._intake.waiting()
+            waiting -= self._prepare_slice()
             while self._overflow:
                 self._spill()
-            if not due:
-                return  # back to the wait, which lets the application's threads run
+            if not due and len(self._queue) < self._slice:
+                return  # caught up: back to the wait
+            self._step_aside(waiting)
         if due and self._gathering.count:
             self._hand_off()
         with self._lock:
-            busy = self._inflight is not None or not self._handoff.empty()
+            busy = self._posting.inflight is not None or not self._posting.handoff.empty()
         if busy:
             # The sender is posting: a replay now would only wait for the same
             # connection and run out of its budget. The sender replays after
@@ -308,12 +305,25 @@ class BackgroundDispatcher:
     def _spill(self) -> None:
         calls = self._take(self._overflow, SPILL_BATCH)
         try:
-            self._sender.ledger.spool_events(self._pipeline.prepare(calls), "queue_full")
+            events: list[Prepared] = []
+            for start in range(0, len(calls), self._slice):
+                waiting = self._intake.waiting()
+                events += self._pipeline.prepare(calls[start : start + self._slice])
+                self._step_aside(waiting)
+            self._sender.ledger.spool_events(events, "queue_full")
         finally:
             self._settle(len(calls))
 
-    def _prepare_slice(self) -> None:
-        """Prepare up to a slice of queued events into the batch being gathered."""
+    def _step_aside(self, waiting: int) -> None:
+        """After a slice: if events arrived meanwhile, the application runs, and a
+        thread that computes keeps the GIL for the 5 ms switch interval; a real
+        wait lets the application in after each slice."""
+        if self._intake.waiting() > waiting:
+            time.sleep(YIELD_SECONDS)
+
+    def _prepare_slice(self) -> int:
+        """Prepare up to a slice of queued events into the batch being gathered;
+        returns how many were taken."""
         self._preparing = True  # before the take: _take_over() waits for these calls
         gathering = self._gathering
         calls = self._take(self._queue, min(self._slice, gathering.room()))
@@ -324,62 +334,26 @@ class BackgroundDispatcher:
             self._guard.report("could not prepare a batch", exc, raise_in_strict=False)
             self._settle(len(calls))
             self._prepared()
-            return
+            return len(calls)
         with self._lock:
             full = gathering.add(calls, events)
         if full:
             self._hand_off()
         self._prepared()
+        return len(calls)
 
     def _hand_off(self) -> None:
         """Give the gathered batch to the sender (waits while it holds one already)."""
         self._preparing = True
         with self._lock:
             batch = self._gathering.take()
-        self._handoff.put(batch)
+        self._posting.handoff.put(batch)
         self._prepared()
 
     def _prepared(self) -> None:
         with self._lock:
             self._preparing = False
             self._progress.notify_all()
-
-    # -- the sender thread -------------------------------------------------------
-
-    def _send_loop(self) -> None:
-        while True:
-            batch = self._handoff.get()
-            if batch is None:
-                return
-            self._guarded(lambda: self._send(batch))  # noqa: B023 - called at once
-
-    def _send(self, batch: Batch) -> None:
-        count, outcomes, events = batch
-        with self._lock:
-            self._inflight = batch
-        mine = True  # False once _take_over() spooled (and settled) the batch
-        try:
-            report = self._sender.deliver(events, self._sender.config.retry_budget)
-            with self._lock:
-                mine = self._inflight is not None
-                self._inflight = None
-            if not mine:
-                return
-            if self._sender.settle(outcomes, report) and self._sender.ledger.spool_dirty:
-                # The server answers again: replay a file between live batches
-                # (the worker goes on with the rest once idle).
-                if self._sender.replay_spool(REPLAY_BUDGET, max_files=REPLAY_FILES_PER_BATCH):
-                    self._wake.set()
-        except Exception as exc:  # a bug must not lose the batch: spool it
-            self._guard.report("delivery failed", exc, raise_in_strict=False)
-            with self._lock:
-                held, self._inflight = self._inflight, None
-            mine = held is not None
-            if held is not None:
-                self._sender.ledger.spool_events(held[2], "internal_error")
-        finally:
-            if mine:
-                self._settle(count)
 
     def after_fork(self) -> None:
         """In a forked child: an empty queue and a fresh thread and locks.

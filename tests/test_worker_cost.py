@@ -1,0 +1,123 @@
+"""What the background worker keeps alive, leaves to the garbage collector, and when it sends."""
+
+from __future__ import annotations
+
+import gc
+import time
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import honeyhive_trace as hh
+from honeyhive_trace._config import Config
+from honeyhive_trace.collector import Faults
+from honeyhive_trace.delivery.gather import Gathering
+from honeyhive_trace.delivery.http import HttpTransport
+from honeyhive_trace.delivery.protocol import Prepared
+from honeyhive_trace.delivery.retry import let_go
+from tests._support.delivery import free_port
+
+
+def wait_until(condition: Any, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return bool(condition())
+
+
+@pytest.fixture
+def no_gc() -> Iterator[None]:
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+class TestNoCyclesLeft:
+    def test_a_failed_try_leaves_nothing_for_the_collector(self, no_gc: None) -> None:
+        transport = HttpTransport(Config(server_url=f"http://127.0.0.1:{free_port()}"))
+        item = Prepared("00000000-0000-4000-8000-000000000001", b'{"event_id":"x"}')
+        report = transport.deliver([item], time.monotonic() + 0.3)
+        transport.close()
+        assert report.unsent == [item]
+        assert report.retries >= 1
+        # Before, each failed try left about a thousand objects in reference
+        # cycles (exceptions, tracebacks, frames): freed only by a collection.
+        assert gc.collect() < 100
+
+    def test_let_go_clears_every_chained_traceback(self) -> None:
+        def inner() -> None:
+            payload = [1, 2, 3]  # a local the frame keeps
+            raise KeyError(payload)
+
+        try:
+            try:
+                inner()
+            except KeyError as first:
+                raise ValueError("outer") from first
+        except ValueError as exc:
+            caught = exc
+        chain = [caught, caught.__cause__]
+        assert all(e is not None and e.__traceback__ is not None for e in chain)
+        let_go(caught)
+        assert all(e is not None and e.__traceback__ is None for e in chain)
+
+
+class TestHeldOnlyWhileNeeded:
+    def test_a_handle_nobody_holds_is_freed_before_its_batch_is_answered(
+        self, configure: Any, faults: Faults
+    ) -> None:
+        faults.respond(503, times=None)  # the batch stays in flight, retried
+        configure(mode="background", batch_size=1, retry_budget=5, strict=False)
+        refs: list[weakref.ref[Any]] = []
+
+        @hh.trace_model(model="m")
+        def call() -> list[int]:
+            refs.append(weakref.ref(hh.current_event()))  # type: ignore[arg-type]
+            return list(range(1000))  # a result the handle holds
+
+        call()
+        assert wait_until(lambda: refs[0]() is None)
+        assert 0 == hh.stats()["sent"] + hh.stats()["spooled"]  # still in flight
+
+    def test_a_held_handle_still_gets_its_record_and_server_id(
+        self, configure: Any, collector: Any
+    ) -> None:
+        configure(mode="background", batch_size=1)
+        with hh.model_event(model="m") as ev:
+            pass
+        assert hh.flush(10)
+        assert ev.record is not None
+        assert ev.record.model == "m"
+        assert ev.server_event_id == ev.event_id
+        assert [ev.event_id] == [e["event_id"] for e in collector.events()]
+
+
+class TestGathering:
+    def test_full_at_batch_size(self) -> None:
+        batch = Gathering(batch_size=3, interval=60)
+        assert 3 == batch.room()
+        assert not batch.add([], [])
+        item = Prepared("a", b"{}")
+        assert batch.add([None, None, None], [item])  # type: ignore[list-item]
+        count, outcomes, events = batch.take()
+        assert (3, [], [item]) == (count, outcomes, events)
+        assert (0, 3) == (batch.count, batch.room())
+
+    def test_due_at_the_interval_when_asked_or_stopping(self) -> None:
+        batch = Gathering(batch_size=3, interval=60)
+        assert not batch.due(stopping=False)
+        assert batch.due(stopping=True)
+        batch.asked = True
+        assert batch.due(stopping=False)
+        assert not batch.asked
+        assert not batch.due(stopping=False)
+        batch.due_at = time.monotonic() - 1
+        assert batch.due(stopping=False)
+        assert batch.due_at > time.monotonic() + 59
