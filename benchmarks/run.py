@@ -13,6 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import compression
 import import_time
 import inline
 import loop_lag
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += throughput.measure(20_000 if args.quick else 100_000)
     rows += whole_cost.measure(5_000 if args.quick else 20_000)
     rows += loop_lag.measure(seconds=3 if args.quick else 10)
+    rows += compression.measure(2_000 if args.quick else 10_000)
     rows += inline.measure()
     rows += memory.measure(50_000 if args.quick else 1_000_000)
     rows += import_time.measure()
