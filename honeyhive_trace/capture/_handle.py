@@ -94,9 +94,8 @@ class EventHandle(Updatable):
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> None:
-        # This runs on the caller's thread for every traced call: only what is
-        # needed now is stored. (A slot left unset would cost more: reading it
-        # with getattr(..., default) raises and catches an AttributeError.)
+        # This runs on the caller's thread for every traced call: only what is needed
+        # now is stored (a slot left unset costs more: getattr() raises and catches).
         self._client = client
         self._spec = spec
         self._args = args
@@ -172,8 +171,7 @@ class EventHandle(Updatable):
         merged.update(kwargs)
         self._set(name, merged)
 
-    # set_response, set_cost, set_error and set_inputs only store the value,
-    # which cannot fail: they go without @never_raises's wrapper (a call more).
+    @never_raises
     def set_response(self, response: Any) -> None:
         """Set the model's response: a message dict, a string, or an SDK object."""
         self._set("response", response)
@@ -195,14 +193,17 @@ class EventHandle(Updatable):
             "usage", _shapes.usage_from(usage, prompt_tokens, completion_tokens, total_tokens)
         )
 
+    @never_raises
     def set_cost(self, cost: float) -> None:
         """Set the cost of the call (e.g. in USD)."""
         self._set("cost", cost)
 
+    @never_raises
     def set_error(self, error: BaseException | str) -> None:
         """Record an error without raising one (e.g. a refusal you handled)."""
         self._set("error", error)
 
+    @never_raises
     def set_inputs(self, inputs: Any) -> None:
         """Set ``inputs``, replacing what the call's arguments gave."""
         self._set("inputs", inputs)
