@@ -121,3 +121,28 @@ class TestGathering:
         batch.due_at = time.monotonic() - 1
         assert batch.due(stopping=False)
         assert batch.due_at > time.monotonic() + 59
+
+
+class TestAnOutage:
+    def test_after_a_batch_ran_out_of_its_budget_the_next_gets_one_try(
+        self, configure: Any, collector: Any, faults: Faults
+    ) -> None:
+        faults.respond(503, times=None)
+        configure(mode="background", batch_size=5, flush_interval=60, retry_budget=1.0)
+        for _ in range(5):
+            with hh.model_event(model="m"):
+                pass
+        assert hh.flush(20)
+        first = len(collector.requests)
+        assert first >= 2  # retried within its budget
+        for _ in range(5):
+            with hh.model_event(model="m"):
+                pass
+        assert hh.flush(20)
+        assert first + 1 == len(collector.requests)  # one try, then the spool
+        assert 10 == hh.stats()["spooled"]
+        faults.clear()
+        with hh.model_event(model="m"):  # the server answers again: full budget, replay
+            pass
+        assert hh.flush(20, include_spool=True)
+        assert 11 == len(collector.events())

@@ -201,7 +201,7 @@ class HttpTransport:
         return _Reply(response.status_code, parsed, retry_after, text[:2000])
 
     def deliver(
-        self, events: list[Prepared], deadline: float, *, patient: bool = False
+        self, events: list[Prepared], deadline: float, *, patient: bool = False, once: bool = False
     ) -> Delivery:
         """Send *events*, retrying what is safe to retry, until *deadline*.
 
@@ -210,6 +210,8 @@ class HttpTransport:
             deadline: a :func:`time.monotonic` time after which nothing is retried.
             patient: let each request take ``connect_timeout + read_timeout``
                 even past *deadline* (see :meth:`request_deadline`).
+            once: try each request once, without retrying (the server did not
+                answer a moment ago).
 
         Items go in :func:`~.protocol.by_phase` order, and once one cannot be
         sent before the deadline, none after it is sent either: what is left
@@ -241,7 +243,7 @@ class HttpTransport:
                 report.retries += 1
                 delay = retry_delay(outcome, attempt) if outcome >= 0 else backoff(attempt)
                 attempt += 1
-                if time.monotonic() + delay >= deadline or self._wait(delay):
+                if once or time.monotonic() + delay >= deadline or self._wait(delay):
                     report.unsent.extend(chunk)
                     stopped = True
                     continue

@@ -61,7 +61,10 @@ class Posting:
             self.inflight = batch
         mine = True  # False once _take_over() spooled (and settled) the batch
         try:
-            report = sender.deliver(events, sender.config.retry_budget)
+            # While the server is unreachable (the last batch ran out of its
+            # budget), a batch gets one try, then the spool holds it: an outage
+            # fills the spool, not memory, and batches keep their order.
+            report = sender.deliver(events, sender.config.retry_budget, once=not sender.reachable)
             with self._lock:
                 mine = self.inflight is not None
                 self.inflight = None

@@ -58,14 +58,14 @@ class Sender:
         self.ledger.spool.after_fork()
         self.ledger.after_fork()
 
-    def deliver(self, events: list[Prepared], budget: float) -> Delivery:
-        """Post live *events*, retrying for at most *budget* seconds.
+    def deliver(self, events: list[Prepared], budget: float, once: bool = False) -> Delivery:
+        """Post live *events*, retrying for at most *budget* seconds (*once*: not at all).
 
         Items that need one still in the spool are not sent: they come back in
         ``unsent`` (in order), to be spooled behind it.
         """
         sendable, waiting = self.ledger.hold_back(events)
-        report = self.transport.deliver(sendable, time.monotonic() + budget)
+        report = self.transport.deliver(sendable, time.monotonic() + budget, once=once)
         if waiting:
             behind = {id(e) for e in waiting} | {id(e) for e in report.unsent}
             report.unsent = [e for e in by_phase(events) if id(e) in behind]
