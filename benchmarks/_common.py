@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import attrs
 
@@ -78,19 +79,37 @@ def collector_process() -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/events?limit=1", timeout=1).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("collector did not start") from None
-                time.sleep(0.05)
+        wait_until_up(f"{url}/events?limit=1", proc, "collector")
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[Any], what: str) -> None:
+    """Wait until *url* answers (at most 20 s, and only while *proc* runs)."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.05)
+
+
+def run_fresh(script: str, args: Sequence[str], timeout: float = 900) -> dict[str, Any]:
+    """Run *script* with *args* in a fresh interpreter; return the JSON of its last line."""
+    out = subprocess.run(
+        [sys.executable, script, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=timeout,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 #: A server that acknowledges events as HoneyHive's API does, and only counts them:
@@ -139,15 +158,7 @@ def counting_sink() -> Iterator[str]:
     proc = subprocess.Popen([sys.executable, "-c", SINK, str(port)])
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=1).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("sink did not start") from None
-                time.sleep(0.05)
+        wait_until_up(url, proc, "sink")
         yield url
     finally:
         proc.kill()

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import Row, counting_sink, print_table, sink_totals
+from _common import Row, counting_sink, print_table, run_fresh, sink_totals
 
 #: Each event's sentences are drawn from these words, so no two events are alike.
 _VOCABULARY = (
@@ -72,12 +71,7 @@ def side(events: int, url: str, compression: str) -> dict[str, Any]:
 
 
 def run_side(events: int, url: str, compression: str) -> dict[str, Any]:
-    args = ["--side", compression, "--events", str(events), "--url", url]
-    out = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=True, timeout=900
-    )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return run_fresh(__file__, ["--side", compression, "--events", str(events), "--url", url])
 
 
 def measure(events: int) -> list[Row]:

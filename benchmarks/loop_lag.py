@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import Row, collector_process, free_port, print_table
+from _common import Row, collector_process, free_port, print_table, run_fresh
 
 P99_TARGET_MS = 2.0
 MAX_TARGET_MS = 10.0
@@ -88,11 +87,7 @@ def side(mode: str, seconds: float, rate: int, url: str) -> dict[str, Any]:
 
 def run_side(mode: str, seconds: float, rate: int, url: str) -> dict[str, Any]:
     args = ["--side", mode, "--seconds", str(seconds), "--rate", str(rate), "--url", url]
-    out = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=True, timeout=600
-    )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return run_fresh(__file__, args, timeout=600)
 
 
 def rows_for(label: str, traced: dict[str, Any], bare: dict[str, Any]) -> list[Row]:

@@ -33,7 +33,15 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _common import Row, collector_process, free_port, print_table, stored_count
+from _common import (
+    Row,
+    collector_process,
+    free_port,
+    print_table,
+    run_fresh,
+    stored_count,
+    wait_until_up,
+)
 
 TARGET = 0.3
 
@@ -130,31 +138,19 @@ def otel(events: int, url: str) -> dict[str, Any]:
 
 def run_side(side: str, events: int, url: str) -> dict[str, Any]:
     """Run one side in a fresh interpreter; return its figures."""
-    out = subprocess.run(
-        [sys.executable, __file__, "--side", side, "--events", str(events), "--url", url],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=900,
-    )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return run_fresh(__file__, ["--side", side, "--events", str(events), "--url", url])
 
 
 def otlp_sink() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(SINK), str(port)])
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return proc, url
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("OTLP sink did not start") from None
-            time.sleep(0.05)
+    try:
+        wait_until_up(url, proc, "OTLP sink")
+    except RuntimeError:
+        proc.kill()
+        raise
+    return proc, url
 
 
 def measure(events: int) -> list[Row]:

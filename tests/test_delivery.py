@@ -18,7 +18,14 @@ from honeyhive_trace import _client
 from honeyhive_trace.collector import Collector, Faults
 from honeyhive_trace.delivery.protocol import TRUNCATION_MARKER
 from honeyhive_trace.delivery.retry import RETRY_AFTER_CAP, retry_after_seconds, retry_delay
-from tests._support.delivery import free_port, produce, run_script, settled, spooled_ids
+from tests._support.delivery import (
+    free_port,
+    produce,
+    run_script,
+    settled,
+    spooled_ids,
+    wait_until,
+)
 from tests._support.wire import API_KEY, sent_bodies
 
 
@@ -28,16 +35,6 @@ def batch_sizes(collector: Collector) -> list[int]:
         for r in collector.requests
         if r.path == "/events/model/batch"
     ]
-
-
-def wait_until(condition: Any, timeout: float = 10.0) -> bool:
-    """Poll *condition* until true or *timeout*; returns the last answer."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return bool(condition())
 
 
 class TestBatching:

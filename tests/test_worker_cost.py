@@ -17,16 +17,7 @@ from honeyhive_trace.delivery.gather import Gathering
 from honeyhive_trace.delivery.http import HttpTransport
 from honeyhive_trace.delivery.protocol import Prepared
 from honeyhive_trace.delivery.retry import let_go
-from tests._support.delivery import free_port
-
-
-def wait_until(condition: Any, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return bool(condition())
+from tests._support.delivery import free_port, wait_until
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
+from typing import Any
 
 import honeyhive_trace as hh
 
@@ -37,6 +39,16 @@ def spooled_ids(spool_dir: Path) -> list[str]:
     for path in sorted(spool_dir.glob("*/pending-*.jsonl")):
         ids += [json.loads(line)["id"] for line in path.read_text().splitlines()]
     return ids
+
+
+def wait_until(condition: Any, timeout: float = 10.0) -> bool:
+    """Poll *condition* until true or *timeout*; returns the last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return bool(condition())
 
 
 def free_port() -> int:
