@@ -15,6 +15,7 @@ import honeyhive_trace as hh
 from honeyhive_trace._config import from_settings
 from honeyhive_trace.collector import Collector
 from honeyhive_trace.exceptions import ConfigurationError
+from tests._support.delivery import produce
 from tests._support.otel_collector import OTLPSink, RotelCollector
 
 
@@ -23,19 +24,10 @@ def chat(messages: list[Any]) -> str:
     return "It compresses well. " * 20
 
 
-def produce(n: int) -> list[str]:
-    ids = []
-    for i in range(n):
-        with hh.model_event(model="gpt-4o", messages=[{"role": "user", "content": f"q{i}"}]) as ev:
-            ev.set_response({"role": "assistant", "content": "It compresses well. " * 20})
-        ids.append(ev.event_id)
-    return ids
-
-
 class TestSending:
     def test_batches_go_gzipped_and_arrive_whole(self, configure: Any, collector: Any) -> None:
         configure(mode="background", batch_size=10, flush_interval=60, compression="gzip")
-        ids = produce(25)
+        ids = produce(25, size=400)
         assert hh.flush(10)
         posts = [r for r in collector.requests if r.path == "/events/model/batch"]
         assert posts

@@ -17,7 +17,7 @@ from honeyhive_trace.delivery.gather import Gathering
 from honeyhive_trace.delivery.http import HttpTransport
 from honeyhive_trace.delivery.protocol import Prepared
 from honeyhive_trace.delivery.retry import let_go
-from tests._support.delivery import free_port, wait_until
+from tests._support.delivery import free_port, produce, wait_until
 
 
 @pytest.fixture
@@ -120,20 +120,15 @@ class TestAnOutage:
     ) -> None:
         faults.respond(503, times=None)
         configure(mode="background", batch_size=5, flush_interval=60, retry_budget=1.0)
-        for _ in range(5):
-            with hh.model_event(model="m"):
-                pass
+        produce(5)
         assert hh.flush(20)
         first = len(collector.requests)
         assert first >= 2  # retried within its budget
-        for _ in range(5):
-            with hh.model_event(model="m"):
-                pass
+        produce(5)
         assert hh.flush(20)
         assert first + 1 == len(collector.requests)  # one try, then the spool
         assert 10 == hh.stats()["spooled"]
         faults.clear()
-        with hh.model_event(model="m"):  # the server answers again: full budget, replay
-            pass
+        produce(1)  # the server answers again: full budget, replay
         assert hh.flush(20, include_spool=True)
         assert 11 == len(collector.events())
