@@ -29,11 +29,15 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=RNG.seed)
 
 
+#: The bits a version-4 UUID fixes: its version (4) and its RFC 4122 variant.
+_UUID4_KEEP = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
 def uuid4_text(bits: int) -> str:
     """Format 128 random bits as a version-4 UUID, as ``str(uuid.UUID(...))`` does."""
-    bits = (bits & ~(0xF000 << 64)) | (0x4000 << 64)  # version 4
-    bits = (bits & ~(0xC000 << 48)) | (0x8000 << 48)  # RFC 4122 variant
-    text = f"{bits:032x}"
+    # bytes.hex() is a third faster than a 032x format (once per event, on the worker).
+    text = (bits & _UUID4_KEEP | _UUID4_SET).to_bytes(16, "big").hex()
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
