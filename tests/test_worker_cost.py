@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 import time
 import tracemalloc
 import weakref
@@ -14,12 +15,16 @@ import pytest
 
 import honeyhive_trace as hh
 from honeyhive_trace._config import Config
+from honeyhive_trace._errors import Counters, ErrorGuard
+from honeyhive_trace.capture import EventHandle
 from honeyhive_trace.collector import Faults
 from honeyhive_trace.delivery.codec import LEGACY, V1
 from honeyhive_trace.delivery.gather import Gathering
 from honeyhive_trace.delivery.http import HttpTransport
+from honeyhive_trace.delivery.intake import Intake
 from honeyhive_trace.delivery.protocol import Prepared
 from honeyhive_trace.delivery.retry import let_go
+from honeyhive_trace.testing import capture_events
 from tests._support.delivery import free_port, produce, wait_until
 
 
@@ -115,6 +120,39 @@ class TestGathering:
         batch.due_at = time.monotonic() - 1
         assert batch.due(stopping=False)
         assert batch.due_at > time.monotonic() + 59
+
+
+class TestAWaitingEvent:
+    def test_is_queued_as_its_handle_with_its_estimate_in_it(self) -> None:
+        handles: list[Any] = []
+        counters = Counters()
+        guard = ErrorGuard(False, counters)
+        intake = Intake(
+            Config(batch_size=2, max_queue_size=10),
+            counters,
+            guard,
+            threading.Event(),
+            after_shutdown=lambda ended: None,
+            max_overflow=10,
+            wake_at=100,
+        )
+        with capture_events(strict=False):
+            for i in range(5):
+                with hh.model_event(model="m", messages=[{"content": "x" * (1000 * i)}]) as ev:
+                    pass
+                handles.append(ev)
+        for handle in handles:
+            intake.submit(handle)
+        # Past batch_size waiting, each one's size is estimated; it stays in the
+        # handle, not in a wrapper: one object fewer per waiting event for the
+        # garbage collector's full collections to walk.
+        assert all(type(item) is EventHandle for item in intake.queue)
+        assert intake.bytes == sum(h._size for h in handles[2:]) > 2000 + 3000 + 4000
+        assert [h._size for h in handles[:2]] == [0, 0]
+        assert intake.take(intake.queue, 3) == handles[:3]
+        assert intake.bytes == handles[3]._size + handles[4]._size
+        assert intake.drain() == handles[3:]
+        assert intake.bytes == 0
 
 
 class TestBatchBody:

@@ -9,12 +9,22 @@ the caller's thread hands the recorder, :data:`Call` what the worker makes of it
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, NamedTuple, Protocol
 
 from honeyhive_trace.capture._sessions import Session, SessionCall
 from honeyhive_trace.capture._snapshot import CallSpec, UpdateCall, uuid4_text
 
-__all__ = ["Call", "Ended", "EndedCall", "Outcome", "RawCall", "Submitted", "named"]
+__all__ = [
+    "Call",
+    "Ended",
+    "EndedCall",
+    "HandleOutcome",
+    "Outcome",
+    "RawCall",
+    "Submitted",
+    "named",
+]
 
 
 class Outcome(Protocol):
@@ -97,6 +107,50 @@ class EndedCall(NamedTuple):
     def children_ids(self) -> list[str] | None:
         """The ids of the children that ended inside this event, if any."""
         return [uuid4_text(b) for b in self.children] if self.children else None
+
+
+class _Settled(Protocol):
+    """The slots of a handle that the worker settles (an EventHandle's)."""
+
+    _record: Any
+    _server_id: str | None
+
+    @property
+    def record(self) -> Any: ...
+
+    @property
+    def server_event_id(self) -> str | None: ...
+
+
+class HandleOutcome:
+    """Where the worker leaves an ended event's record (0) and server id (1): its handle.
+
+    Each exporter's worker gets one; both write the same two slots of the
+    handle, the last write winning, and the caller's thread made nothing for it.
+    The handle is referenced weakly: a batch waiting for its answer keeps its
+    outcomes, and a handle nobody holds any more (with the arguments, result
+    and record it keeps) need not live until then.
+    """
+
+    __slots__ = ("_handle",)
+
+    def __init__(self, handle: _Settled) -> None:
+        self._handle = weakref.ref(handle)
+
+    def __getitem__(self, index: int) -> Any:
+        handle = self._handle()
+        if handle is None:
+            return None
+        return handle.record if index == 0 else handle.server_event_id
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        handle = self._handle()
+        if handle is None:  # nobody can read it any more
+            return
+        if index == 0:
+            handle._record = value
+        else:
+            handle._server_id = value
 
 
 #: An :class:`EndedCall`'s fields, unnamed (what the worker may be handed as well).

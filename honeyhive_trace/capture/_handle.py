@@ -9,7 +9,6 @@ adopted), and the worker makes an immutable
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from contextvars import ContextVar
 from time import perf_counter_ns, time_ns
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from honeyhive_trace import _shapes
 from honeyhive_trace._errors import logger
-from honeyhive_trace.capture._ended import EndedCall
+from honeyhive_trace.capture._ended import EndedCall, HandleOutcome
 from honeyhive_trace.capture._sessions import CURRENT_SESSION, Session
 from honeyhive_trace.capture._snapshot import CallSpec, random_bits, uuid4_text
 from honeyhive_trace.capture._updatable import Updatable, never_raises
@@ -79,7 +78,8 @@ class EventHandle(Updatable):
         "_error",
         "_closed_early",
         "_otel",
-        # Set by the worker (through an _Outcome).
+        "_size",  # estimated by the intake while a backlog waits (else 0)
+        # Set by the worker (through a HandleOutcome).
         "_record",
         "_server_id",
         "__weakref__",
@@ -271,6 +271,7 @@ class EventHandle(Updatable):
         self._result = result
         self._error = error
         self._closed_early = closed_early
+        self._size = 0
         parent = self._parent
         if parent is not None and not parent._done:
             parent._adopt(self._bits, result)
@@ -313,7 +314,7 @@ class EventHandle(Updatable):
                 chunks,
                 self._first_chunk_ns if chunks is not None else 0,
                 self._closed_early,
-                _Outcome(self),
+                HandleOutcome(self),
                 self._id,
                 children,
                 self._child_results if children is not None else None,
@@ -321,37 +322,6 @@ class EventHandle(Updatable):
                 self._root,
             ),
         )
-
-
-class _Outcome:
-    """Where the worker leaves an ended event's record (0) and server id (1): its handle.
-
-    Each exporter's worker gets one; both write the same two slots of the
-    handle, the last write winning, and the caller's thread made nothing for it.
-    The handle is referenced weakly: a batch waiting for its answer keeps its
-    outcomes, and a handle nobody holds any more (with the arguments, result
-    and record it keeps) need not live until then.
-    """
-
-    __slots__ = ("_handle",)
-
-    def __init__(self, handle: EventHandle) -> None:
-        self._handle = weakref.ref(handle)
-
-    def __getitem__(self, index: int) -> Any:
-        handle = self._handle()
-        if handle is None:
-            return None
-        return handle.record if index == 0 else handle.server_event_id
-
-    def __setitem__(self, index: int, value: Any) -> None:
-        handle = self._handle()
-        if handle is None:  # nobody can read it any more
-            return
-        if index == 0:
-            handle._record = value
-        else:
-            handle._server_id = value
 
 
 class _NoopHandle(EventHandle):
@@ -393,8 +363,8 @@ _current_event = CURRENT_EVENT.get  # bound once: read in every EventHandle()
 def current_event() -> EventHandle | None:
     """Return the live handle of the innermost event, or ``None`` outside any.
 
-    A remote parent (inside ``continue_trace()``) is not
-    an event of this process: there it is ``None`` until an event starts.
+    A remote parent (inside ``continue_trace()``) is not an event of this
+    process: there it is ``None`` until an event starts.
     """
     handle = CURRENT_EVENT.get()
     return None if handle is None or handle._remote else handle

@@ -26,14 +26,16 @@ from collections.abc import Callable
 
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import Counters, ErrorGuard
-from honeyhive_trace.capture import Submitted
+from honeyhive_trace.capture import EventHandle, Submitted
 from honeyhive_trace.delivery.sizing import OVERHEAD, estimate
 
 __all__ = ["Intake", "Measured"]
 
 
 class Measured:
-    """A waiting event whose size was estimated (counted in :attr:`Intake.bytes`)."""
+    """A waiting session start or update whose size was estimated (counted in
+    :attr:`Intake.bytes`). An ended event's estimate is kept in its handle: one
+    object fewer per waiting event for the garbage collector to walk."""
 
     __slots__ = ("item", "size")
 
@@ -107,7 +109,7 @@ class Intake:
             and self.bytes + size <= self._max_bytes
         ):
             self.bytes += size
-            queue.append(Measured(ended, size))
+            queue.append(_measured(ended, size))
         elif len(self.overflow) >= self._max_overflow:
             self._drop(
                 "the queue and its overflow are full; events are dropped "
@@ -122,7 +124,7 @@ class Intake:
             return
         else:  # written to the spool by the worker
             self.overflow_bytes += size
-            self.overflow.append(Measured(ended, size))
+            self.overflow.append(_measured(ended, size))
         wake = self._wake
         if not wake.is_set():  # the worker is busy with a backlog: usually set already
             wake.set()
@@ -142,7 +144,9 @@ class Intake:
         freed = 0
         while source and len(raw) < limit:
             item = source.popleft()
-            if type(item) is Measured:
+            if type(item) is EventHandle:
+                freed += item._size
+            elif type(item) is Measured:
                 freed += item.size
                 item = item.item
             raw.append(item)  # type: ignore[arg-type]
@@ -167,3 +171,10 @@ class Intake:
     def waiting(self) -> int:
         """Events in the queue and the overflow."""
         return len(self.queue) + len(self.overflow)
+
+
+def _measured(ended: Submitted, size: int) -> Submitted | Measured:
+    if type(ended) is EventHandle:
+        ended._size = size
+        return ended
+    return Measured(ended, size)
