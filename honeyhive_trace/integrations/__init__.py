@@ -28,6 +28,7 @@ from honeyhive_trace._providers import (
     StreamDetector,
     StreamWrapper,
 )
+from honeyhive_trace.integrations._marks import BUILTIN_DICT_KEYS
 
 __all__ = [
     "CHUNK_ASSEMBLERS",
@@ -176,6 +177,8 @@ def sdk_stream_factory(cls: type) -> StreamWrapper | None:
 
 def _extract_builtin(value: Any) -> dict[str, Any] | None:
     """Recognise OpenAI and Anthropic responses, as SDK objects or dicts."""
+    if type(value) is dict and value.keys().isdisjoint(BUILTIN_DICT_KEYS):
+        return None
     fields = (_LOADED.get("_builtin") or _load_builtin()).extract(value)
     return cast("dict[str, Any] | None", fields)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from honeyhive_trace.integrations import anthropic, bedrock, gemini, openai
 from honeyhive_trace.integrations._capture import Capture, extract_capture
+from honeyhive_trace.integrations._marks import BUILTIN_DICT_KEYS
 from honeyhive_trace.integrations._streams import stream_factory_for
 
 __all__ = ["assemble", "extract", "stream_factory"]
@@ -18,19 +19,11 @@ __all__ = ["assemble", "extract", "stream_factory"]
 # Each provider module's readers, tried in order (LiteLLM's results are OpenAI's shapes).
 _EXTRACTORS = (openai.extract, anthropic.extract, gemini.extract, bedrock.extract)
 _ASSEMBLERS = (openai.assemble, anthropic.assemble, gemini.assemble, bedrock.assemble)
-#: The keys by which the readers above tell a plain dict is theirs: OpenAI's
-#: ``object``/``choices``, Anthropic's ``type``, Gemini's ``candidates``/
-#: ``promptFeedback``/``prompt_feedback``, Bedrock's ``output``. A dict with
-#: none of them (what most traced functions return) is no provider's response:
-#: this check saves asking all four (about 2 us an event). Keep it in step.
-_DICT_KEYS = frozenset(
-    {"object", "choices", "type", "candidates", "promptFeedback", "prompt_feedback", "output"}
-)
 
 
 def extract(value: Any) -> dict[str, Any] | None:
     """Recognise the built-in providers' responses (SDK objects or dicts) and captures."""
-    if type(value) is dict and value.keys().isdisjoint(_DICT_KEYS):
+    if type(value) is dict and value.keys().isdisjoint(BUILTIN_DICT_KEYS):
         return None
     if isinstance(value, Capture):
         return extract_capture(value)
