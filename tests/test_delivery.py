@@ -324,6 +324,23 @@ class TestModes:
         assert sorted(ids) == sorted(spooled_ids(spool_dir))
         assert 2 == hh.stats()["spooled"]
 
+    def test_inline_mode_in_an_outage_spends_one_try_per_event_after_the_first(
+        self, configure: Any, collector: Any, faults: Faults, spool_dir: Path
+    ) -> None:
+        faults.respond(503, times=None)
+        configure(mode="inline", inline_retry_budget=1.0)
+        produce(1)
+        first = len(collector.requests)
+        assert first >= 2  # retried within its budget
+        ids = produce(3)
+        assert first + 3 == len(collector.requests)  # then one try each: no budget spent
+        assert ids == spooled_ids(spool_dir)[1:]
+        faults.clear()
+        (answered,) = produce(1)  # the server answers again: sent, and the spool replayed
+        assert answered in [e["event_id"] for e in collector.events()]
+        assert hh.flush(10, include_spool=True)
+        assert 5 == collector.count()
+
     def test_many_threads_and_tasks_exact_count_no_duplicates(
         self, configure: Any, collector: Any
     ) -> None:

@@ -23,18 +23,25 @@ class InlineDispatcher:
         self._replay_in_background()
 
     def submit(self, raw: Submitted) -> None:
-        """Deliver one ended event now, within the short inline retry budget."""
+        """Deliver one ended event now, within the short inline retry budget.
+
+        While the server is unreachable (an event ran out of its budget), an
+        event gets one try, then goes to the spool, until one is answered
+        again: an outage costs each traced call one try, not the whole budget.
+        """
+        sender = self._sender
         try:
             ended = named(raw)
             events = self._pipeline.prepare([ended])
             if not events:
                 return  # dropped by a processor (counted)
-            report = self._sender.deliver(events, self._sender.config.inline_retry_budget)
-            reachable = self._sender.settle(outcomes_of([ended]), report)
+            budget = sender.config.inline_retry_budget
+            report = sender.deliver(events, budget, once=not sender.reachable)
+            reachable = sender.settle(outcomes_of([ended]), report)
         except Exception as exc:
             self._guard.report("inline delivery failed", exc)
             return
-        if reachable and self._sender.ledger.spool_dirty:
+        if reachable and sender.ledger.spool_dirty:
             self._replay_in_background()
 
     def _replay_in_background(self) -> None:
