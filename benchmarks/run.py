@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     rows += overhead.measure()
     rows += throughput.measure(20_000 if args.quick else 100_000)
-    rows += whole_cost.measure(5_000 if args.quick else 20_000)
+    rows += whole_cost.measure(5_000 if args.quick else 20_000, 1 if args.quick else 3)
     rows += loop_lag.measure(seconds=3 if args.quick else 10)
     rows += compression.measure(2_000 if args.quick else 10_000)
     rows += inline.measure()

@@ -16,6 +16,9 @@ event: a 3-message chat, a 400-token response, usage and metadata.
   OTLP sink in a child process that decodes and counts every span.
 
 Each side runs in a fresh interpreter, so neither pays for the other's threads.
+A figure of one run moves by a tenth or more on a shared machine, both sides
+alike, so three pairs of runs are made (``--pairs``) and the pair whose ratio
+is the median is reported.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ from _common import (
 )
 
 TARGET = 0.3
+#: Pairs of runs (ours, then OpenTelemetry's), of which the median is reported.
+REPEATS = 3
 
 MESSAGES = [
     {"role": "system", "content": "You are a support assistant for a cloud storage product. " * 3},
@@ -153,7 +158,8 @@ def otlp_sink() -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
-def measure(events: int) -> list[Row]:
+def pair(events: int) -> tuple[dict[str, Any], dict[str, Any], int, int]:
+    """One run of each side, one after the other: (ours, OTel's, ours lost, OTel's lost)."""
     with collector_process() as url:
         mine = run_side("ours", events, url)
         lost = events - stored_count(url)
@@ -165,6 +171,18 @@ def measure(events: int) -> list[Row]:
     finally:
         sink.kill()
         sink.wait()
+    return mine, theirs, lost, otel_lost
+
+
+def measure(events: int, pairs: int = REPEATS) -> list[Row]:
+    # Figures of one run move by a tenth or more on a shared machine, both
+    # sides alike: the pair whose ratio is the median of a few is reported.
+    runs = sorted(
+        (pair(events) for _ in range(pairs)), key=lambda r: r[0]["cpu_us"] / r[1]["cpu_us"]
+    )
+    mine, theirs, lost, otel_lost = runs[len(runs) // 2]
+    lost = max(r[2] for r in runs)
+    otel_lost = max(r[3] for r in runs)
     ratio = mine["cpu_us"] / theirs["cpu_us"]
     note = "" if lost == 0 and otel_lost == 0 else f" ({lost} ours / {otel_lost} OTel LOST)"
     return [
@@ -175,7 +193,7 @@ def measure(events: int) -> list[Row]:
             "us",
             ratio,
             f"<= {TARGET} x OTel",
-            ratio <= TARGET and lost == 0 and mine["flushed"],
+            ratio <= TARGET and lost == 0 and all(r[0]["flushed"] for r in runs),
         )
     ]
 
@@ -183,13 +201,14 @@ def measure(events: int) -> list[Row]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--pairs", type=int, default=REPEATS)
     parser.add_argument("--side", choices=("ours", "otel"))
     parser.add_argument("--url")
     args = parser.parse_args(argv)
     if args.side:
         print(json.dumps((ours if args.side == "ours" else otel)(args.events, args.url)))
         return 0
-    rows = measure(args.events)
+    rows = measure(args.events, args.pairs)
     print_table(f"Whole CPU cost per delivered event ({args.events:,} events)", rows)
     return 0 if all(r.ok for r in rows) else 1
 
