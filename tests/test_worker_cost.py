@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 import json
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 import tracemalloc
 import weakref
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +21,6 @@ from honeyhive_trace.capture import EventHandle
 from honeyhive_trace.collector import Faults
 from honeyhive_trace.delivery.codec import LEGACY, V1
 from honeyhive_trace.delivery.gather import Gathering
-from honeyhive_trace.delivery.http import HttpTransport
 from honeyhive_trace.delivery.intake import Intake
 from honeyhive_trace.delivery.protocol import Prepared
 from honeyhive_trace.delivery.retry import let_go
@@ -28,27 +28,34 @@ from honeyhive_trace.testing import capture_events
 from tests._support.delivery import free_port, produce, wait_until
 
 
-@pytest.fixture
-def no_gc() -> Iterator[None]:
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 class TestNoCyclesLeft:
-    def test_a_failed_try_leaves_nothing_for_the_collector(self, no_gc: None) -> None:
-        transport = HttpTransport(Config(server_url=f"http://127.0.0.1:{free_port()}"))
-        item = Prepared("00000000-0000-4000-8000-000000000001", b'{"event_id":"x"}')
-        report = transport.deliver([item], time.monotonic() + 0.3)
-        transport.close()
-        assert report.unsent == [item]
-        assert report.retries >= 1
+    def test_a_failed_try_leaves_nothing_for_the_collector(self) -> None:
+        # In a process of its own: threads left by other tests in this one would
+        # leave garbage of their own while the collector is off.
+        code = textwrap.dedent(
+            f"""
+            import gc, time
+            from honeyhive_trace._config import Config
+            from honeyhive_trace.delivery.http import HttpTransport
+            from honeyhive_trace.delivery.protocol import Prepared
+
+            transport = HttpTransport(Config(server_url="http://127.0.0.1:{free_port()}"))
+            item = Prepared("00000000-0000-4000-8000-000000000001", b'{{"event_id":"x"}}')
+            gc.collect()
+            gc.disable()
+            report = transport.deliver([item], time.monotonic() + 0.3)
+            transport.close()
+            assert report.unsent == [item], report
+            assert report.retries >= 1, report
+            print(gc.collect())
+            """
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
         # Before, each failed try left about a thousand objects in reference
         # cycles (exceptions, tracebacks, frames): freed only by a collection.
-        assert gc.collect() < 100
+        assert int(out) < 100
 
     def test_let_go_clears_every_chained_traceback(self) -> None:
         def inner() -> None:
@@ -122,25 +129,33 @@ class TestGathering:
         assert batch.due_at > time.monotonic() + 59
 
 
+def _intake(**settings: Any) -> Intake:
+    counters = Counters()
+    return Intake(
+        Config(**settings),
+        counters,
+        ErrorGuard(False, counters),
+        threading.Event(),
+        after_shutdown=lambda ended: None,
+        max_overflow=10,
+        wake_at=100,
+    )
+
+
+def _ended_handles(n: int) -> list[Any]:
+    handles = []
+    with capture_events(strict=False):
+        for i in range(n):
+            with hh.model_event(model="m", messages=[{"content": "x" * (1000 * i)}]) as ev:
+                pass
+            handles.append(ev)
+    return handles
+
+
 class TestAWaitingEvent:
     def test_is_queued_as_its_handle_with_its_estimate_in_it(self) -> None:
-        handles: list[Any] = []
-        counters = Counters()
-        guard = ErrorGuard(False, counters)
-        intake = Intake(
-            Config(batch_size=2, max_queue_size=10),
-            counters,
-            guard,
-            threading.Event(),
-            after_shutdown=lambda ended: None,
-            max_overflow=10,
-            wake_at=100,
-        )
-        with capture_events(strict=False):
-            for i in range(5):
-                with hh.model_event(model="m", messages=[{"content": "x" * (1000 * i)}]) as ev:
-                    pass
-                handles.append(ev)
+        intake = _intake(batch_size=2, max_queue_size=10)
+        handles = _ended_handles(5)
         for handle in handles:
             intake.submit(handle)
         # Past batch_size waiting, each one's size is estimated; it stays in the
@@ -153,6 +168,31 @@ class TestAWaitingEvent:
         assert intake.bytes == handles[3]._size + handles[4]._size
         assert intake.drain() == handles[3:]
         assert intake.bytes == 0
+
+    def test_handed_to_two_exporters_each_intake_counts_its_own_estimates(self) -> None:
+        two = {
+            "api_key": "hh-test-key",
+            "server_url": "http://127.0.0.1:9",
+            "otlp_endpoint": "http://127.0.0.1:9/v1/traces",
+            "exporters": ("honeyhive", "otlp"),
+        }
+        behind = _intake(batch_size=1, max_queue_size=10, **two)  # measures from the 2nd
+        keeping_up = _intake(batch_size=100, max_queue_size=10, **two)  # measures none
+        handles = _ended_handles(5)
+        for handle in handles:  # as FanOut.submit does: the same handle to each
+            behind.submit(handle)
+            keeping_up.submit(handle)
+        assert behind.bytes > 2000 + 3000 + 4000
+        assert keeping_up.bytes == 0
+        assert keeping_up.take(keeping_up.queue, 3) == handles[:3]
+        assert keeping_up.bytes == 0  # not what the other intake estimated
+        measured = behind.bytes
+        assert behind.take(behind.queue, 1) == handles[:1]  # the unmeasured one
+        assert behind.bytes == measured
+        assert behind.take(behind.queue, 2) == handles[1:3]
+        assert 0 < behind.bytes < measured
+        assert behind.drain() == handles[3:] == keeping_up.drain()
+        assert behind.bytes == keeping_up.bytes == 0
 
 
 class TestBatchBody:
@@ -175,7 +215,7 @@ class TestBatchBody:
         # Built with `+`, each step copied the whole body again (three bodies at
         # the peak), and the allocator's pages went back and forth to the kernel
         # on every batch: most of the sender's system time.
-        assert peak < 1.2 * len(body)
+        assert peak < 1.5 * len(body)  # the old way peaked at 2 (and at 3 before returning)
 
 
 class TestAnOutage:

@@ -33,9 +33,12 @@ __all__ = ["Intake", "Measured"]
 
 
 class Measured:
-    """A waiting session start or update whose size was estimated (counted in
-    :attr:`Intake.bytes`). An ended event's estimate is kept in its handle: one
-    object fewer per waiting event for the garbage collector to walk."""
+    """A waiting item whose size was estimated (counted in :attr:`Intake.bytes`).
+
+    A session start or an update; an ended event only when other exporters'
+    intakes hold its handle too. Otherwise the estimate is kept in the handle:
+    one object fewer per waiting event for the garbage collector to walk.
+    """
 
     __slots__ = ("item", "size")
 
@@ -65,6 +68,9 @@ class Intake:
         self._max_queue = config.max_queue_size
         self._max_bytes = config.max_queue_bytes
         self._max_overflow = max_overflow
+        #: Whether each ended handle is handed to other exporters' intakes too:
+        #: then its estimate cannot be kept in the handle, each intake has its own.
+        self._shared = len(config.active_exporters) > 1
         self._counters = counters
         self._guard = guard
         self._after_shutdown = after_shutdown
@@ -109,7 +115,7 @@ class Intake:
             and self.bytes + size <= self._max_bytes
         ):
             self.bytes += size
-            queue.append(_measured(ended, size))
+            queue.append(self._measured(ended, size))
         elif len(self.overflow) >= self._max_overflow:
             self._drop(
                 "the queue and its overflow are full; events are dropped "
@@ -124,10 +130,16 @@ class Intake:
             return
         else:  # written to the spool by the worker
             self.overflow_bytes += size
-            self.overflow.append(_measured(ended, size))
+            self.overflow.append(self._measured(ended, size))
         wake = self._wake
         if not wake.is_set():  # the worker is busy with a backlog: usually set already
             wake.set()
+
+    def _measured(self, ended: Submitted, size: int) -> Submitted | Measured:
+        if type(ended) is EventHandle and not self._shared:
+            ended._size = size
+            return ended
+        return Measured(ended, size)
 
     def _drop(self, site: str) -> None:
         self._counters.add("dropped_queue_full")
@@ -171,10 +183,3 @@ class Intake:
     def waiting(self) -> int:
         """Events in the queue and the overflow."""
         return len(self.queue) + len(self.overflow)
-
-
-def _measured(ended: Submitted, size: int) -> Submitted | Measured:
-    if type(ended) is EventHandle:
-        ended._size = size
-        return ended
-    return Measured(ended, size)
