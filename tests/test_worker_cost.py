@@ -212,10 +212,10 @@ class TestBatchBody:
         assert [e["event_id"] for e in json.loads(body)[codec.routes["model"].batch_key]] == [
             f"id-{i}" for i in range(200)
         ]
-        # Built with `+`, each step copied the whole body again (three bodies at
+        # Built with `+`, each step copied the whole body again (two bodies at
         # the peak), and the allocator's pages went back and forth to the kernel
         # on every batch: most of the sender's system time.
-        assert peak < 1.5 * len(body)  # the old way peaked at 2 (and at 3 before returning)
+        assert peak < 1.5 * len(body)
 
 
 class TestAnOutage:
