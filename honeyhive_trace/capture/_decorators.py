@@ -32,7 +32,6 @@ __all__ = ["trace", "trace_chain", "trace_model", "trace_tool"]
 F = TypeVar("F", bound=Callable[..., Any])
 _set_event = CURRENT_EVENT.set
 _reset_event = CURRENT_EVENT.reset
-_MISSING: Any = object()
 
 
 def _end_of_generator(handle: EventHandle) -> Callable[[Any, BaseException | None, bool], None]:
@@ -65,17 +64,11 @@ def _wrap(fn: Callable[..., Any], spec: CallSpec) -> Callable[..., Any]:
 
         @functools.wraps(fn)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            client = STATE.client
-            if client is None:
-                client = STATE.resolve()
-            if not client.recording:
+            client = STATE.client or STATE.resolve()
+            handle = start(client, spec, args, kwargs) if client.recording else None
+            if handle is None:
                 return await fn(*args, **kwargs)
-            try:  # start() inlined, as in the sync wrapper
-                handle = EventHandle(client, spec, snapshot_args(args), snapshot_kwargs(kwargs))
-                token = _set_event(handle)
-            except Exception as exc:
-                client.guard.report("could not start an event", exc)
-                return await fn(*args, **kwargs)
+            token = _set_event(handle)
             try:
                 result = await fn(*args, **kwargs)
             except BaseException as exc:
@@ -83,13 +76,7 @@ def _wrap(fn: Callable[..., Any], spec: CallSpec) -> Callable[..., Any]:
                 fail(handle, exc)
                 raise
             _reset_event(token)
-            if client.providers.wrappers.get(type(result), _MISSING) is not None:
-                return finish(handle, result)  # a stream, or a type not looked up yet
-            try:  # finish() inlined for a result known not to be a stream
-                handle._end(result)
-            except Exception as exc:  # never let tracing replace the user's outcome
-                client.guard.report("could not end an event", exc)
-            return result
+            return finish(handle, result)
 
         return async_wrapper
 
@@ -114,13 +101,7 @@ def _wrap(fn: Callable[..., Any], spec: CallSpec) -> Callable[..., Any]:
             fail(handle, exc)
             raise
         _reset_event(token)
-        if client.providers.wrappers.get(type(result), _MISSING) is not None:
-            return finish(handle, result)  # a stream, or a type not looked up yet
-        try:  # finish() inlined for a result known not to be a stream
-            handle._end(result)
-        except Exception as exc:  # never let tracing replace the user's outcome
-            client.guard.report("could not end an event", exc)
-        return result
+        return finish(handle, result)
 
     return wrapper
 
