@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 import honeyhive_trace as hh
+from honeyhive_trace._shapes import UNSET
+from honeyhive_trace.capture import EndedCall
 from honeyhive_trace.collector import Collector, Faults
 from honeyhive_trace.delivery.sizing import estimate
 from tests._support.delivery import free_port, produce, settled, spooled_ids
@@ -351,11 +353,34 @@ class TestSlowReplay:
         assert 1 == len(collector.requests) - refused  # one request, not a copy per attempt
 
 
-def test_the_size_estimate_counts_subclasses_and_stays_bounded() -> None:
-    def ended(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-        # An EndedCall's fields as the caller hands them over (args at 1, kwargs at 2).
-        return (None, args, kwargs, 0, None, None, 0, 0, 0, None, None, None, None, 0, False)
+def ended(args: tuple[Any, ...], kwargs: dict[str, Any]) -> EndedCall:
+    """An ended call with these arguments (as OpenTelemetry's ingestion submits one)."""
+    return EndedCall(
+        spec=None,
+        args=args,
+        kwargs=kwargs,
+        bits=0,
+        parent_bits=None,
+        session=None,
+        wall_ns=0,
+        start_ns=0,
+        end_ns=0,
+        updates=None,
+        result=UNSET,
+        error=None,
+        chunks=None,
+        first_chunk_ns=0,
+        closed_early=False,
+        outcome=[None, None],
+        event_id_text=None,
+        children=None,
+        child_results=None,
+        otel=None,
+        root_bits=None,
+    )
 
+
+def test_the_size_estimate_counts_subclasses_and_stays_bounded() -> None:
     big = "x" * 1_000_000
     assert estimate(ended((OrderedDict(prompt=big),), {})) > 1_000_000
     assert estimate(ended((), {"d": defaultdict(str, prompt=big)})) > 1_000_000
@@ -367,9 +392,6 @@ def test_the_size_estimate_counts_subclasses_and_stays_bounded() -> None:
 
 
 def test_the_size_estimate_finds_one_big_value_among_small_ones_at_every_level() -> None:
-    def ended(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-        return (None, args, kwargs, 0, None, None, 0, 0, 0, None, None, None, None, 0, False)
-
     big = "x" * 1_000_000
     small = estimate(ended(([{"role": "user", "content": "hi"}] * 3,), {"n": 1}))
     assert small < 1000

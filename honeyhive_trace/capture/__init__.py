@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from honeyhive_trace._state import report_failure
 from honeyhive_trace.capture._decorators import trace, trace_chain, trace_model, trace_tool
-from honeyhive_trace.capture._ended import Call, EndedCall, Outcome, RawCall, Submitted, named
+from honeyhive_trace.capture._ended import Call, EndedCall, Outcome, Submitted, named
 from honeyhive_trace.capture._handle import (
     CURRENT_EVENT,
     NOOP_HANDLE,
@@ -74,7 +74,6 @@ __all__ = [
     "Outcome",
     "EventHandle",
     "EventScope",
-    "RawCall",
     "RemoteParent",
     "Session",
     "SessionCall",

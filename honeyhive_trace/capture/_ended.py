@@ -21,7 +21,6 @@ __all__ = [
     "EndedCall",
     "HandleOutcome",
     "Outcome",
-    "RawCall",
     "Submitted",
     "named",
 ]
@@ -38,8 +37,8 @@ class Outcome(Protocol):
 class EndedCall(NamedTuple):
     """Everything one ended event gathered, handed to the worker as it is.
 
-    Made by :func:`named` on the worker, from the ended handle (or from a
-    plain tuple of these fields, in this order). Only
+    Made by :func:`named` on the worker, from the ended handle (or directly,
+    by OpenTelemetry's span ingestion). Only
     ``outcome`` is written afterwards, by the worker: ``[record,
     server_event_id]``, read through the handle's ``record`` and
     ``server_event_id``.
@@ -153,10 +152,6 @@ class HandleOutcome:
             handle._server_id = value
 
 
-#: An :class:`EndedCall`'s fields, unnamed (what the worker may be handed as well).
-RawCall = tuple[Any, ...]
-
-
 class Ended(Protocol):
     """An ended event's live handle, handed over as it is (it changes no more)."""
 
@@ -166,7 +161,7 @@ class Ended(Protocol):
 
 
 #: What the caller's thread hands the recorder.
-Submitted = Ended | RawCall | SessionCall | UpdateCall
+Submitted = Ended | EndedCall | SessionCall | UpdateCall
 #: What the worker works on: an ended event, a session to start, an update.
 Call = EndedCall | SessionCall | UpdateCall
 
@@ -174,12 +169,10 @@ Call = EndedCall | SessionCall | UpdateCall
 def named(raw: Submitted) -> Call:
     """The ended call, session start or update the caller's thread handed over.
 
-    An event's handle gives its :class:`EndedCall`; a tuple of its fields is
-    named; a session start, an update or an :class:`EndedCall` is returned as it is.
+    An event's handle gives its :class:`EndedCall`; a session start, an update
+    or an :class:`EndedCall` is returned as it is.
     """
     kind = type(raw)
-    if kind is tuple:
-        return tuple.__new__(EndedCall, raw)  # type: ignore[arg-type]
     if kind is SessionCall or kind is UpdateCall or kind is EndedCall:
         return raw  # type: ignore[return-value]
     return raw._ended_call()  # type: ignore[union-attr]

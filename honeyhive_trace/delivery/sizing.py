@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from honeyhive_trace.capture import EventHandle, SessionCall, UpdateCall
+from honeyhive_trace.capture import EndedCall, EventHandle, SessionCall, UpdateCall
 
 __all__ = ["BUDGET", "DEPTH", "ITEMS", "OVERHEAD", "VALUE", "estimate"]
 
@@ -105,8 +105,8 @@ def estimate(raw: Any) -> int:
     """Bytes an ended call (or a session start, an update) holds, roughly."""
     if type(raw) is EventHandle:  # an ended event, as the caller hands it over
         parts = raw._held()
-    elif type(raw) is tuple:  # an EndedCall's fields: args, kwargs, updates, result, chunks
-        parts = (raw[1], raw[2], raw[10], raw[9], raw[12])
+    elif type(raw) is EndedCall:  # e.g. a span ingested from OpenTelemetry
+        parts = (raw.args, raw.kwargs, raw.result, raw.updates, raw.chunks)
     elif type(raw) is UpdateCall or type(raw) is SessionCall:
         return OVERHEAD + _Walk().size(dict(raw.fields), DEPTH)
     else:
