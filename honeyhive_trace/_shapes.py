@@ -66,9 +66,9 @@ def usage_from(
     Never raises: a value that cannot even be looked at (a lazy proxy whose
     ``__class__`` raises) counts as no count, and is counted as degraded.
     """
-    if usage is None and prompt_tokens is None and completion_tokens is None:
-        if total_tokens is None:
-            return _NO_USAGE
+    nothing = usage is None and prompt_tokens is None and completion_tokens is None
+    if nothing and total_tokens is None:  # the common case, without a call
+        return _NO_USAGE
     try:
         return _usage_from(usage, prompt_tokens, completion_tokens, total_tokens)
     except Exception:
