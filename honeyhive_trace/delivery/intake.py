@@ -7,9 +7,9 @@ else to an overflow the worker writes to the spool; beyond
 as ``dropped_queue_full`` and logged once.
 
 ``max_queue_bytes`` bounds the memory the waiting events hold. While fewer
-than ``batch_size`` events wait (the worker, woken at a slice, takes them soon) nothing is
-measured, so the traced call pays nothing for it; beyond, each new event's
-size is estimated (:func:`~.sizing.estimate`, strings counted, nothing
+than ``batch_size`` events wait (the worker, woken at a slice, takes them
+soon) nothing is measured, so the traced call pays nothing for it; beyond,
+each new event's size is estimated (:func:`~.sizing.estimate`, strings counted, nothing
 encoded). An event that would take the queue over the bound goes to the
 overflow, which the worker writes to the spool, as when the queue holds
 ``max_queue_size`` events; the overflow has a bound of the same size, and only
