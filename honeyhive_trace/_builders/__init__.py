@@ -3,7 +3,11 @@
 :func:`build_record` turns an ended call into a :class:`~honeyhive_trace.records.ModelEvent`
 or a tool/chain :class:`~honeyhive_trace.records.Event`, a session start into a
 :class:`~honeyhive_trace.records.SessionStart` and an update into an
-:class:`~honeyhive_trace.records.EventUpdate`. Nothing here reads a live handle.
+:class:`~honeyhive_trace.records.EventUpdate`. :func:`build_unmade` stops short of
+making an event's record: it gives the record's keywords as an
+:class:`~honeyhive_trace.records.Unbuilt`, which the converter writes as the record
+(the worker's path when no processor needs the record). Nothing here reads a live
+handle.
 """
 
 from __future__ import annotations
@@ -14,26 +18,26 @@ from typing import Any
 import attrs
 
 from honeyhive_trace._builders._args import CALL_FIELDS, HYPERPARAMETERS
-from honeyhive_trace._builders._model import build_model
+from honeyhive_trace._builders._model import model_fields
 from honeyhive_trace._builders._session import build_session, build_update
-from honeyhive_trace._builders._step import DEFAULT_SOURCE, build_step
+from honeyhive_trace._builders._step import DEFAULT_SOURCE, step_fields
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import ErrorGuard
 from honeyhive_trace._providers import Registry
 from honeyhive_trace._shapes import UNSET, error_text, str_field
+from honeyhive_trace._unstructure import Unbuilt
 from honeyhive_trace._wire import note_degraded, take_degraded, to_jsonable
 from honeyhive_trace.capture import EndedCall, SessionCall, UpdateCall
 from honeyhive_trace.exceptions import TracingError
-from honeyhive_trace.records import Record
+from honeyhive_trace.records import Event, ModelEvent, Record
 
 __all__ = [
     "CALL_FIELDS",
     "DEFAULT_SOURCE",
     "HYPERPARAMETERS",
-    "build_model",
     "build_record",
     "build_session",
-    "build_step",
+    "build_unmade",
     "build_update",
 ]
 
@@ -54,6 +58,22 @@ def build_record(
 
     Returns:
         The record.
+    """
+    made = build_unmade(item, config, providers, guard)
+    return made.build() if isinstance(made, Unbuilt) else made
+
+
+def build_unmade(
+    item: EndedCall | SessionCall | UpdateCall,
+    config: Config,
+    providers: Registry,
+    guard: ErrorGuard,
+) -> Record | Unbuilt:
+    """As :func:`build_record`, but an ended event's record is left unmade.
+
+    Returns:
+        An :class:`~honeyhive_trace.records.Unbuilt` for an ended event (its
+        record's class and keywords); the record of a session start or an update.
     """
     try:
         return _build(item, config, providers, guard)
@@ -78,7 +98,7 @@ def _build(
     config: Config,
     providers: Registry,
     guard: ErrorGuard,
-) -> Record:
+) -> Record | Unbuilt:
     if type(item) is SessionCall:
         return build_session(item, config)
     if type(item) is UpdateCall:
@@ -86,8 +106,8 @@ def _build(
     assert type(item) is EndedCall
     spec = item.spec
     if spec is None or spec.event_type == "model":
-        return build_model(item, config, providers, guard)
-    return build_step(item, config, providers, guard)
+        return Unbuilt(ModelEvent, model_fields(item, config, providers, guard))
+    return Unbuilt(Event, step_fields(item, config, providers, guard))
 
 
 def _fields(fields: Any) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """Building the frozen record of an ended model event (on the worker in background mode).
 
-:func:`build_model` takes an :class:`~honeyhive_trace.capture.EndedCall` (the
+:func:`model_fields` takes an :class:`~honeyhive_trace.capture.EndedCall` (the
 immutable snapshot the caller's thread handed over), the configuration and
-the client's provider registry, and returns a :class:`~honeyhive_trace.records.ModelEvent`.
-It never reads a live handle.
+the client's provider registry, and returns the keywords of its
+:class:`~honeyhive_trace.records.ModelEvent`. It never reads a live handle.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from honeyhive_trace._providers import Registry
 from honeyhive_trace.capture import EndedCall
 from honeyhive_trace.integrations._capture import Capture
 from honeyhive_trace.integrations._enrich import complete_fields, infer_provider
-from honeyhive_trace.records import ModelEvent
 
-__all__ = ["build_model", "event_metadata", "identity", "recorded_by_child"]
+__all__ = ["event_metadata", "identity", "model_fields", "recorded_by_child"]
 
 _UNSET = shapes.UNSET
 
@@ -73,10 +72,10 @@ def event_metadata(ended: EndedCall, fields: dict[str, Any]) -> dict[str, Any]:
     return metadata
 
 
-def build_model(
+def model_fields(
     ended: EndedCall, config: Config, providers: Registry, guard: ErrorGuard
-) -> ModelEvent:
-    """Build the frozen record of an ended model event.
+) -> dict[str, Any]:
+    """The keywords of an ended model event's record: ``ModelEvent(**fields)`` makes it.
 
     Precedence, lowest first: decorator defaults, the call's arguments (or the
     ``model_event`` keywords), what the traced code returned, then what user code
@@ -89,7 +88,7 @@ def build_model(
         guard: where a failing extractor is reported.
 
     Returns:
-        The record.
+        The keywords, each shaped as the record's field (only those set).
     """
     fields: dict[str, Any] = {}
     spec = ended.spec
@@ -119,7 +118,7 @@ def build_model(
         shapes.apply(fields, ended.updates)
     complete_fields(fields, config.prices)  # _enrich's: imported here anyway, no lazy wrapper
 
-    return _record(ended, fields, config)
+    return _keywords(ended, fields, config)
 
 
 #: The optional fields of a model event that are seldom set, each with its
@@ -140,7 +139,7 @@ _SELDOM: dict[str, Any] = {
 _SELDOM_NAMES = frozenset(_SELDOM)
 
 
-def _record(ended: EndedCall, fields: dict[str, Any], config: Config) -> ModelEvent:
+def _keywords(ended: EndedCall, fields: dict[str, Any], config: Config) -> dict[str, Any]:
     # The hottest builder: only the fields that are set are passed (the others
     # keep their None default; each keyword passed costs), plain str values
     # skip their shaping calls, and one check skips the seldom set fields.
@@ -214,4 +213,4 @@ def _record(ended: EndedCall, fields: dict[str, Any], config: Config) -> ModelEv
             value = get(name)
             if value is not None:
                 kw[name] = shape(value)
-    return ModelEvent(**kw)
+    return kw

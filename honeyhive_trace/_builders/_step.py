@@ -1,4 +1,4 @@
-"""Building the record of an ended ``tool`` or ``chain`` step (``POST /events``)."""
+"""The record of an ended ``tool`` or ``chain`` step (``POST /events``), as its keywords."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from honeyhive_trace._providers import Registry
 from honeyhive_trace.capture import EndedCall
 from honeyhive_trace.records import Event, fields_with
 
-__all__ = ["DEFAULT_SOURCE", "STEP_FIELDS", "build_step"]
+__all__ = ["DEFAULT_SOURCE", "STEP_FIELDS", "step_fields"]
 
 #: The ``source`` of events and sessions when none is configured (``POST /events``
 #: and ``POST /session/start`` require one); HoneyHive's own SDK uses the same.
@@ -38,8 +38,10 @@ def _outputs(ended: EndedCall, providers: Registry, guard: ErrorGuard) -> dict[s
     return shapes.outputs_from(ended.result)
 
 
-def build_step(ended: EndedCall, config: Config, providers: Registry, guard: ErrorGuard) -> Event:
-    """Build the frozen record of an ended tool or chain event.
+def step_fields(
+    ended: EndedCall, config: Config, providers: Registry, guard: ErrorGuard
+) -> dict[str, Any]:
+    """The keywords of an ended tool or chain event's record: ``Event(**fields)`` makes it.
 
     Precedence, lowest first: decorator defaults, the call's arguments (or the
     ``event`` keywords), what the traced code returned, then what user code
@@ -76,18 +78,20 @@ def build_step(ended: EndedCall, config: Config, providers: Registry, guard: Err
     project = fields.get("project") if shapes.given(fields.get("project")) else config.project
     event_name = fields.get("event_name")
     metadata = event_metadata(ended, fields)
-    return Event(
-        event_type=spec.event_type,
-        project=shapes.str_field(project),
-        source=shapes.str_field(source) if shapes.given(source) else DEFAULT_SOURCE,
-        event_name=shapes.str_field(event_name) if shapes.given(event_name) else spec.event_type,
+    return {
+        "event_type": spec.event_type,
+        "project": shapes.str_field(project),
+        "source": shapes.str_field(source) if shapes.given(source) else DEFAULT_SOURCE,
+        "event_name": (
+            shapes.str_field(event_name) if shapes.given(event_name) else spec.event_type
+        ),
         **identity(ended),
-        error=shapes.error_text(error) if error is not None else None,
-        inputs=shapes.obj(fields.get("inputs"), "inputs"),
-        config=shapes.obj(fields.get("config"), "config"),
-        outputs=shapes.outputs_from(fields.get("outputs")),
-        metadata=metadata or None,
-        metrics=shapes.optional(fields, "metrics", shapes.obj),
-        feedback=shapes.optional(fields, "feedback", shapes.obj),
-        user_properties=shapes.optional(fields, "user_properties", shapes.obj),
-    )
+        "error": shapes.error_text(error) if error is not None else None,
+        "inputs": shapes.obj(fields.get("inputs"), "inputs"),
+        "config": shapes.obj(fields.get("config"), "config"),
+        "outputs": shapes.outputs_from(fields.get("outputs")),
+        "metadata": metadata or None,
+        "metrics": shapes.optional(fields, "metrics", shapes.obj),
+        "feedback": shapes.optional(fields, "feedback", shapes.obj),
+        "user_properties": shapes.optional(fields, "user_properties", shapes.obj),
+    }

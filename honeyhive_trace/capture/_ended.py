@@ -140,7 +140,8 @@ class HandleOutcome:
         handle = self._handle()
         if handle is None:
             return None
-        return handle.record if index == 0 else handle.server_event_id
+        # The record as the worker left it (maybe unmade: the sender reads its id only).
+        return getattr(handle, "_record", None) if index == 0 else handle.server_event_id
 
     def __setitem__(self, index: int, value: Any) -> None:
         handle = self._handle()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from honeyhive_trace import _shapes
 from honeyhive_trace._errors import logger
+from honeyhive_trace._unstructure import Unbuilt
 from honeyhive_trace.capture._ended import EndedCall, HandleOutcome
 from honeyhive_trace.capture._sessions import CURRENT_SESSION, Session
 from honeyhive_trace.capture._snapshot import CallSpec, random_bits, uuid4_text
@@ -84,7 +85,7 @@ class EventHandle(Updatable):
         "_server_id",
         "__weakref__",
     )
-    _record: Event | None
+    _record: Event | Unbuilt | None
     _server_id: str | None
 
     def __init__(
@@ -129,7 +130,9 @@ class EventHandle(Updatable):
         A :class:`~honeyhive_trace.records.ModelEvent` for a model event, an
         :class:`~honeyhive_trace.records.Event` for a tool or chain step.
         """
-        record: Event | None = getattr(self, "_record", None)
+        record = getattr(self, "_record", None)
+        if type(record) is Unbuilt:  # left unmade by the worker: made on first read
+            record = self._record = record.build()
         return record
 
     @property

@@ -27,6 +27,7 @@ from urllib.parse import quote
 import attrs
 
 from honeyhive_trace._json import encode
+from honeyhive_trace._unstructure import Unbuilt
 from honeyhive_trace._wire import encode_event
 from honeyhive_trace.delivery.protocol import ROUTES, Prepared, Route
 from honeyhive_trace.delivery.v1 import V1_SHAPES
@@ -55,8 +56,13 @@ class Codec:
     shapes: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] = attrs.field(factory=dict)
     #: Whether items are bytes that are not JSON (the spool keeps them as base64).
     binary: bool = False
+    #: Whether it writes an event from its record's keywords as well as from the
+    #: record (JSON does: the worker then need not make the record).
+    from_fields: bool = True
 
-    def encode(self, record: Record, kind: str, context: tuple[int, int] | None = None) -> bytes:
+    def encode(
+        self, record: Record | Unbuilt, kind: str, context: tuple[int, int] | None = None
+    ) -> bytes:
         """The JSON of *record* (an item of *kind*) in this version, as UTF-8 bytes.
 
         *context* (the OpenTelemetry span active when the event ended) is used

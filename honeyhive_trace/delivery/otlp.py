@@ -17,6 +17,7 @@ from __future__ import annotations
 import attrs
 
 from honeyhive_trace._otlp.mapping import span_bytes
+from honeyhive_trace._unstructure import Unbuilt
 from honeyhive_trace.delivery.codec import CODECS, Codec
 from honeyhive_trace.delivery.protocol import Prepared, Route
 from honeyhive_trace.records import Record, SessionStart
@@ -36,13 +37,18 @@ class OtlpCodec(Codec):
     #: False leaves messages, responses, inputs and outputs out of the spans.
     capture_content: bool = True
 
-    def encode(self, record: Record, kind: str, context: tuple[int, int] | None = None) -> bytes:
+    def encode(
+        self, record: Record | Unbuilt, kind: str, context: tuple[int, int] | None = None
+    ) -> bytes:
         """One span's request, or ``b""`` for an update (spans are immutable).
 
         *context* is the OpenTelemetry span that was active when the event
         ended, as ``(trace_id, span_id)``: the span joins that trace, and hangs
-        under it unless it has a parent event of its own.
+        under it unless it has a parent event of its own. Spans are written
+        from records (``from_fields`` is False), so one left unmade is made.
         """
+        if isinstance(record, Unbuilt):
+            record = record.build()
         if kind == "update":
             return b""
         trace_id = parent = None
@@ -67,6 +73,8 @@ class OtlpCodec(Codec):
 def otlp_codec(capture_content: bool) -> OtlpCodec:
     """The OTLP codec (registered in :data:`~.codec.CODECS` for the spool and transport)."""
     routes = dict.fromkeys(("model", "event", "session", "update"), _ROUTE)
-    codec = OtlpCodec(NAME, routes, binary=True, capture_content=capture_content)
+    codec = OtlpCodec(
+        NAME, routes, binary=True, from_fields=False, capture_content=capture_content
+    )
     CODECS[NAME] = codec
     return codec

@@ -1,5 +1,10 @@
 """Ended call -> frozen record -> processors -> encoded bytes, once per item.
 
+With no processor, and a codec that writes JSON, an ended event's record is
+not made: its keywords (an :class:`~honeyhive_trace.records.Unbuilt`) are
+written as the record would be, byte for byte, and the record is made only if
+``ev.record`` asks for it.
+
 Runs on the worker thread in background mode (on the ending thread in inline
 mode and under :func:`honeyhive_trace.testing.capture_events`). Every failure
 here is counted as a drop with its reason; none reaches the caller. Session
@@ -13,10 +18,11 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 
-from honeyhive_trace._builders import build_record
+from honeyhive_trace._builders import build_record, build_unmade
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import Counters, ErrorGuard, logger
 from honeyhive_trace._providers import Registry
+from honeyhive_trace._unstructure import Unbuilt
 from honeyhive_trace._wire import take_degraded
 from honeyhive_trace.capture import (
     Call,
@@ -29,7 +35,7 @@ from honeyhive_trace.capture import (
 from honeyhive_trace.delivery.codec import Codec, codec_for
 from honeyhive_trace.delivery.protocol import Prepared, kind_of
 from honeyhive_trace.exceptions import TracingError
-from honeyhive_trace.records import Event, EventUpdate, Record
+from honeyhive_trace.records import EventUpdate, Record
 
 __all__ = ["Pipeline"]
 
@@ -55,6 +61,8 @@ class Pipeline:
         #: Whether this pipeline leaves the record for the handle (``ev.record``):
         #: with several exporters, only the first one's does.
         self._primary = primary
+        #: Whether prepare() leaves events' records unmade (nothing would read them).
+        self._unmade = not config.processors and self._codec.from_fields
         self._guard = guard
         self._counters = counters
         self._providers = providers
@@ -80,6 +88,11 @@ class Pipeline:
             The record (also left in an ended call's ``outcome`` for ``ev.record``),
             or None when it was dropped (counted, with the reason).
         """
+        made = self._process(ended, unmade=False)
+        assert not isinstance(made, Unbuilt)
+        return made
+
+    def _process(self, ended: Call, unmade: bool) -> Record | Unbuilt | None:
         if type(ended) is UpdateCall and ended.event_id in self._dropped:
             self._counters.add("dropped_update_of_dropped_event")
             self._guard.report(
@@ -90,8 +103,11 @@ class Pipeline:
                 level=logging.WARNING,
             )
             return None
+        build = build_unmade if unmade else build_record
         try:
-            record: Record | None = build_record(ended, self._config, self._providers, self._guard)
+            record: Record | Unbuilt | None = build(
+                ended, self._config, self._providers, self._guard
+            )
         except TracingError:  # strict mode: a failing extractor, raised on purpose
             self._counters.add("dropped_build_error")
             raise
@@ -104,6 +120,7 @@ class Pipeline:
         for processor in self._config.processors:
             if record is None:
                 break
+            assert not isinstance(record, Unbuilt)  # never left unmade with processors
             record = self._run(processor, record)
         if self._primary and type(ended) is EndedCall:
             ended.outcome[0] = record
@@ -112,7 +129,10 @@ class Pipeline:
         return record
 
     def encode(
-        self, record: Record, kind: str | None = None, context: tuple[int, int] | None = None
+        self,
+        record: Record | Unbuilt,
+        kind: str | None = None,
+        context: tuple[int, int] | None = None,
     ) -> bytes:
         """The bytes of *record* in this pipeline's encoding; values that degraded on
         the way are counted.
@@ -174,7 +194,7 @@ class Pipeline:
         """Build, process and encode items. Failures are counted drops."""
         events: list[Prepared] = []
         for ended in calls:
-            record = self.process(ended)
+            record = self._process(ended, self._unmade)
             if record is None:
                 continue
             try:
@@ -192,10 +212,9 @@ class Pipeline:
         return events
 
 
-def _prepared(record: Record, kind: str, data: bytes, encoding: str) -> Prepared:
+def _prepared(record: Record | Unbuilt, kind: str, data: bytes, encoding: str) -> Prepared:
     if isinstance(record, EventUpdate):
         # An update has no id of its own on the wire; it needs its event first.
         return Prepared(uuid4_text(random_bits(128)), data, kind, record.event_id, encoding)
-    assert isinstance(record, Event)
     after = record.session_id if kind != "session" else None
     return Prepared(record.event_id, data, kind, after, encoding)

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import attrs
 
+from honeyhive_trace._unstructure import Unbuilt
 from honeyhive_trace._wire import record_truncation, truncate_strings
 from honeyhive_trace.records import EventUpdate, ModelEvent, Record, SessionStart
 
@@ -101,8 +102,10 @@ class Prepared(NamedTuple):
     encoding: str = "legacy"
 
 
-def kind_of(record: Record) -> str:
-    """The kind of item a record is sent as."""
+def kind_of(record: Record | Unbuilt) -> str:
+    """The kind of item a record (made or not) is sent as."""
+    if type(record) is Unbuilt:
+        return "model" if record.cls is ModelEvent else "event"
     if isinstance(record, ModelEvent):
         return "model"
     if isinstance(record, SessionStart):
