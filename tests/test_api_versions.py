@@ -24,6 +24,7 @@ from honeyhive_trace.exceptions import ConfigurationError
 from honeyhive_trace.records import EventUpdate, ModelEvent, SessionStart, Usage
 from honeyhive_trace.testing import capture_events
 from tests._support.delivery import run_script
+from tests._support.odd import BrokenDict
 from tests._support.openapi import V0, spec_errors
 from tests._support.openapi import V1 as V1_SPEC
 from tests._support.recorder import Accepted, Recorder, _ack
@@ -121,6 +122,22 @@ class TestTheSetting:
 
 class TestV1Shapes:
     """What each record becomes in v1, field by field (the table in the docs)."""
+
+    def test_an_unreadable_mapping_is_sent_as_its_text_not_dropped(self) -> None:
+        record = ModelEvent(
+            project="p",
+            event_id="00000000-0000-4000-8000-000000000001",
+            model="gpt-4o",
+            provider="openai",
+            response=BrokenDict(role="assistant", content="hi"),
+            inputs=BrokenDict(q="x"),
+        )
+        body = json.loads(V1.encode(record, "model"))
+        assert "'role': 'assistant'" in json.dumps(body["outputs"])
+        assert [] == spec_errors("POST", "/v1/events", body, V1_SPEC)
+        assert json.loads(LEGACY.encode(record, "model"))["response"] == {
+            "value": "{'role': 'assistant', 'content': 'hi'}"
+        }
 
     def test_a_model_event_moves_its_fields_into_the_generic_shape(self) -> None:
         record = ModelEvent(
