@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -158,6 +159,30 @@ class TestHandle:
         ev.set_cost(1.0)
         assert "cost" not in sent_bodies(collector)[0]
         assert "set after the event ended" in log_text()
+
+    def test_a_late_setter_does_not_raise_even_when_logging_does(self, configure: Any) -> None:
+        configure()
+
+        def refuse(record: logging.LogRecord) -> bool:
+            raise RuntimeError("a broken logging filter")
+
+        with hh.model_event(model="m") as ev:
+            pass
+        logger = logging.getLogger("honeyhive_trace")
+        logger.addFilter(refuse)
+        try:
+            for setter, value in [
+                (ev.set_response, "late"),
+                (ev.set_cost, 1.0),
+                (ev.set_error, "late"),
+                (ev.set_inputs, {"q": 1}),
+            ]:
+                setter(value)  # type: ignore[operator]
+        finally:
+            logger.removeFilter(refuse)
+        record = ev.record
+        assert record is not None
+        assert (record.cost, record.error, record.inputs) == (None, None, None)
 
     def test_unknown_field_raises_only_in_strict_mode(
         self, configure: Any, collector: Any, log_text: Any

@@ -162,7 +162,10 @@ class EventHandle(Updatable):
 
     def _set(self, name: str, value: Any) -> None:
         if self._done:
-            logger.warning("honeyhive_trace: %s set after the event ended; ignored", name)
+            try:  # a user's logging filter may raise: a setter never does
+                logger.warning("honeyhive_trace: %s set after the event ended; ignored", name)
+            except Exception:
+                pass
             return
         if self._updates is None:
             self._updates = {}
@@ -174,7 +177,9 @@ class EventHandle(Updatable):
         merged.update(kwargs)
         self._set(name, merged)
 
-    @never_raises
+    # The setters that only store their value (never look at it) cannot raise:
+    # they go without never_raises' wrapper, a call less on the hot path.
+
     def set_response(self, response: Any) -> None:
         """Set the model's response: a message dict, a string, or an SDK object."""
         self._set("response", response)
@@ -196,17 +201,14 @@ class EventHandle(Updatable):
             "usage", _shapes.usage_from(usage, prompt_tokens, completion_tokens, total_tokens)
         )
 
-    @never_raises
     def set_cost(self, cost: float) -> None:
         """Set the cost of the call (e.g. in USD)."""
         self._set("cost", cost)
 
-    @never_raises
     def set_error(self, error: BaseException | str) -> None:
         """Record an error without raising one (e.g. a refusal you handled)."""
         self._set("error", error)
 
-    @never_raises
     def set_inputs(self, inputs: Any) -> None:
         """Set ``inputs``, replacing what the call's arguments gave."""
         self._set("inputs", inputs)
