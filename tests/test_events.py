@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import pytest
 
 import honeyhive_trace as hh
+from honeyhive_trace.capture import _snapshot
 from honeyhive_trace.exceptions import TracingError
 from tests._support.wire import sent_bodies, stable
 
@@ -107,8 +109,6 @@ class TestModelEvent:
     def test_duration_is_milliseconds_from_a_monotonic_clock(
         self, configure: Any, collector: Any
     ) -> None:
-        import time
-
         configure()
         with hh.model_event(model="m"):
             start = time.perf_counter()
@@ -221,3 +221,28 @@ class TestHandle:
         assert "cost" not in event
         assert {} == event["usage"]
         assert {"role": "assistant", "content": "<unrepresentable Weird>"} == event["response"]
+
+
+class TestWallClock:
+    """An event stamps the monotonic clock only; its wall-clock start is worked out."""
+
+    def test_the_start_time_is_the_wall_clock_when_the_event_started(
+        self, configure: Any, collector: Any
+    ) -> None:
+        configure()
+        before = time.time_ns() // 1_000_000
+        with hh.model_event(model="m"):
+            pass
+        after = time.time_ns() // 1_000_000
+        [event] = sent_bodies(collector)
+        assert before - 1 <= event["start_time"] <= after + 1
+
+    def test_the_offset_is_read_again_once_stale(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        now = time.perf_counter_ns()
+        # A fresh (if wrong) offset is used as it is: the clocks are not read per event...
+        monkeypatch.setattr(_snapshot, "_wall_offset", (now, 0))
+        assert 1234 == _snapshot.wall_ns_at(1234)
+        # ...and one older than WALL_OFFSET_TTL_NS is read again.
+        stale = now - _snapshot.WALL_OFFSET_TTL_NS - 1
+        monkeypatch.setattr(_snapshot, "_wall_offset", (stale, 0))
+        assert abs(_snapshot.wall_ns_at(time.perf_counter_ns()) - time.time_ns()) < 50_000_000

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextvars import ContextVar
-from time import perf_counter_ns, time_ns
+from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from honeyhive_trace import _shapes
@@ -19,7 +19,7 @@ from honeyhive_trace._errors import logger
 from honeyhive_trace._unstructure import Unbuilt
 from honeyhive_trace.capture._ended import EndedCall, HandleOutcome
 from honeyhive_trace.capture._sessions import CURRENT_SESSION, Session
-from honeyhive_trace.capture._snapshot import CallSpec, random_bits, uuid4_text
+from honeyhive_trace.capture._snapshot import CallSpec, random_bits, uuid4_text, wall_ns_at
 from honeyhive_trace.capture._updatable import Updatable, never_raises
 from honeyhive_trace.records import Event, ModelEvent, fields_with
 
@@ -62,7 +62,6 @@ class EventHandle(Updatable):
         "_parent",
         "_session",
         "_bits",
-        "_wall_ns",
         "_start_ns",
         "_done",
         "_root",
@@ -113,8 +112,7 @@ class EventHandle(Updatable):
         self._chunks: list[Any] | None = None
         self._done = False
         self._id: str | None = None
-        self._wall_ns = time_ns()
-        self._start_ns = perf_counter_ns()
+        self._start_ns = perf_counter_ns()  # the wall clock's start is worked out from it
 
     # -- what user code calls -------------------------------------------------
 
@@ -310,7 +308,7 @@ class EventHandle(Updatable):
                 self._bits,
                 parent._bits if parent is not None else None,
                 self._session,
-                self._wall_ns,
+                wall_ns_at(self._start_ns),
                 self._start_ns,
                 self._end_ns,
                 self._updates,

@@ -13,11 +13,12 @@ import inspect
 import os
 import random
 from collections.abc import Mapping
+from time import perf_counter_ns, time_ns
 from typing import Any
 
 import attrs
 
-__all__ = ["RNG", "CallSpec", "UpdateCall", "random_bits", "uuid4_text"]
+__all__ = ["RNG", "CallSpec", "UpdateCall", "random_bits", "uuid4_text", "wall_ns_at"]
 
 #: The library's own random numbers (event ids, retry jitter). Drawing from the
 #: global ``random`` would change the sequence an application seeded for itself.
@@ -27,6 +28,31 @@ RNG = random.Random()
 random_bits = RNG.getrandbits
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=RNG.seed)
+
+
+#: How long the wall clock's offset from ``perf_counter_ns()`` is used before it
+#: is read again (an NTP step shows within this; a slew is far slower).
+WALL_OFFSET_TTL_NS = 50_000_000
+#: (when it was read, by perf_counter_ns(); the offset): one tuple, swapped whole.
+_wall_offset = (perf_counter_ns(), time_ns() - perf_counter_ns())
+
+
+def wall_ns_at(perf_ns: int) -> int:
+    """The wall-clock time (ns since the epoch) of the ``perf_counter_ns()`` reading *perf_ns*.
+
+    An event stamps only the monotonic clock when it starts (one clock read
+    less on the caller's thread); its wall-clock start is worked out from it
+    when the worker takes the event, with the offset between the two clocks
+    read at most :data:`WALL_OFFSET_TTL_NS` before. Start, end and duration
+    then agree whatever the wall clock did meanwhile.
+    """
+    global _wall_offset
+    read_at, offset = _wall_offset
+    now = perf_counter_ns()
+    if now - read_at > WALL_OFFSET_TTL_NS:
+        offset = time_ns() - perf_counter_ns()
+        _wall_offset = (now, offset)
+    return perf_ns + offset
 
 
 #: The bits a version-4 UUID fixes: its version (4) and its RFC 4122 variant.
