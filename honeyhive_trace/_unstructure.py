@@ -2,11 +2,11 @@
 
 The converter in :mod:`~honeyhive_trace._wire` uses :func:`record_writer` as the
 unstructure hook of every record class. :func:`fields_writer` writes the same
-object, key for key and in the same order, from the keyword arguments the record
-would be made of (an :class:`Unbuilt`), so that the
-worker need not make a record nobody reads. Both come from one generator that
-reads the field roles of :mod:`~honeyhive_trace.records`; they differ only in
-how a field's value is read.
+object, key for key and in the same order, from the keyword arguments the
+record would be made of (an :class:`Unbuilt`), so that the worker need not make
+a record nobody reads. Both come from one generator that reads the field roles
+of :mod:`~honeyhive_trace.records`; they differ only in how a field's value is
+read.
 """
 
 from __future__ import annotations

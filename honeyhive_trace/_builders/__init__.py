@@ -5,7 +5,7 @@ or a tool/chain :class:`~honeyhive_trace.records.Event`, a session start into a
 :class:`~honeyhive_trace.records.SessionStart` and an update into an
 :class:`~honeyhive_trace.records.EventUpdate`. :func:`build_unmade` stops short of
 making an event's record: it gives the record's keywords as an
-:class:`~honeyhive_trace.records.Unbuilt`, which the converter writes as the record
+:class:`~honeyhive_trace._unstructure.Unbuilt`, which the converter writes as the record
 (the worker's path when no processor needs the record). Nothing here reads a live
 handle.
 """
@@ -72,7 +72,7 @@ def build_unmade(
     """As :func:`build_record`, but an ended event's record is left unmade.
 
     Returns:
-        An :class:`~honeyhive_trace.records.Unbuilt` for an ended event (its
+        An :class:`~honeyhive_trace._unstructure.Unbuilt` for an ended event (its
         record's class and keywords); the record of a session start or an update.
     """
     try:

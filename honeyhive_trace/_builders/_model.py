@@ -1,4 +1,4 @@
-"""Building the frozen record of an ended model event (on the worker in background mode).
+"""The record of an ended model event, as its keywords (on the worker in background mode).
 
 :func:`model_fields` takes an :class:`~honeyhive_trace.capture.EndedCall` (the
 immutable snapshot the caller's thread handed over), the configuration and

@@ -1,7 +1,7 @@
 """Ended call -> frozen record -> processors -> encoded bytes, once per item.
 
 With no processor, and a codec that writes JSON, an ended event's record is
-not made: its keywords (an :class:`~honeyhive_trace.records.Unbuilt`) are
+not made: its keywords (an :class:`~honeyhive_trace._unstructure.Unbuilt`) are
 written as the record would be, byte for byte, and the record is made only if
 ``ev.record`` asks for it.
 
