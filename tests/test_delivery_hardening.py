@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -18,6 +19,7 @@ import honeyhive_trace as hh
 from honeyhive_trace._shapes import UNSET
 from honeyhive_trace.capture import EndedCall
 from honeyhive_trace.collector import Collector, Faults
+from honeyhive_trace.delivery.deadline import Watchdog
 from honeyhive_trace.delivery.sizing import estimate
 from tests._support.delivery import free_port, produce, settled, spooled_ids
 from tests._support.servers import DrippingServer
@@ -267,6 +269,53 @@ class TestRequestDeadline:
         assert sorted(ids) == sorted(spooled_ids(spool_dir))
         assert server.requests >= 2  # retried after the first was cut
         assert "outlived its deadline" in log_text()
+
+
+class _Conn:
+    """What the watchdog reads of a pooled connection: its socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+
+class TestTheWatchdog:
+    def test_an_earlier_deadline_after_a_later_one_still_cuts_in_time(self) -> None:
+        watchdog = Watchdog()
+        left, right = socket.socketpair()
+        try:
+            # A request with a far deadline ends at once: the thread sleeps until it...
+            watchdog.arm(time.monotonic() + 30)
+            watchdog.watch(_Conn(socket.socket()))
+            watchdog.disarm()
+            # ...and a request with a near one must still be cut at that one.
+            start = time.monotonic()
+            watchdog.arm(start + 0.2)
+            watchdog.watch(_Conn(left))
+            left.settimeout(10)
+            assert b"" == left.recv(1)  # the read ends when the socket is shut down
+            took = time.monotonic() - start
+            assert watchdog.fired
+            assert 0.15 < took < 5, took
+        finally:
+            left.close()
+            right.close()
+
+    def test_a_later_deadline_after_an_earlier_one_is_kept_too(self) -> None:
+        watchdog = Watchdog()
+        left, right = socket.socketpair()
+        try:
+            watchdog.arm(time.monotonic() + 0.1)
+            watchdog.disarm()
+            start = time.monotonic()
+            watchdog.arm(start + 0.4)  # the thread wakes at 0.1, then waits on to 0.4
+            watchdog.watch(_Conn(left))
+            left.settimeout(10)
+            assert b"" == left.recv(1)
+            assert watchdog.fired
+            assert 0.35 < time.monotonic() - start < 5
+        finally:
+            left.close()
+            right.close()
 
 
 class TestQueueBytes:

@@ -11,6 +11,7 @@ it from the pool (:class:`_HTTPPool`, :class:`_HTTPSPool`).
 
 from __future__ import annotations
 
+import math
 import socket
 import threading
 import time
@@ -39,6 +40,10 @@ class Watchdog:
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
         self._deadline: float | None = None
+        #: The deadline the thread sleeps until (inf: until told); an earlier
+        #: new one wakes it, a later one waits for it to wake (one wake-up less
+        #: per request, each of which takes the GIL).
+        self._sleeping_until = math.inf
         self._conn: Any = None
         #: True when the last request was ended by its deadline.
         self.fired = False
@@ -55,7 +60,8 @@ class Watchdog:
                     target=self._run, name="honeyhive-trace-deadline", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            if deadline < self._sleeping_until:
+                self._cond.notify()
 
     def watch(self, conn: Any) -> None:
         """The connection the armed request took from its pool."""
@@ -74,12 +80,15 @@ class Watchdog:
             while True:
                 deadline = self._deadline
                 if deadline is None:
+                    self._sleeping_until = math.inf
                     self._cond.wait()
                     continue
                 left = deadline - time.monotonic()
                 if left > 0:
+                    self._sleeping_until = deadline
                     self._cond.wait(left)
                     continue
+                self._sleeping_until = -math.inf  # awake
                 sock = getattr(self._conn, "sock", None)
                 if sock is None:  # still connecting (connect_timeout bounds that)
                     self._cond.wait(_POLL)
