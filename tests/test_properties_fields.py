@@ -31,6 +31,7 @@ from tests._support.odd import (
     CALLS,
     FIELDS,
     SETTERS,
+    UPDATES,
     BrokenDict,
     LazyProxy,
     call_setters,
@@ -39,7 +40,6 @@ from tests._support.openapi import spec_errors
 from tests._support.properties import (
     EXAMPLES,
     PROFILE,
-    SETTABLE,
     capture,
     outcome,
 )
@@ -61,7 +61,7 @@ class TestEveryFieldDegradesAlone:
     @given(
         fields=FIELDS,
         calls=CALLS,
-        updates=st.dictionaries(st.sampled_from(SETTABLE), ANY, max_size=3),
+        updates=UPDATES,
     )
     def test_model_event(
         self, fields: dict[str, Any], calls: list[tuple[str, Any]], updates: dict[str, Any]

@@ -29,32 +29,21 @@ from honeyhive_trace.collector import Collector
 from honeyhive_trace.delivery.codec import LEGACY, V1, Codec
 from honeyhive_trace.delivery.pipeline import Pipeline
 from honeyhive_trace.records import Event, EventUpdate, ModelEvent, SessionStart, Usage
-from tests._support.odd import ANY, CALLS, FIELDS, call_setters
-from tests._support.properties import EXAMPLES, PROFILE, SETTABLE, VALUES
+from honeyhive_trace.testing import _MemoryDispatcher
+from tests._support.odd import ANY, CALLS, FIELDS, UPDATES, call_setters
+from tests._support.properties import EXAMPLES, PROFILE, VALUES
 
 N = max(10, EXAMPLES // 4)
 
 
-class _Collect:
-    """A dispatcher that keeps what the caller's thread hands over, unprepared."""
+class _Collect(_MemoryDispatcher):
+    """``capture_events``' dispatcher, keeping what the caller's thread hands over as it is."""
 
-    def __init__(self) -> None:
+    def __init__(self) -> None:  # nothing of capture_events' own is needed
         self.calls: list[Call] = []
 
     def submit(self, raw: Submitted) -> None:
         self.calls.append(named(raw))
-
-    def flush(self, timeout: float | None = None, include_spool: bool = False) -> bool:
-        return True
-
-    def flush_or_spool(self, timeout: float | None = None) -> bool:
-        return True
-
-    def shutdown(self, timeout: float | None = None) -> bool:
-        return True
-
-    def pending(self) -> int:
-        return 0
 
 
 @contextmanager
@@ -108,7 +97,7 @@ class TestTheSameBytes:
     @given(
         fields=FIELDS,
         calls=CALLS,
-        updates=st.dictionaries(st.sampled_from(SETTABLE), ANY, max_size=3),
+        updates=UPDATES,
     )
     def test_model_event(
         self, fields: dict[str, Any], calls: list[tuple[str, Any]], updates: dict[str, Any]

@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 import honeyhive_trace as hh
-from tests._support.properties import FIELD_NAMES, VALUES
+from tests._support.properties import FIELD_NAMES, SETTABLE, VALUES
 
 
 class LazyProxy:
@@ -92,3 +92,7 @@ def call_setters(ev: hh.EventHandle, calls: list[tuple[str, Any]]) -> None:
         setter = getattr(ev, name, None)
         if setter is not None:
             setter(value)  # never raises, whatever the value
+
+
+#: Fields set by name with ``ev.update(**updates)``.
+UPDATES = st.dictionaries(st.sampled_from(SETTABLE), ANY, max_size=3)
