@@ -340,7 +340,8 @@ def encode_event(
     thread while being read) makes the whole event go through
     :func:`to_jsonable` instead. Never raises for the event's contents.
     """
-    body = converter.unstructure(event)
+    # An unmade record is written directly (its hook, without cattrs' dispatch).
+    body = _write_unbuilt(event) if type(event) is Unbuilt else converter.unstructure(event)
     if shape is not None:
         try:
             body = shape(body)
