@@ -238,11 +238,39 @@ class TestWallClock:
         assert before - 1 <= event["start_time"] <= after + 1
 
     def test_the_offset_is_read_again_once_stale(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        now = time.perf_counter_ns()
+        true = time.time_ns() - time.perf_counter_ns()
+        far = time.perf_counter_ns() + 10**15  # read "later": fresh whatever the machine's load
         # A fresh (if wrong) offset is used as it is: the clocks are not read per event...
-        monkeypatch.setattr(_snapshot, "_wall_offset", (now, 0))
+        monkeypatch.setattr(_snapshot, "_wall_offset", (far, 0))
         assert 1234 == _snapshot.wall_ns_at(1234)
-        # ...and one older than WALL_OFFSET_TTL_NS is read again.
-        stale = now - _snapshot.WALL_OFFSET_TTL_NS - 1
+        # ...one older than WALL_OFFSET_TTL_NS is read again, and replaced if it moved...
+        stale = time.perf_counter_ns() - _snapshot.WALL_OFFSET_TTL_NS - 1
         monkeypatch.setattr(_snapshot, "_wall_offset", (stale, 0))
-        assert abs(_snapshot.wall_ns_at(time.perf_counter_ns()) - time.time_ns()) < 50_000_000
+        assert abs(_snapshot.wall_ns_at(0) - true) < 50_000_000
+        # ...by more than its noise: a reading within WALL_OFFSET_STEP_NS keeps the one in use.
+        near = true + _snapshot.WALL_OFFSET_STEP_NS // 2
+        monkeypatch.setattr(_snapshot, "_wall_offset", (stale, near))
+        assert near == _snapshot.wall_ns_at(0)
+        assert near == _snapshot._wall_offset[1]
+
+    def test_a_coarse_wall_clock_cannot_put_a_child_before_its_parent(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        tick = 15_625_000  # time.time_ns()'s step on Windows before Python 3.13
+        phase = [0]
+        monkeypatch.setattr(
+            _snapshot, "time_ns", lambda: (time.time_ns() + phase[0]) // tick * tick
+        )
+        monkeypatch.setattr(_snapshot, "WALL_OFFSET_STEP_NS", 2 * tick)
+
+        def taken(perf_ns: int, when: int) -> int:
+            # The worker takes an event *when* ns into a tick, the offset due a check.
+            phase[0] = when
+            monkeypatch.setattr(_snapshot, "_wall_offset", (0, _snapshot._wall_offset[1]))
+            return _snapshot.wall_ns_at(perf_ns) // 1_000_000
+
+        for trial in range(40):
+            parent = time.perf_counter_ns()
+            child = parent + 1_000_000  # starts 1 ms after its parent, ends (is taken) first
+            child_ms = taken(child, trial * tick // 40)
+            assert taken(parent, trial * tick // 40 + tick // 2) + 1 == child_ms

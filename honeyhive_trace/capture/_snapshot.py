@@ -13,7 +13,7 @@ import inspect
 import os
 import random
 from collections.abc import Mapping
-from time import perf_counter_ns, time_ns
+from time import get_clock_info, perf_counter_ns, time_ns
 from typing import Any
 
 import attrs
@@ -31,8 +31,14 @@ if hasattr(os, "register_at_fork"):
 
 
 #: How long the wall clock's offset from ``perf_counter_ns()`` is used before it
-#: is read again (an NTP step shows within this; a slew is far slower).
+#: is read again.
 WALL_OFFSET_TTL_NS = 50_000_000
+#: How far a new reading of the offset must be from the one in use to replace it:
+#: a step of the wall clock (NTP, a user setting the time) shows, the reading's
+#: own noise does not (twice the wall clock's resolution: 15.6 ms steps on
+#: Windows before Python 3.13). One offset for every event also keeps a child's
+#: start after its parent's, and the same start for every exporter.
+WALL_OFFSET_STEP_NS = max(1_000_000, 2 * int(get_clock_info("time").resolution * 1e9))
 #: (when it was read, by perf_counter_ns(); the offset): one tuple, swapped whole.
 _wall_offset = (perf_counter_ns(), time_ns() - perf_counter_ns())
 
@@ -43,14 +49,16 @@ def wall_ns_at(perf_ns: int) -> int:
     An event stamps only the monotonic clock when it starts (one clock read
     less on the caller's thread); its wall-clock start is worked out from it
     when the worker takes the event, with the offset between the two clocks
-    read at most :data:`WALL_OFFSET_TTL_NS` before. Start, end and duration
-    then agree whatever the wall clock did meanwhile.
+    checked at most :data:`WALL_OFFSET_TTL_NS` before and replaced when it
+    moved by more than :data:`WALL_OFFSET_STEP_NS`.
     """
     global _wall_offset
     read_at, offset = _wall_offset
     now = perf_counter_ns()
     if now - read_at > WALL_OFFSET_TTL_NS:
-        offset = time_ns() - perf_counter_ns()
+        fresh = time_ns() - perf_counter_ns()
+        if abs(fresh - offset) > WALL_OFFSET_STEP_NS:
+            offset = fresh
         _wall_offset = (now, offset)
     return perf_ns + offset
 
