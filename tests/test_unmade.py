@@ -231,3 +231,14 @@ class TestTheRecordIsMadeWhenRead:
         assert hh.flush(10)
         assert [type(r) for r in seen] == [Event]
         assert ev.record is seen[0]
+
+    def test_a_record_that_cannot_be_made_reads_as_none(
+        self, collector: Collector, spool_dir: Path
+    ) -> None:
+        hh.configure(server_url=collector.url, spool_dir=spool_dir)
+        with hh.model_event(model="m") as ev:
+            pass
+        assert hh.flush(10)
+        ev._record = Unbuilt(ModelEvent, {"no_such_field": 1})  # what no builder gives
+        assert ev.record is None  # reported, not raised into the code reading it
+        assert 1 == hh.stats()["internal_errors"]

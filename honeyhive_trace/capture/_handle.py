@@ -130,7 +130,14 @@ class EventHandle(Updatable):
         """
         record = getattr(self, "_record", None)
         if type(record) is Unbuilt:  # left unmade by the worker: made on first read
-            record = self._record = record.build()
+            try:
+                made = record.build()
+            except Exception as exc:  # reading a property must not break the caller
+                self._client.guard.report("could not make an event's record", exc)
+                return None
+            record = self._record  # another thread may have made it meanwhile
+            if type(record) is Unbuilt:
+                record = self._record = made
         return record
 
     @property
