@@ -115,9 +115,6 @@ class _Settled(Protocol):
     _server_id: str | None
 
     @property
-    def record(self) -> Any: ...
-
-    @property
     def server_event_id(self) -> str | None: ...
 
 

@@ -55,10 +55,9 @@ class Codec:
     #: kind -> legacy JSON object -> this version's; empty for legacy itself.
     shapes: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] = attrs.field(factory=dict)
     #: Whether items are bytes that are not JSON (the spool keeps them as base64).
+    #: A JSON codec writes an event from its record's keywords as well as from
+    #: the record, so the worker need not make the record.
     binary: bool = False
-    #: Whether it writes an event from its record's keywords as well as from the
-    #: record (JSON does: the worker then need not make the record).
-    from_fields: bool = True
 
     def encode(
         self, record: Record | Unbuilt, kind: str, context: tuple[int, int] | None = None

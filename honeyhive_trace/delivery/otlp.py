@@ -45,7 +45,7 @@ class OtlpCodec(Codec):
         *context* is the OpenTelemetry span that was active when the event
         ended, as ``(trace_id, span_id)``: the span joins that trace, and hangs
         under it unless it has a parent event of its own. Spans are written
-        from records (``from_fields`` is False), so one left unmade is made.
+        from records (the codec is binary), so one left unmade is made.
         """
         if isinstance(record, Unbuilt):
             record = record.build()
@@ -73,8 +73,6 @@ class OtlpCodec(Codec):
 def otlp_codec(capture_content: bool) -> OtlpCodec:
     """The OTLP codec (registered in :data:`~.codec.CODECS` for the spool and transport)."""
     routes = dict.fromkeys(("model", "event", "session", "update"), _ROUTE)
-    codec = OtlpCodec(
-        NAME, routes, binary=True, from_fields=False, capture_content=capture_content
-    )
+    codec = OtlpCodec(NAME, routes, binary=True, capture_content=capture_content)
     CODECS[NAME] = codec
     return codec

@@ -61,8 +61,9 @@ class Pipeline:
         #: Whether this pipeline leaves the record for the handle (``ev.record``):
         #: with several exporters, only the first one's does.
         self._primary = primary
-        #: Whether prepare() leaves events' records unmade (nothing would read them).
-        self._unmade = not config.processors and self._codec.from_fields
+        #: Whether prepare() leaves events' records unmade (nothing would read them:
+        #: no processor, and a JSON codec, which writes them from their keywords).
+        self._unmade = not config.processors and not self._codec.binary
         self._guard = guard
         self._counters = counters
         self._providers = providers
