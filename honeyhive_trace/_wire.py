@@ -340,8 +340,7 @@ def encode_event(
     thread while being read) makes the whole event go through
     :func:`to_jsonable` instead. Never raises for the event's contents.
     """
-    # An unmade record is written directly (its hook, without cattrs' dispatch).
-    body = _write_unbuilt(event) if type(event) is Unbuilt else converter.unstructure(event)
+    body = converter.unstructure(event)
     if shape is not None:
         try:
             body = shape(body)
