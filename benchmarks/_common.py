@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -49,6 +50,22 @@ def print_table(title: str, rows: Sequence[Row]) -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
         if index == 0:
             print("  ".join("-" * w for w in widths))
+
+
+def thread_cpu(prefix: str) -> dict[str, float] | None:
+    """CPU seconds each live thread whose name starts with *prefix* has used.
+
+    None where a thread's CPU clock cannot be read (``time.pthread_getcpuclockid``
+    is missing on macOS and Windows).
+    """
+    try:
+        return {
+            t.name: time.clock_gettime(time.pthread_getcpuclockid(t.ident))
+            for t in threading.enumerate()
+            if t.name.startswith(prefix) and t.ident is not None
+        }
+    except (AttributeError, OSError):
+        return None
 
 
 def free_port() -> int:
