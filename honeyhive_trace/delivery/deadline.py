@@ -93,13 +93,14 @@ class Watchdog:
                 if sock is None:  # still connecting (connect_timeout bounds that)
                     self._cond.wait(_POLL)
                     continue
+                # Set before the cut: whoever sees the stream end sees why.
+                self.fired = True
                 try:
                     # The plain socket's shutdown, also under TLS: the reading thread
                     # sees the end of the stream and fails; nothing else is touched.
                     socket.socket.shutdown(sock, socket.SHUT_RDWR)
                 except OSError:
                     pass
-                self.fired = True
                 self._deadline = self._conn = None
 
 
