@@ -28,6 +28,7 @@ from honeyhive_trace.delivery import protocol
 from honeyhive_trace.delivery.codec import CODECS, can_batch
 from honeyhive_trace.delivery.deadline import Watchdog, watched_session
 from honeyhive_trace.delivery.protocol import Delivery, Prepared, by_phase, by_size
+from honeyhive_trace.delivery.requester import Requester
 from honeyhive_trace.delivery.retry import (
     RETRY_STATUSES,
     backoff,
@@ -109,6 +110,8 @@ class HttpTransport:
         self._gzip = config.compression == "gzip"
         if self._gzip:
             self._session.headers["Content-Encoding"] = "gzip"
+        #: Sends through the session's adapter, each route's request prepared once.
+        self._requester = Requester(self._session)
         #: Batch routes the server turned out not to have.
         self._no_batch: set[str] = set()
         self._lock = threading.Lock()
@@ -174,9 +177,7 @@ class HttpTransport:
             data = gzip.compress(data, compresslevel=1, mtime=0)
         self._watchdog.arm(self.request_deadline(deadline, patient))
         try:
-            response = self._session.request(
-                method, self._base + path, data=data, timeout=self._timeout, allow_redirects=False
-            )
+            response = self._requester.request(method, self._base + path, data, self._timeout)
         finally:
             self._watchdog.disarm()
         if self._watchdog.fired:  # whatever was read before the cut is not an answer

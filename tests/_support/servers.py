@@ -155,8 +155,10 @@ class DrippingServer:
 
     ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
 
-    def __init__(self, interval: float = 0.05) -> None:
+    def __init__(self, interval: float = 0.05, head_at_once: bool = False) -> None:
         self.interval = interval
+        #: Send the status line and headers at once; only the body drips.
+        self.head_at_once = head_at_once
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.bind(("127.0.0.1", 0))
         self._listener.listen(64)
@@ -197,6 +199,9 @@ class DrippingServer:
                 with self._lock:
                     self.requests += 1
                 body = self.ANSWER + b" " * 100_000
+                if self.head_at_once:
+                    conn.sendall(self.ANSWER)
+                    body = body[len(self.ANSWER) :]
                 for i in range(len(body)):
                     if self._stop.wait(self.interval):
                         return
