@@ -50,7 +50,7 @@ class Requester:
         known = self._templates.get(key)
         if known is None:
             template = requests.PreparedRequest()
-            template.prepare(method=method, url=url, headers=session.headers, hooks=session.hooks)
+            template.prepare(method=method, url=url, headers=session.headers)
             known = self._templates[key] = (template, session.get_adapter(url))
             if len(self._templates) > TEMPLATES_KEPT:
                 self._templates.popitem(last=False)
