@@ -195,6 +195,23 @@ class TestHandle:
             ev.update(colour="blue")
         assert "'colour' is not an event field" in log_text()
 
+    def test_added_keys_merge_and_the_callers_own_dict_is_not_kept(
+        self, configure: Any, collector: Any
+    ) -> None:
+        configure()
+        mine = {"user_id": "u-1"}
+        with hh.model_event(model="m") as ev:
+            ev.add_metadata(**mine)  # the first keys: kept as the call's own dict
+            mine["user_id"] = "changed"  # the caller's dict changes afterwards
+            ev.add_metadata(tier="pro")
+            ev.add_metadata({"user_id": "u-2"}, region="eu")
+            ev.add_inputs(q="a")
+            ev.add_inputs(q="b")
+        [event] = sent_bodies(collector)
+        assert {"user_id": "u-2", "tier": "pro", "region": "eu"} == event["metadata"]
+        assert {"q": "b"} == event["inputs"]
+        assert {"user_id": "changed"} == mine
+
     def test_handle_outside_tracing_accepts_every_call(self, collector: Any) -> None:
         with hh.model_event(model="m") as ev:
             ev.set_response("x")

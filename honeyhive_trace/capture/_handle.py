@@ -177,7 +177,13 @@ class EventHandle(Updatable):
         self._updates[name] = value
 
     def _merge(self, name: str, values: Any, kwargs: dict[str, Any]) -> None:
-        merged = _shapes.merge_into(None, (self._updates or {}).get(name))
+        updates = self._updates
+        if values is None and (updates is None or name not in updates):
+            # The first keys given as keywords (the common call): their dict is
+            # the call's own, which nobody else holds, so it is kept as it is.
+            self._set(name, kwargs)
+            return
+        merged = _shapes.merge_into(None, (updates or {}).get(name))
         _shapes.merge_into(merged, values)
         merged.update(kwargs)
         self._set(name, merged)
