@@ -69,6 +69,15 @@ def usage_from(
     nothing = usage is None and prompt_tokens is None and completion_tokens is None
     if nothing and total_tokens is None:  # the common case, without a call
         return _NO_USAGE
+    if (
+        usage is None
+        and total_tokens is None
+        and type(prompt_tokens) is int
+        and type(completion_tokens) is int
+        and 0 <= prompt_tokens <= _INT64_MAX
+        and 0 <= completion_tokens <= _INT64_MAX
+    ):  # set_usage(prompt_tokens=..., completion_tokens=...): what _usage_from would make
+        return Usage(prompt_tokens, completion_tokens, count(prompt_tokens + completion_tokens))
     try:
         return _usage_from(usage, prompt_tokens, completion_tokens, total_tokens)
     except Exception:

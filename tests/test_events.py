@@ -8,10 +8,14 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import honeyhive_trace as hh
+from honeyhive_trace import _shapes
 from honeyhive_trace.capture import _snapshot
 from honeyhive_trace.exceptions import TracingError
+from tests._support.properties import PROFILE
 from tests._support.wire import sent_bodies, stable
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
@@ -291,3 +295,26 @@ class TestWallClock:
             child = parent + 1_000_000  # starts 1 ms after its parent, ends (is taken) first
             child_ms = taken(child, trial * tick // 40)
             assert taken(parent, trial * tick // 40 + tick // 2) + 1 == child_ms
+
+
+#: Token counts as a caller may pass them: ints at and past the edges, and not ints.
+COUNTS = st.one_of(
+    st.integers(min_value=-5, max_value=5),
+    st.integers(min_value=2**63 - 5, max_value=2**63 + 5),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.floats(allow_nan=True),
+    st.text(max_size=3),
+)
+
+
+class TestSetUsage:
+    @settings(PROFILE, max_examples=300)
+    @given(prompt=COUNTS, completion=COUNTS)
+    def test_two_counts_make_the_usage_the_general_path_makes(
+        self, prompt: Any, completion: Any
+    ) -> None:
+        # usage_from() takes a short cut for two plain ints; _usage_from() is the general path.
+        expected = _shapes._usage_from(None, prompt, completion, None)
+        assert expected == _shapes.usage_from(None, prompt, completion)
