@@ -173,7 +173,8 @@ def configure(
             the user's cache directory, ``/tmp/honeyhive-trace/spool`` on AWS
             Lambda).
         spool_max_bytes: size cap of the spool (256 MiB); beyond it events are
-            dropped, counted and logged.
+            dropped, counted and logged. Other processes' files in the same
+            spool count too, within a second of their writes.
         prices: USD per million (input, output) tokens by model, added to and
             overriding the shipped price table.
         propagate_threads: make every ``ThreadPoolExecutor.submit`` and

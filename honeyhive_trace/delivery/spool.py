@@ -7,12 +7,8 @@ Layout, under the configured spool directory::
     <spool_dir>/<destination>/dead-letter.jsonl                      refused by the server
     <spool_dir>/<destination>/.<name>.part                           being written
 
-``<owner>`` is ``<pid>.<start>.<boot>`` where Linux's ``/proc`` tells when
-the process started (field 22 of ``/proc/<pid>/stat``) and which boot it
-belongs to: a claim is stale once no process with that pid *and* start time
-runs, so a reused pid (a container restarted as pid 1) does not keep it. Elsewhere
-it is ``<pid>``, and a claim is stale once that pid is gone. Any claim older
-than :data:`CLAIM_MAX_AGE` is stale too.
+``<owner>`` names the process that claimed the file, and tells when its
+claim is stale (see :mod:`.spool_owners`).
 
 ``<destination>`` is a hash of the server URL and API key (with ``-v1`` after
 it for items written for HoneyHive's v1 API, which releases before it would
@@ -21,7 +17,11 @@ ever replayed to the server (and with the key) they were meant for. Each file
 is written, flushed and fsynced before it is renamed to its final name, so a
 crash leaves either a whole file or none (a failed write removes its ``.part``
 file; one a crash left is counted in the cap, and removed once
-:data:`PART_MAX_AGE` old). The dead-letter file is capped at the spool's cap
+:data:`PART_MAX_AGE` old). The cap counts the files of every process that
+spools to the same destination: the directory is counted again when a write
+would not fit, and at least every :data:`RECOUNT_SECONDS` (in between, a
+process adds what it wrote itself, so a long outage's writes do not each walk
+a directory of many files). The dead-letter file is capped at the spool's cap
 too. Files are deleted only after the
 server acknowledged every event in them.
 
@@ -53,8 +53,9 @@ from honeyhive_trace._json import encode
 from honeyhive_trace.delivery.codec import CODECS, LEGACY, Codec
 from honeyhive_trace.delivery.protocol import Prepared
 from honeyhive_trace.delivery.spool_lines import data_json, line_of, read_items
+from honeyhive_trace.delivery.spool_owners import held_too_long, my_owner, owner_alive
 
-__all__ = ["CLAIM_MAX_AGE", "PART_MAX_AGE", "Spool"]
+__all__ = ["PART_MAX_AGE", "RECOUNT_SECONDS", "Spool"]
 
 logger = logging.getLogger("honeyhive_trace")
 
@@ -65,76 +66,15 @@ _PART = ".part"
 #: Seconds after which a ``.part`` file is taken for a crashed write and removed
 #: (a write in progress renames it within one fsync).
 PART_MAX_AGE = 600.0
-#: Seconds after which a claim is taken over whoever holds it: a replay settles
-#: each file within its budget and one request's deadline, well under a minute.
-CLAIM_MAX_AGE = 600.0
+#: Seconds a count of the spool's bytes is used for (plus what this process
+#: wrote since) before the directory is counted again.
+RECOUNT_SECONDS = 1.0
 
 
 def destination_key(server_url: str, api_key: str | None) -> str:
     """A short, non-reversible name for a (server, key) pair."""
     digest = hashlib.sha256(f"{server_url}\n{api_key or ''}".encode()).hexdigest()
     return digest[:16]
-
-
-def _process_stamp(pid: int) -> str | None:
-    """``<start>.<boot>`` for process *pid*, read from Linux's /proc; None elsewhere or if gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            stat = handle.read()
-        with open("/proc/sys/kernel/random/boot_id", "rb") as handle:
-            boot = handle.read().strip().replace(b"-", b"")[:8].decode("ascii")
-    except (OSError, UnicodeDecodeError):
-        return None
-    # The command name (field 2) is in parentheses and may hold spaces or ")".
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    if len(fields) < 20 or not fields[19].isdigit():
-        return None
-    return f"{int(fields[19])}.{boot}"  # field 22: start time in clock ticks since boot
-
-
-_ME: list[tuple[int, str]] = []
-
-
-def _my_owner() -> str:
-    """This process's owner name for claims (recomputed in a forked child)."""
-    pid = os.getpid()
-    if not _ME or _ME[0][0] != pid:
-        stamp = _process_stamp(pid)
-        _ME[:] = [(pid, f"{pid}.{stamp}" if stamp else str(pid))]
-    return _ME[0][1]
-
-
-def _owner_alive(owner: str) -> bool:
-    pid_text, _, stamp = owner.partition(".")
-    try:
-        pid = int(pid_text)
-    except ValueError:
-        return False  # not a name this library writes: take the file over
-    if stamp:
-        current = _process_stamp(pid)
-        if current is not None:
-            return current == stamp
-    elif pid == os.getpid() and _my_owner() != pid_text:
-        return False  # this pid's claims carry a start time: an earlier process's
-    return _pid_alive(pid)
-
-
-def _held_too_long(path: Path) -> bool:
-    """Whether a claim is older than :data:`CLAIM_MAX_AGE` (renaming sets its ctime)."""
-    try:
-        return time.time() - path.stat().st_ctime > CLAIM_MAX_AGE
-    except OSError:
-        return False
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Spool:
@@ -160,6 +100,10 @@ class Spool:
         self.sibling: Spool | None = None
         self._lock = threading.Lock()
         self._counter = itertools.count()
+        #: Bytes the files held when last counted, plus what was written since
+        #: (None: count first), and when they were counted (monotonic).
+        self._held: int | None = None
+        self._counted_at = 0.0
 
     def __repr__(self) -> str:
         return f"<Spool {self.directory}>"
@@ -167,6 +111,7 @@ class Spool:
     def after_fork(self) -> None:
         """In a forked child: a new lock (another thread may have held the old one)."""
         self._lock = threading.Lock()
+        self._held = None
         if self.sibling is not None:
             self.sibling.after_fork()
 
@@ -208,7 +153,7 @@ class Spool:
         lines = [line_of(e) for e in events]
         with self._lock:
             self._ensure_dir()
-            room = self.max_bytes - self.size()
+            room = self._room(sum(map(len, lines)))
             kept: list[bytes] = []
             for line in lines:
                 if len(line) > room:
@@ -217,6 +162,7 @@ class Spool:
                 room -= len(line)
             if kept:
                 self._write_file(kept)
+                self._held = self.max_bytes - room  # what was counted, and these lines
         dropped = len(lines) - len(kept)
         if dropped:
             logger.error(
@@ -226,6 +172,21 @@ class Spool:
                 dropped,
             )
         return len(kept), dropped
+
+    def _room(self, needed: int) -> int:
+        """Bytes left under the cap (held lock): counted again if the count is
+        older than :data:`RECOUNT_SECONDS`, or if *needed* would not fit in it
+        (another process's replay may have made room)."""
+        now = time.monotonic()
+        held = self._held
+        if (
+            held is None
+            or held + needed > self.max_bytes
+            or now >= self._counted_at + RECOUNT_SECONDS
+        ):
+            held, self._counted_at = self.size(), now
+        self._held = held
+        return self.max_bytes - held
 
     def _write_file(self, lines: list[bytes], name: str | None = None) -> None:
         if name is None:
@@ -305,12 +266,12 @@ class Spool:
             entries = sorted(os.listdir(self.directory))
         except FileNotFoundError:
             return
-        me = _my_owner()
+        me = my_owner()
         for name in entries:
             path = self.directory / name
             if name.startswith(_CLAIMED):
                 owner = name[len(_CLAIMED) :].split("-", 1)[0]
-                if owner == me or (_owner_alive(owner) and not _held_too_long(path)):
+                if owner == me or (owner_alive(owner) and not held_too_long(path)):
                     continue
                 original = name[len(_CLAIMED) :].split("-", 1)[1]
             elif name.startswith(_PENDING):

@@ -1,0 +1,134 @@
+"""The spool's size cap, kept without walking the directory for every write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from honeyhive_trace.delivery import spool as spool_module
+from honeyhive_trace.delivery.protocol import Prepared
+from honeyhive_trace.delivery.spool import Spool
+from honeyhive_trace.delivery.spool_lines import line_of
+
+
+def item(n: int) -> Prepared:
+    return Prepared(f"e{n:04d}", json.dumps({"event_id": f"e{n:04d}", "pad": "x" * 200}).encode())
+
+
+#: Bytes one item takes in a spool file (every item above has the same length).
+LINE = len(line_of(item(0)))
+
+
+def held(spool: Spool) -> int:
+    """What the spool's files really hold, counted from the disk."""
+    return sum(p.stat().st_size for p in spool.directory.iterdir())
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times a spool walked its directory (each walk's result)."""
+    walks: list[int] = []
+    real = Spool.size
+
+    def size(self: Spool) -> int:
+        walks.append(real(self))
+        return walks[-1]
+
+    monkeypatch.setattr(Spool, "size", size)
+    return walks
+
+
+def another_process_wrote(spool: Spool, name: str, size: int) -> Path:
+    path = spool.directory / name
+    path.write_bytes(b"x" * size)
+    return path
+
+
+class TestTheCount:
+    def test_writes_under_the_cap_walk_the_directory_once_not_each_time(
+        self, tmp_path: Path, counted: list[int], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 3600.0)
+        spool = Spool(tmp_path, "dest", 10**8)
+        spool._ensure_dir()
+        for n in range(300):  # a long outage's files, written by an earlier process
+            another_process_wrote(spool, f"pending-1-{n:04d}-0.jsonl", 100)
+        for n in range(20):
+            assert (5, 0) == spool.write([item(5 * n + k) for k in range(5)])
+        assert [300 * 100] == counted  # one walk, then what was written was added
+        assert 300 * 100 + 100 * LINE == held(spool)
+
+    def test_the_cap_is_exact_for_what_the_process_writes_itself(
+        self, tmp_path: Path, counted: list[int], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 3600.0)
+        spool = Spool(tmp_path, "dest", 7 * LINE + LINE // 2)
+        results = [spool.write([item(n), item(n + 100)]) for n in range(5)]
+        # 7 lines fit: three writes of two, then one of the fourth write's two.
+        assert [(2, 0), (2, 0), (2, 0), (1, 1), (0, 2)] == results
+        assert 7 * LINE == held(spool)
+        # Counted when the first write came, and again by each write that did
+        # not fit in the count (the disk might have had more room than it said).
+        assert [0, 6 * LINE, 7 * LINE] == counted
+
+    def test_room_another_process_made_is_seen_by_the_next_write_that_needs_it(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 3600.0)
+        spool = Spool(tmp_path, "dest", 4 * LINE)
+        spool._ensure_dir()
+        theirs = another_process_wrote(spool, "pending-1-0-0.jsonl", 3 * LINE)
+        assert (1, 0) == spool.write([item(1)])
+        assert (0, 1) == spool.write([item(2)])  # full
+        theirs.unlink()  # another process replayed its file
+        assert (2, 0) == spool.write([item(3), item(4)])  # no wait for a recount
+        assert 3 * LINE == held(spool)
+
+    def test_files_another_process_wrote_count_once_the_count_is_older_than_the_recount(
+        self, tmp_path: Path, counted: list[int], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 3600.0)
+        spool = Spool(tmp_path, "dest", 4 * LINE)
+        assert (1, 0) == spool.write([item(1)])
+        another_process_wrote(spool, "pending-1-0-0.jsonl", 3 * LINE)
+        monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 0.0)  # the count is now old
+        assert (0, 1) == spool.write([item(2)])
+        assert [0, 4 * LINE] == counted
+        assert 4 * LINE == held(spool)
+
+    def test_a_forked_child_counts_the_directory_itself(
+        self, tmp_path: Path, counted: list[int], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 3600.0)
+        spool = Spool(tmp_path, "dest", 10**6)
+        spool.write([item(1)])
+        another_process_wrote(spool, "pending-1-0-0.jsonl", 1000)  # the parent, meanwhile
+        spool.after_fork()
+        spool.write([item(2)])
+        assert [0, LINE + 1000] == counted
+
+
+def test_a_failed_write_adds_nothing_to_the_count(
+    tmp_path: Path, counted: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 3600.0)
+    spool = Spool(tmp_path, "dest", 3 * LINE)
+    real = Spool._write_file
+    calls: list[Any] = []
+
+    def failing_once(self: Spool, lines: list[bytes], name: str | None = None) -> None:
+        calls.append(lines)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")
+        real(self, lines, name)
+
+    monkeypatch.setattr(Spool, "_write_file", failing_once)
+    with pytest.raises(OSError):
+        spool.write([item(1), item(2)])
+    # Had the failed write been counted, these three would not fit.
+    assert (3, 0) == spool.write([item(3), item(4), item(5)])
+    assert [0] == counted
+    assert 3 * LINE == held(spool)
