@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from honeyhive_trace import _shapes as shapes
-from honeyhive_trace._builders._args import bound_arguments, copied, route, routed
+from honeyhive_trace._builders._args import call_fields, route
 from honeyhive_trace._config import Config
 from honeyhive_trace._errors import ErrorGuard
 from honeyhive_trace._providers import Registry
@@ -93,8 +93,7 @@ def model_fields(
     fields: dict[str, Any] = {}
     spec = ended.spec
     if spec is not None:
-        fields = copied(routed(spec))
-        route(bound_arguments(spec, ended.args, ended.kwargs), fields, explicit=False)
+        fields = call_fields(spec, ended.args, ended.kwargs)
     else:
         route(ended.kwargs, fields, explicit=True)
 

@@ -101,6 +101,9 @@ class CallSpec:
     skip: str | None = None
     #: *defaults* sorted into event fields, filled by the record builder on first use.
     routed: dict[str, Any] = attrs.field(factory=dict, eq=False)
+    #: The record builder's plan for each shape of call (how many positional
+    #: arguments, which keywords), made on first use; bounded by the builder.
+    plans: dict[Any, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
     @classmethod
     def for_function(
