@@ -9,19 +9,15 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections import OrderedDict, defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import honeyhive_trace as hh
-from honeyhive_trace._shapes import UNSET
-from honeyhive_trace.capture import EndedCall
 from honeyhive_trace.collector import Collector, Faults
 from honeyhive_trace.delivery import spool as spool_module
 from honeyhive_trace.delivery.deadline import Watchdog
-from honeyhive_trace.delivery.sizing import estimate
 from tests._support.delivery import free_port, produce, settled, spooled_ids
 from tests._support.servers import DrippingServer
 
@@ -411,65 +407,3 @@ class TestSlowReplay:
         assert 5 == stats["replayed"], stats
         assert 5 == len(collector.events())
         assert 1 == len(collector.requests) - refused  # one request, not a copy per attempt
-
-
-def ended(args: tuple[Any, ...], kwargs: dict[str, Any]) -> EndedCall:
-    """An ended call with these arguments (as OpenTelemetry's ingestion submits one)."""
-    return EndedCall(
-        spec=None,
-        args=args,
-        kwargs=kwargs,
-        bits=0,
-        parent_bits=None,
-        session=None,
-        wall_ns=0,
-        start_ns=0,
-        end_ns=0,
-        updates=None,
-        result=UNSET,
-        error=None,
-        chunks=None,
-        first_chunk_ns=0,
-        closed_early=False,
-        outcome=[None, None],
-        event_id_text=None,
-        children=None,
-        child_results=None,
-        otel=None,
-        root_bits=None,
-    )
-
-
-def test_the_size_estimate_counts_subclasses_and_stays_bounded() -> None:
-    big = "x" * 1_000_000
-    assert estimate(ended((OrderedDict(prompt=big),), {})) > 1_000_000
-    assert estimate(ended((), {"d": defaultdict(str, prompt=big)})) > 1_000_000
-    assert estimate(ended((bytearray(500_000),), {})) > 500_000
-    # A call with many small values is estimated from a bounded sample, not walked whole.
-    tools = [{"function": {"name": f"f{i}", "description": "d" * 40}} for i in range(5000)]
-    size = estimate(ended((), {"tools": tools}))
-    assert 5000 * 40 <= size <= 5000 * 40 * 4
-
-
-def test_the_size_estimate_finds_one_big_value_among_small_ones_at_every_level() -> None:
-    big = "x" * 1_000_000
-    small = estimate(ended(([{"role": "user", "content": "hi"}] * 3,), {"n": 1}))
-    assert small < 1000
-    # A megabyte counts as a megabyte wherever it sits: an argument, a keyword,
-    # a message's content, a list in a dict in a list, bytes, an object's attribute.
-    messages = [{"role": "user", "content": "hi"}, {"role": "user", "content": big}]
-    nested = {"a": [1, 2, {"b": big.encode()}]}
-
-    class Reply:
-        def __init__(self) -> None:
-            self.id = 1
-            self.text = big
-
-    for args, kwargs in [
-        ((1, big, None), {}),
-        ((), {"t": 0.2, "prompt": big}),
-        ((messages,), {}),
-        ((), {"nested": nested}),
-        ((Reply(),), {}),
-    ]:
-        assert estimate(ended(args, kwargs)) > 1_000_000, (args, kwargs)

@@ -85,12 +85,27 @@ class _Walk:
             if kind is str:
                 total += len(item) + VALUE
             elif kind is dict or kind is list or kind is tuple:
-                if depth:
-                    self.left = left
-                    total += self.items(item.values() if kind is dict else item, depth - 1)
-                    left = self.left
-                else:
+                if not depth:
                     total += VALUE
+                    continue
+                inner = item.values() if kind is dict else item
+                if len(inner) <= left and len(inner) <= ITEMS:
+                    size = VALUE
+                    for value in inner:
+                        leaf = type(value)
+                        if leaf is str:
+                            size += len(value) + VALUE
+                        elif leaf is int or leaf is float or leaf is bool or value is None:
+                            size += VALUE
+                        else:
+                            break
+                    else:
+                        total += size
+                        left -= len(inner)
+                        continue
+                self.left = left
+                total += self.items(inner, depth - 1)
+                left = self.left
             elif kind is int or kind is float or kind is bool or item is None:
                 total += VALUE
             else:
@@ -112,14 +127,24 @@ def estimate(raw: Any) -> int:
     else:
         return OVERHEAD
     total = OVERHEAD
-    walk = _Walk()
+    walk = None
     for part in parts:
+        if part is None:  # no updates, no chunks: the common case
+            continue
         kind = type(part)
+        if kind is str:  # often the result
+            total += len(part) + VALUE
+            continue
+        if not part and (kind is tuple or kind is dict):  # no args, no kwargs
+            total += VALUE
+            continue
+        if walk is None:
+            walk = _Walk()
         walk.left = BUDGET  # each part has a budget of its own
         if kind is tuple or kind is list:  # args, chunks, often the result
             total += walk.items(part, DEPTH - 1)
         elif kind is dict:  # kwargs, updates, often the result
             total += walk.items(part.values(), DEPTH - 1)
-        elif part is not None:
+        else:
             total += walk.size(part, DEPTH)
     return total
