@@ -19,6 +19,7 @@ import inline
 import loop_lag
 import memory
 import overhead
+import spool_write
 import throughput
 import whole_cost
 from _common import Row, print_table
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     rows += loop_lag.measure(seconds=3 if args.quick else 10)
     rows += compression.measure(2_000 if args.quick else 10_000)
     rows += inline.measure()
+    rows += spool_write.measure(200 if args.quick else spool_write.FILES)
     rows += memory.measure(50_000 if args.quick else 1_000_000)
     rows += import_time.measure()
     print_table("honeyhive-trace benchmarks (ours vs baseline measured in the same run)", rows)

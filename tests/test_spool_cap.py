@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +29,19 @@ def held(spool: Spool) -> int:
 
 
 @pytest.fixture
-def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many times a spool walked its directory (each walk's result)."""
-    walks: list[int] = []
-    real = Spool.size
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Each count a spool made of its files: ("all" files looked at, or only "new"
+    ones), and the bytes it found."""
+    counts: list[tuple[str, int]] = []
+    real = Spool._sizes
 
-    def size(self: Spool) -> int:
-        walks.append(real(self))
-        return walks[-1]
+    def sizes(self: Spool, known: dict[str, int]) -> dict[str, int]:
+        found = real(self, known)
+        counts.append(("new" if known else "all", sum(found.values())))
+        return found
 
-    monkeypatch.setattr(Spool, "size", size)
-    return walks
+    monkeypatch.setattr(Spool, "_sizes", sizes)
+    return counts
 
 
 def another_process_wrote(spool: Spool, name: str, size: int) -> Path:
@@ -49,7 +52,7 @@ def another_process_wrote(spool: Spool, name: str, size: int) -> Path:
 
 class TestTheCount:
     def test_writes_under_the_cap_walk_the_directory_once_not_each_time(
-        self, tmp_path: Path, counted: list[int], monkeypatch: pytest.MonkeyPatch
+        self, tmp_path: Path, counted: list[tuple[str, int]], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 3600.0)
         spool = Spool(tmp_path, "dest", 10**8)
@@ -58,11 +61,11 @@ class TestTheCount:
             another_process_wrote(spool, f"pending-1-{n:04d}-0.jsonl", 100)
         for n in range(20):
             assert (5, 0) == spool.write([item(5 * n + k) for k in range(5)])
-        assert [300 * 100] == counted  # one walk, then what was written was added
+        assert [("all", 300 * 100)] == counted  # one count, then what was written was added
         assert 300 * 100 + 100 * LINE == held(spool)
 
     def test_the_cap_is_exact_for_what_the_process_writes_itself(
-        self, tmp_path: Path, counted: list[int], monkeypatch: pytest.MonkeyPatch
+        self, tmp_path: Path, counted: list[tuple[str, int]], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 3600.0)
         spool = Spool(tmp_path, "dest", 7 * LINE + LINE // 2)
@@ -72,7 +75,7 @@ class TestTheCount:
         assert 7 * LINE == held(spool)
         # Counted when the first write came, and again by each write that did
         # not fit in the count (the disk might have had more room than it said).
-        assert [0, 6 * LINE, 7 * LINE] == counted
+        assert [("all", 0), ("all", 6 * LINE), ("all", 7 * LINE)] == counted
 
     def test_room_another_process_made_is_seen_by_the_next_write_that_needs_it(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -88,7 +91,7 @@ class TestTheCount:
         assert 3 * LINE == held(spool)
 
     def test_files_another_process_wrote_count_once_the_count_is_older_than_the_recount(
-        self, tmp_path: Path, counted: list[int], monkeypatch: pytest.MonkeyPatch
+        self, tmp_path: Path, counted: list[tuple[str, int]], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 3600.0)
         spool = Spool(tmp_path, "dest", 4 * LINE)
@@ -96,11 +99,38 @@ class TestTheCount:
         another_process_wrote(spool, "pending-1-0-0.jsonl", 3 * LINE)
         monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 0.0)  # the count is now old
         assert (0, 1) == spool.write([item(2)])
-        assert [0, 4 * LINE] == counted
+        assert [("all", 0), ("new", 4 * LINE)] == counted
         assert 4 * LINE == held(spool)
 
+    def test_a_count_a_second_later_looks_only_at_files_it_has_not_seen(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 3600.0)
+        spool = Spool(tmp_path, "dest", 10**8)
+        spool._ensure_dir()
+        for n in range(300):
+            another_process_wrote(spool, f"pending-1-{n:04d}-0.jsonl", 100)
+        spool.write([item(1)])
+        another_process_wrote(spool, "pending-2-0-0.jsonl", 100)
+        claimed = spool.directory / "pending-1-0000-0.jsonl"
+        claimed.rename(spool.directory / "claimed-2-pending-1-0000-0.jsonl")  # a replay's
+        looked_at: list[str] = []
+        real_stat = os.stat
+
+        def stat(path: Any, *args: Any, **kwargs: Any) -> Any:
+            looked_at.append(os.path.basename(path))
+            return real_stat(path, *args, **kwargs)
+
+        monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 0.0)  # the count is now old
+        monkeypatch.setattr(os, "stat", stat)
+        assert (1, 0) == spool.write([item(2)])
+        monkeypatch.undo()
+        files = sorted(n for n in looked_at if n.startswith(("pending-", "claimed-")))
+        assert ["claimed-2-pending-1-0000-0.jsonl", "pending-2-0-0.jsonl"] == files
+        assert 301 * 100 + 2 * LINE == held(spool) == spool._held
+
     def test_a_forked_child_counts_the_directory_itself(
-        self, tmp_path: Path, counted: list[int], monkeypatch: pytest.MonkeyPatch
+        self, tmp_path: Path, counted: list[tuple[str, int]], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 3600.0)
         spool = Spool(tmp_path, "dest", 10**6)
@@ -108,11 +138,11 @@ class TestTheCount:
         another_process_wrote(spool, "pending-1-0-0.jsonl", 1000)  # the parent, meanwhile
         spool.after_fork()
         spool.write([item(2)])
-        assert [0, LINE + 1000] == counted
+        assert [("all", 0), ("all", LINE + 1000)] == counted
 
 
 def test_a_failed_write_adds_nothing_to_the_count(
-    tmp_path: Path, counted: list[int], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, counted: list[tuple[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 3600.0)
     spool = Spool(tmp_path, "dest", 3 * LINE)
@@ -130,5 +160,5 @@ def test_a_failed_write_adds_nothing_to_the_count(
         spool.write([item(1), item(2)])
     # Had the failed write been counted, these three would not fit.
     assert (3, 0) == spool.write([item(3), item(4), item(5)])
-    assert [0] == counted
+    assert [("all", 0)] == counted
     assert 3 * LINE == held(spool)

@@ -18,12 +18,12 @@ is written, flushed and fsynced before it is renamed to its final name, so a
 crash leaves either a whole file or none (a failed write removes its ``.part``
 file; one a crash left is counted in the cap, and removed once
 :data:`PART_MAX_AGE` old). The cap counts the files of every process that
-spools to the same destination: the directory is counted again when a write
-would not fit, and at least every :data:`RECOUNT_SECONDS` (in between, a
-process adds what it wrote itself, so a long outage's writes do not each walk
-a directory of many files). The dead-letter file is capped at the spool's cap
-too. Files are deleted only after the
-server acknowledged every event in them.
+spools to the same destination: every file is looked at again when a write
+would not fit in the last count, and every :data:`RECOUNT_SECONDS` the files
+not seen yet are (in between, a process adds what it wrote itself, so a long
+outage's writes do not each look at a directory of many files). The
+dead-letter file is capped at the spool's cap too. Files are deleted only
+after the server acknowledged every event in them.
 
 Each line is one item: ``{"kind": ..., "id": ..., "after": ..., "data": {...}}``
 (see :class:`~.protocol.Prepared`), with ``"enc": "v1"`` when the data is
@@ -67,7 +67,7 @@ _PART = ".part"
 #: (a write in progress renames it within one fsync).
 PART_MAX_AGE = 600.0
 #: Seconds a count of the spool's bytes is used for (plus what this process
-#: wrote since) before the directory is counted again.
+#: wrote since) before the files not seen yet are looked at.
 RECOUNT_SECONDS = 1.0
 
 
@@ -101,9 +101,11 @@ class Spool:
         self._lock = threading.Lock()
         self._counter = itertools.count()
         #: Bytes the files held when last counted, plus what was written since
-        #: (None: count first), and when they were counted (monotonic).
+        #: (None: count first), when they were counted (monotonic), and each
+        #: file's bytes by name.
         self._held: int | None = None
         self._counted_at = 0.0
+        self._known: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"<Spool {self.directory}>"
@@ -112,6 +114,7 @@ class Spool:
         """In a forked child: a new lock (another thread may have held the old one)."""
         self._lock = threading.Lock()
         self._held = None
+        self._known = {}
         if self.sibling is not None:
             self.sibling.after_fork()
 
@@ -120,26 +123,38 @@ class Spool:
 
     def size(self) -> int:
         """Bytes held by pending, claimed and part-written files (old ``.part`` ones removed)."""
-        total = 0
-        now = time.time()
+        return sum(self._sizes({}).values())
+
+    def _sizes(self, known: dict[str, int]) -> dict[str, int]:
+        """The bytes of each pending, claimed and part-written file; a file in *known*
+        is not looked at again (it is whole once it has its name: only a ``.part``
+        file grows)."""
+        sizes: dict[str, int] = {}
         try:
-            for entry in os.scandir(self.directory):
-                name = entry.name
-                part = name.endswith(_PART)
-                if not (part or name.startswith((_PENDING, _CLAIMED))):
-                    continue
-                try:
-                    stat = entry.stat()
-                    if part and now - stat.st_mtime > PART_MAX_AGE:
-                        os.unlink(entry.path)  # left by a crash mid-write
-                        logger.warning("honeyhive_trace: removed %s, left by a crash", name)
-                        continue
-                except FileNotFoundError:
-                    continue
-                total += stat.st_size
+            names = os.listdir(self.directory)
         except FileNotFoundError:
-            return 0
-        return total
+            return sizes
+        now = time.time()
+        for name in names:
+            part = name.endswith(_PART)
+            if not part:
+                size = known.get(name)
+                if size is not None:
+                    sizes[name] = size
+                    continue
+                if not name.startswith((_PENDING, _CLAIMED)):
+                    continue
+            path = os.path.join(self.directory, name)
+            try:
+                stat = os.stat(path)
+                if part and now - stat.st_mtime > PART_MAX_AGE:
+                    os.unlink(path)  # left by a crash mid-write
+                    logger.warning("honeyhive_trace: removed %s, left by a crash", name)
+                    continue
+            except FileNotFoundError:
+                continue
+            sizes[name] = stat.st_size
+        return sizes
 
     def write(self, events: list[Prepared]) -> tuple[int, int]:
         """Store *events* durably.
@@ -161,7 +176,8 @@ class Spool:
                 kept.append(line)
                 room -= len(line)
             if kept:
-                self._write_file(kept)
+                written = sum(map(len, kept))
+                self._known[self._write_file(kept)] = written
                 self._held = self.max_bytes - room  # what was counted, and these lines
         dropped = len(lines) - len(kept)
         if dropped:
@@ -174,21 +190,22 @@ class Spool:
         return len(kept), dropped
 
     def _room(self, needed: int) -> int:
-        """Bytes left under the cap (held lock): counted again if the count is
-        older than :data:`RECOUNT_SECONDS`, or if *needed* would not fit in it
-        (another process's replay may have made room)."""
+        """Bytes left under the cap (lock held). Every file is looked at when *needed*
+        would not fit in the last count (another process's replay may have made
+        room); new files only, once the count is :data:`RECOUNT_SECONDS` old."""
         now = time.monotonic()
         held = self._held
-        if (
-            held is None
-            or held + needed > self.max_bytes
-            or now >= self._counted_at + RECOUNT_SECONDS
-        ):
-            held, self._counted_at = self.size(), now
-        self._held = held
+        if held is None or held + needed > self.max_bytes:
+            self._known = self._sizes({})
+        elif now >= self._counted_at + RECOUNT_SECONDS:
+            self._known = self._sizes(self._known)
+        else:
+            return self.max_bytes - held
+        self._counted_at = now
+        held = self._held = sum(self._known.values())
         return self.max_bytes - held
 
-    def _write_file(self, lines: list[bytes], name: str | None = None) -> None:
+    def _write_file(self, lines: list[bytes], name: str | None = None) -> str:
         if name is None:
             name = f"{_PENDING}{os.getpid()}-{time.time_ns()}-{next(self._counter)}.jsonl"
         final = self.directory / name
@@ -206,6 +223,7 @@ class Spool:
                 pass
             raise
         _fsync_dir(self.directory)
+        return name
 
     def dead_letter(self, entries: list[tuple[Prepared, str]]) -> int:
         """Append refused events and the reason to the dead-letter file.
