@@ -8,6 +8,7 @@ import sys
 import traceback
 import uuid
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -203,6 +204,35 @@ class TestSignaturePreserved:
     def test_rejects_non_callables_at_decoration(self) -> None:
         with pytest.raises(TypeError, match="needs a function"):
             hh.trace_model(42)  # type: ignore[call-overload]
+
+    @pytest.mark.parametrize(
+        ("decorator", "name", "value"),
+        [
+            (hh.trace_model, "hyperparameters", "temperature=0"),
+            (hh.trace_model, "metadata", 5),
+            (hh.trace_tool, "config", ["a"]),
+            (hh.trace_chain, "metadata", "team"),
+        ],
+    )
+    def test_a_mapping_argument_that_is_not_one_fails_at_decoration(
+        self, decorator: Any, name: str, value: Any
+    ) -> None:
+        # Once sorted into every call's fields, it would cost every event (a
+        # hyperparameters string made every call's event be dropped).
+        with pytest.raises(hh.ConfigurationError, match=f"{name}=.*takes a mapping") as raised:
+            decorator(**{name: value})(_make("sync"))
+        assert name == raised.value.setting
+
+    def test_a_mapping_that_is_not_a_dict_is_taken(self, configure: Any, collector: Any) -> None:
+        configure(mode="inline")
+        fn = hh.trace_model(
+            hyperparameters=MappingProxyType({"top_p": 0.5}),
+            metadata=MappingProxyType({"team": "search"}),
+        )(_make("sync"))
+        fn(MESSAGES, temperature=0.2)
+        [body] = sent_bodies(collector)
+        assert {"top_p": 0.5, "temperature": 0.2} == body["hyperparameters"]
+        assert "search" == body["metadata"]["team"]
 
 
 class TestExceptions:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar, overload
 
 from honeyhive_trace._state import STATE
@@ -112,13 +112,22 @@ def _step_name(fn: Any) -> str:
     return str(name).rsplit("<locals>.", 1)[-1]
 
 
+#: Decorator arguments that are mappings, merged under each call's own.
+_MAPPINGS = frozenset({"hyperparameters", "metadata", "config"})
+
+
 def _decorate(fn: Any, defaults: dict[str, Any], event_type: str = "model") -> Any:
     if isinstance(fn, (classmethod, staticmethod)):
         return type(fn)(_decorate(fn.__func__, defaults, event_type))
+    decorator = "@trace_model" if event_type == "model" else f"@trace_{event_type}"
     if not callable(fn):
-        decorator = "@trace_model" if event_type == "model" else f"@trace_{event_type}"
         raise TypeError(f"{decorator} needs a function, got {type(fn).__name__}")
     spec_defaults = {k: v for k, v in defaults.items() if v is not None}
+    for name in _MAPPINGS.intersection(spec_defaults):
+        if not isinstance(spec_defaults[name], Mapping):
+            # Sorted into every call's fields: anything else would cost every event.
+            kind = type(spec_defaults[name]).__name__
+            raise ConfigurationError(name, f"{decorator}({name}=...) takes a mapping, got {kind}")
     if event_type == "model":
         spec_defaults.setdefault("event_name", getattr(fn, "__name__", None) or "model_call")
     else:
@@ -185,6 +194,9 @@ def trace_model(
 
     Returns:
         The wrapped function, or a decorator when called with keywords only.
+
+    Raises:
+        ConfigurationError: *hyperparameters* or *metadata* is not a mapping.
     """
     defaults = {
         "model": model,
@@ -263,7 +275,8 @@ def trace(
         The wrapped function, or a decorator when called with keywords only.
 
     Raises:
-        ConfigurationError: *event_type* is not one of the three.
+        ConfigurationError: *event_type* is not one of the three, or *config*
+            or *metadata* is not a mapping.
     """
     defaults = {"event_name": event_name, "config": config, "metadata": metadata}
     return _step_decorator(event_type, fn, defaults)
