@@ -73,9 +73,9 @@ class TestTheCount:
         # 7 lines fit: three writes of two, then one of the fourth write's two.
         assert [(2, 0), (2, 0), (2, 0), (1, 1), (0, 2)] == results
         assert 7 * LINE == held(spool)
-        # Counted when the first write came, and again by each write that did
-        # not fit in the count (the disk might have had more room than it said).
-        assert [("all", 0), ("all", 6 * LINE), ("all", 7 * LINE)] == counted
+        # Every file counted when the first write came; the files not seen yet by
+        # each write that did not fit (another process may have made room).
+        assert [("all", 0), ("new", 6 * LINE), ("new", 7 * LINE)] == counted
 
     def test_room_another_process_made_is_seen_by_the_next_write_that_needs_it(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -128,6 +128,27 @@ class TestTheCount:
         files = sorted(n for n in looked_at if n.startswith(("pending-", "claimed-")))
         assert ["claimed-2-pending-1-0000-0.jsonl", "pending-2-0-0.jsonl"] == files
         assert 301 * 100 + 2 * LINE == held(spool) == spool._held
+
+    def test_past_the_cap_writes_look_only_at_new_files_and_at_all_once_a_while(
+        self, tmp_path: Path, counted: list[tuple[str, int]], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 3600.0)
+        monkeypatch.setattr(spool_module, "LOOK_AGAIN_SECONDS", 3600.0)
+        spool = Spool(tmp_path, "dest", 3 * LINE)
+        assert (3, 0) == spool.write([item(1), item(2), item(3)])
+        [ours] = list(spool.directory.iterdir())
+        for n in range(5):  # a long outage, past the cap
+            assert (0, 1) == spool.write([item(10 + n)])
+        assert [("all", 0)] + [("new", 3 * LINE)] * 5 == counted
+        # A replay cut short put two of the three back, under the same name.
+        ours.write_bytes(ours.read_bytes()[LINE:])
+        assert (0, 1) == spool.write([item(20)])  # not seen yet: the same name
+        monkeypatch.setattr(spool_module, "RECOUNT_SECONDS", 0.0)
+        assert (0, 1) == spool.write([item(21)])  # new files only: none
+        monkeypatch.setattr(spool_module, "LOOK_AGAIN_SECONDS", 0.0)  # a while later
+        assert (1, 0) == spool.write([item(22)])
+        assert ("all", 2 * LINE) == counted[-1]
+        assert 3 * LINE == held(spool)
 
     def test_a_forked_child_counts_the_directory_itself(
         self, tmp_path: Path, counted: list[tuple[str, int]], monkeypatch: pytest.MonkeyPatch

@@ -18,10 +18,12 @@ is written, flushed and fsynced before it is renamed to its final name, so a
 crash leaves either a whole file or none (a failed write removes its ``.part``
 file; one a crash left is counted in the cap, and removed once
 :data:`PART_MAX_AGE` old). The cap counts the files of every process that
-spools to the same destination: every file is looked at again when a write
-would not fit in the last count, and every :data:`RECOUNT_SECONDS` the files
-not seen yet are (in between, a process adds what it wrote itself, so a long
-outage's writes do not each look at a directory of many files). The
+spools to the same destination: every :data:`RECOUNT_SECONDS`, and when a
+write would not fit in the last count, the files not seen yet are looked at;
+every file only when a write still does not fit, at most once a
+:data:`LOOK_AGAIN_SECONDS` (in between, a process adds what it wrote itself,
+so a long outage's writes, past the cap too, do not each look at a directory
+of many files). The
 dead-letter file is capped at the spool's cap too. Files are deleted only
 after the server acknowledged every event in them.
 
@@ -55,7 +57,7 @@ from honeyhive_trace.delivery.protocol import Prepared
 from honeyhive_trace.delivery.spool_lines import data_json, line_of, read_items
 from honeyhive_trace.delivery.spool_owners import held_too_long, my_owner, owner_alive
 
-__all__ = ["PART_MAX_AGE", "RECOUNT_SECONDS", "Spool"]
+__all__ = ["LOOK_AGAIN_SECONDS", "PART_MAX_AGE", "RECOUNT_SECONDS", "Spool"]
 
 logger = logging.getLogger("honeyhive_trace")
 
@@ -69,6 +71,9 @@ PART_MAX_AGE = 600.0
 #: Seconds a count of the spool's bytes is used for (plus what this process
 #: wrote since) before the files not seen yet are looked at.
 RECOUNT_SECONDS = 1.0
+#: Seconds between two looks at every file of a spool that writes do not fit
+#: in (past its cap: what a replay cut short put back smaller is seen then).
+LOOK_AGAIN_SECONDS = 10.0
 
 
 def destination_key(server_url: str, api_key: str | None) -> str:
@@ -101,10 +106,10 @@ class Spool:
         self._lock = threading.Lock()
         self._counter = itertools.count()
         #: Bytes the files held when last counted, plus what was written since
-        #: (None: count first), when they were counted (monotonic), and each
-        #: file's bytes by name.
+        #: (None: count first), when they were counted and when every file was
+        #: last looked at (monotonic), and each file's bytes by name.
         self._held: int | None = None
-        self._counted_at = 0.0
+        self._counted_at = self._looked_at = 0.0
         self._known: dict[str, int] = {}
 
     def __repr__(self) -> str:
@@ -190,19 +195,29 @@ class Spool:
         return len(kept), dropped
 
     def _room(self, needed: int) -> int:
-        """Bytes left under the cap (lock held). Every file is looked at when *needed*
-        would not fit in the last count (another process's replay may have made
-        room); new files only, once the count is :data:`RECOUNT_SECONDS` old."""
+        """Bytes left under the cap (lock held).
+
+        The last count holds while *needed* fits in it, for :data:`RECOUNT_SECONDS`.
+        Then the files not seen yet are looked at (and those gone are let go of:
+        another process's replay may have made room). When *needed* still does
+        not fit, every file is, at most once a :data:`LOOK_AGAIN_SECONDS` (a
+        file put back smaller under its name, by a replay cut short, is seen then).
+        """
         now = time.monotonic()
         held = self._held
-        if held is None or held + needed > self.max_bytes:
-            self._known = self._sizes({})
-        elif now >= self._counted_at + RECOUNT_SECONDS:
+        if held is not None:
+            if held + needed <= self.max_bytes and now < self._counted_at + RECOUNT_SECONDS:
+                return self.max_bytes - held
             self._known = self._sizes(self._known)
-        else:
-            return self.max_bytes - held
+            held = sum(self._known.values())
+        if held is None or (
+            held + needed > self.max_bytes and now >= self._looked_at + LOOK_AGAIN_SECONDS
+        ):
+            self._known = self._sizes({})
+            held = sum(self._known.values())
+            self._looked_at = now
         self._counted_at = now
-        held = self._held = sum(self._known.values())
+        self._held = held
         return self.max_bytes - held
 
     def _write_file(self, lines: list[bytes], name: str | None = None) -> str:
