@@ -105,9 +105,11 @@ class TestReachesTheUser:
         assert health["ok"] is False
 
     def test_events_left_in_the_spool_at_exit_are_one_warning(self, tmp_path: Path) -> None:
-        with socket.socket() as free:
-            free.bind(("127.0.0.1", 0))
-            port = free.getsockname()[1]  # closed once the block ends: nothing answers
+        # Bound but never listening: refused, and no other test's server can take
+        # the port meanwhile (a port closed again could be, under xdist).
+        dead = socket.socket()
+        dead.bind(("127.0.0.1", 0))
+        port = dead.getsockname()[1]
         program = textwrap.dedent(
             """
             import honeyhive_trace as hh
@@ -122,9 +124,13 @@ class TestReachesTheUser:
             """
         )
         spool = tmp_path / "spool"
-        _, stderr = run(
-            program, HH_API_KEY=KEY, HH_API_URL=f"http://127.0.0.1:{port}", HH_SPOOL_DIR=str(spool)
-        )
+        with dead:
+            _, stderr = run(
+                program,
+                HH_API_KEY=KEY,
+                HH_API_URL=f"http://127.0.0.1:{port}",
+                HH_SPOOL_DIR=str(spool),
+            )
         [line] = warned(stderr)
         assert "5 events not delivered before exit are kept in the spool" in line
         assert str(spool) in line
