@@ -145,8 +145,8 @@ def call_fields(spec: CallSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -
     key: Any = len(args) if not kwargs else (len(args), *kwargs)
     plans = spec.plans
     plan = plans.get(key)
-    if plan is None:
-        plan = _plan(spec, len(args), tuple(kwargs))
+    if plan is None:  # a new shape: planned while there is room, else the general way
+        plan = _GENERAL if len(plans) >= PLANS_KEPT else _plan(spec, len(args), tuple(kwargs))
         if len(plans) < PLANS_KEPT:
             plans[key] = plan
     if plan is _GENERAL:

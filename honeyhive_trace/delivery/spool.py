@@ -23,9 +23,8 @@ write would not fit in the last count, the files not seen yet are looked at;
 every file only when a write still does not fit, at most once a
 :data:`LOOK_AGAIN_SECONDS` (in between, a process adds what it wrote itself,
 so a long outage's writes, past the cap too, do not each look at a directory
-of many files). The
-dead-letter file is capped at the spool's cap too. Files are deleted only
-after the server acknowledged every event in them.
+of many files). The dead-letter file is capped at the spool's cap too. Files
+are deleted only after the server acknowledged every event in them.
 
 Each line is one item: ``{"kind": ..., "id": ..., "after": ..., "data": {...}}``
 (see :class:`~.protocol.Prepared`), with ``"enc": "v1"`` when the data is
