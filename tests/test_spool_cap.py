@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from honeyhive_trace.delivery import spool as spool_module
 from honeyhive_trace.delivery.protocol import Prepared
 from honeyhive_trace.delivery.spool import Spool
-from honeyhive_trace.delivery.spool_lines import line_of
+from honeyhive_trace.delivery.spool_lines import line_of, parse_line
+from tests._support.properties import EXAMPLES
 
 
 def item(n: int) -> Prepared:
@@ -35,10 +38,10 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     counts: list[tuple[str, int]] = []
     real = Spool._sizes
 
-    def sizes(self: Spool, known: dict[str, int]) -> dict[str, int]:
-        found = real(self, known)
-        counts.append(("new" if known else "all", sum(found.values())))
-        return found
+    def sizes(self: Spool, known: dict[str, int]) -> tuple[dict[str, int], int]:
+        whole, parts = real(self, known)
+        counts.append(("new" if known else "all", sum(whole.values()) + parts))
+        return whole, parts
 
     monkeypatch.setattr(Spool, "_sizes", sizes)
     return counts
@@ -183,3 +186,24 @@ def test_a_failed_write_adds_nothing_to_the_count(
     assert (3, 0) == spool.write([item(3), item(4), item(5)])
     assert [("all", 0)] == counted
     assert 3 * LINE == held(spool)
+
+
+@settings(max_examples=max(100, EXAMPLES // 2), deadline=None)
+@given(
+    key=st.text(),
+    after=st.one_of(st.none(), st.text()),
+    kind=st.sampled_from(["model", "event", "session", "update"]),
+    encoding=st.sampled_from(["legacy", "v1"]),
+)
+def test_a_line_is_its_item_as_json_and_reads_back(
+    key: str, after: str | None, kind: str, encoding: str
+) -> None:
+    event = Prepared(key, b'{"event_id":"e"}', kind, after, encoding)
+    line = line_of(event)
+    expected = {"kind": kind, "id": key, "after": after, "data": {"event_id": "e"}}
+    if encoding != "legacy":
+        expected["enc"] = encoding
+    assert expected == json.loads(line)
+    assert line.endswith(b"}\n")
+    assert line.count(b"\n") == 1
+    assert event == parse_line(line)

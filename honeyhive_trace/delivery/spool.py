@@ -127,27 +127,29 @@ class Spool:
 
     def size(self) -> int:
         """Bytes held by pending, claimed and part-written files (old ``.part`` ones removed)."""
-        return sum(self._sizes({}).values())
+        whole, parts = self._sizes({})
+        return sum(whole.values()) + parts
 
-    def _sizes(self, known: dict[str, int]) -> dict[str, int]:
-        """The bytes of each pending, claimed and part-written file; a file in *known*
-        is not looked at again (it is whole once it has its name: only a ``.part``
-        file grows)."""
-        sizes: dict[str, int] = {}
+    def _sizes(self, known: dict[str, int]) -> tuple[dict[str, int], int]:
+        """(the bytes of each pending and claimed file, those of the part-written ones).
+
+        A file in *known* is not looked at again: it is whole once it has its
+        name (only a ``.part`` file grows). Names are compared as sets, so a
+        count that finds little new costs about what listing the directory does.
+        """
         try:
-            names = os.listdir(self.directory)
+            names = set(os.listdir(self.directory))
         except FileNotFoundError:
-            return sizes
+            return {}, 0
+        whole = dict(known)
+        for name in known.keys() - names:  # replayed, or renamed by a claim
+            del whole[name]
+        parts = 0
         now = time.time()
-        for name in names:
+        for name in names - known.keys():
             part = name.endswith(_PART)
-            if not part:
-                size = known.get(name)
-                if size is not None:
-                    sizes[name] = size
-                    continue
-                if not name.startswith((_PENDING, _CLAIMED)):
-                    continue
+            if not (part or name.startswith((_PENDING, _CLAIMED))):
+                continue
             path = os.path.join(self.directory, name)
             try:
                 stat = os.stat(path)
@@ -157,8 +159,11 @@ class Spool:
                     continue
             except FileNotFoundError:
                 continue
-            sizes[name] = stat.st_size
-        return sizes
+            if part:
+                parts += stat.st_size
+            else:
+                whole[name] = stat.st_size
+        return whole, parts
 
     def write(self, events: list[Prepared]) -> tuple[int, int]:
         """Store *events* durably.
@@ -207,13 +212,13 @@ class Spool:
         if held is not None:
             if held + needed <= self.max_bytes and now < self._counted_at + RECOUNT_SECONDS:
                 return self.max_bytes - held
-            self._known = self._sizes(self._known)
-            held = sum(self._known.values())
+            self._known, parts = self._sizes(self._known)
+            held = sum(self._known.values()) + parts
         if held is None or (
             held + needed > self.max_bytes and now >= self._looked_at + LOOK_AGAIN_SECONDS
         ):
-            self._known = self._sizes({})
-            held = sum(self._known.values())
+            self._known, parts = self._sizes({})
+            held = sum(self._known.values()) + parts
             self._looked_at = now
         self._counted_at = now
         self._held = held

@@ -20,10 +20,17 @@ __all__ = ["data_json", "line_of", "parse_line", "read_items"]
 
 
 def line_of(event: Prepared) -> bytes:
-    head = {"kind": event.kind, "id": event.event_id, "after": event.after}
+    """The item's line, newline included.
+
+    Written field by field: a dict with ``"after": null`` in it would take the
+    careful, slower way of :func:`~honeyhive_trace._json.encode` for every line.
+    """
+    after = b"null" if event.after is None else encode(event.after)
+    head = b'{"kind":' + encode(event.kind) + b',"id":' + encode(event.event_id)
+    head += b',"after":' + after
     if event.encoding != LEGACY.name:
-        head["enc"] = event.encoding
-    return encode(head)[:-1] + b',"data":' + data_json(event) + b"}\n"
+        head += b',"enc":' + encode(event.encoding)
+    return head + b',"data":' + data_json(event) + b"}\n"
 
 
 def data_json(event: Prepared) -> bytes:
