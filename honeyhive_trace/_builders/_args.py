@@ -146,9 +146,10 @@ def call_fields(spec: CallSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -
     plans = spec.plans
     plan = plans.get(key)
     if plan is None:  # a new shape: planned while there is room, else the general way
-        plan = _GENERAL if len(plans) >= PLANS_KEPT else _plan(spec, len(args), tuple(kwargs))
         if len(plans) < PLANS_KEPT:
-            plans[key] = plan
+            plan = plans[key] = _plan(spec, len(args), tuple(kwargs))
+        else:
+            plan = _GENERAL
     if plan is _GENERAL:
         fields = copied(routed(spec))
         route(bound_arguments(spec, args, kwargs), fields, explicit=False)
